@@ -1,0 +1,251 @@
+"""Every parameter of the paper, in one place, named as the paper names them.
+
+Marafioti, Holighaus, Majdak, Perraudin, "Audio inpainting of music by means of
+neural networks", AES 146, 2019. Section numbers below refer to that paper;
+facts the paper leaves open come from the authors' code (see REFERENCE.md).
+
+Two presets:
+  * ``paper``: the exact setting of the paper.
+  * ``small``: a documented reduction for CPU demos. Same signal layout, same
+    loss, same optimiser; only the network widths, batch size and step counts
+    shrink so a few hundred steps run in minutes on two cores.
+
+Deviations from the paper are fields that default to the paper's choice.
+"""
+
+import dataclasses
+from typing import Tuple
+
+# Gap durations the paper evaluates (§3.1): 64 ms (trained) and 48 ms (Table 3).
+GAP_LENGTHS = {64: 1024, 48: 768}
+CONTEXT_LENGTHS = {64: 2048, 48: 2176}
+
+
+@dataclasses.dataclass(frozen=True)
+class SignalConfig:
+  """Signal and STFT parameters (§2.1, §3.1)."""
+
+  sample_rate: int = 16000  # §3.1: "The sampling rate was 16 kHz."
+  L: int = 5120  # §3.1: segment length, 320 ms.
+  Lg: int = 1024  # §3.1: gap length, 1024 (64 ms) or 768 (48 ms).
+  Lc: int = 2048  # §3.1: context length per side, 2048 (128 ms) or 2176 (136 ms).
+  M: int = 512  # §2.1: Hann window length = number of frequency channels (FFT size).
+  a: int = 128  # §2.1: hop size.
+
+  def __post_init__(self):
+    if 2 * self.Lc + self.Lg != self.L:
+      raise ValueError(f'2 * Lc + Lg must equal L, got 2*{self.Lc} + {self.Lg} != {self.L}')
+    for name in ('L', 'Lg', 'Lc', 'M'):
+      if getattr(self, name) % self.a:
+        raise ValueError(f'{name} = {getattr(self, name)} is not a multiple of the hop a = {self.a}')
+
+  # ---- Derived layout (see audio_context_encoder/features.py for the picture) ----
+  @property
+  def bins(self) -> int:
+    """Frequency bins of a real STFT: M // 2 + 1 = 257."""
+    return self.M // 2 + 1
+
+  @property
+  def pad(self) -> int:
+    """Zeros added to each context towards the gap: M - a = 384 (authors' code)."""
+    return self.M - self.a
+
+  @property
+  def context_frames(self) -> int:
+    """STFT frames of one padded context side: 16 (64 ms) or 17 (48 ms)."""
+    return (self.Lc + self.pad - self.M) // self.a + 1
+
+  @property
+  def clean_context_frames(self) -> int:
+    """Frames of one context side that never touch the zero padding: 13 or 14."""
+    return (self.Lc - self.M) // self.a + 1
+
+  @property
+  def gap_frames(self) -> int:
+    """STFT frames covering the gap plus M - a on each side: 11 (64 ms) or 9 (48 ms)."""
+    return (self.Lg + 2 * self.pad - self.M) // self.a + 1
+
+  @property
+  def gap_region(self) -> Tuple[int, int]:
+    """Samples [start, end) of the segment whose STFT is the gap target."""
+    return self.Lc - self.pad, self.Lc + self.Lg + self.pad
+
+  @property
+  def segment_frames(self) -> int:
+    """Frames of the non-padded STFT of the whole segment: 37."""
+    return (self.L - self.M) // self.a + 1
+
+  @property
+  def gap_first_frame(self) -> int:
+    """Index of the first gap frame among the segment's frames: 13 (64 ms)."""
+    return self.gap_region[0] // self.a
+
+  @property
+  def dgt_columns(self) -> int:
+    """Columns of LTFAT's circular dgtreal of the segment: L / a = 40."""
+    return self.L // self.a
+
+  @property
+  def dgt_offset(self) -> int:
+    """tf.signal.stft frame k equals (in magnitude) LTFAT 'timeinv' column k + M/(2a)."""
+    return self.M // (2 * self.a)
+
+  @property
+  def gap_dgt_columns(self) -> Tuple[int, int]:
+    """DGT columns [start, end) replaced by the network: 15..25 for 64 ms."""
+    start = self.gap_first_frame + self.dgt_offset
+    return start, start + self.gap_frames
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkConfig:
+  """Network widths (§2.2-2.3, Figs. 1-2, the authors' parameter file).
+
+  Kernels are (time, frequency); strides likewise. The 'small' preset divides
+  the channel counts but keeps kernels, strides and the reshape geometry, so it
+  is the same code path as the paper's network.
+  """
+
+  encoder_kernels: Tuple[Tuple[int, int], ...] = ((7, 89), (3, 17), (2, 11), (1, 9), (1, 5), (2, 5))
+  encoder_strides: Tuple[Tuple[int, int], ...] = ((2, 2), (2, 3), (2, 3), (1, 2), (1, 1), (1, 1))
+  encoder_channels: Tuple[int, ...] = (32, 128, 512, 256, 160, 128)
+  encoding_size: int = 2048  # §2.2: "an encoding of size 2048"
+  fcl_reshape: Tuple[int, int, int] = (8, 8, 32)
+  decoder_kernels: Tuple[Tuple[int, int], ...] = ((8, 8), (5, 5), (3, 3), (5, 67), (11, 257))
+  decoder_strides: Tuple[Tuple[int, int], ...] = ((2, 2), (2, 2), (1, 1), (2, 2), (1, 1))
+  decoder_channels: Tuple[int, ...] = (128, 512, 257, 11, 1)
+  # Row-major reshapes after deconv 3 and deconv 4 (the authors' code).
+  decoder_reshapes: Tuple[Tuple[int, int, int], ...] = ((8, 257, 128), (11, 257, 32))
+  output: str = 'magnitude'  # §2.3: 'magnitude' (1 channel) or 'complex' (Re, Im).
+  batch_norm_epsilon: float = 1e-3
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+  """Loss and optimisation (§2.5, §3.3)."""
+
+  c: float = 5.0  # eq. (2): F = ||S - S'||^2 / (1/c + ||S||^2)
+  lambda_: float = 0.01  # eq. (3): T = F + lambda/2 * sum w^2
+  # 'paper' = eq. (2)+(3); 'authors_code' = 0.5*||S-S'||^2 (1 + 5/(||S||^2+1e-4)) + L2 on all variables.
+  loss: str = 'paper'
+  # How per-example losses combine over a batch. The authors SUM (see REFERENCE.md).
+  batch_reduction: str = 'sum'
+  learning_rate: float = 1e-3  # §3.3: ADAM, learning rate 1e-3
+  learning_rate_final: float = 1e-4  # §3.3: dropped to 1e-4 at convergence
+  batch_size: int = 256  # §3.3
+  validation_interval: int = 2000  # §3.3: validation NMSE every 2000 steps
+  steps_first_phase: int = 600_000  # §3.3: ~600k steps at 1e-3
+  steps_second_phase: int = 200_000  # §3.3: another 200k steps at 1e-4
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+  """Dataset construction (§3.2)."""
+
+  segment_hop: int = 512  # §3.2: a segment every 32 ms
+  gap_rms_threshold: float = 1e-4  # §3.2: segments whose gap RMS < 1e-4 are dropped
+  music_split: Tuple[float, float, float] = (0.7, 0.2, 0.1)  # Table 1, by track
+  split_seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class ReconstructionConfig:
+  """Phase retrieval (§2.4) and the LPC reference (§3.5)."""
+
+  pghi_gamma_factor: float = 0.25645  # gamma = 0.25645 * M^2 for a Hann window (PGHI)
+  fgla_iterations: int = 100  # §2.4: 100 iterations of fast Griffin-Lim
+  fgla_alpha: float = 0.99  # fast Griffin-Lim acceleration
+  lpc_order: int = 1000  # §3.5: Burg's method, order 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+  """The whole experiment: one object, passed everywhere."""
+
+  name: str = 'paper'
+  signal: SignalConfig = SignalConfig()
+  network: NetworkConfig = NetworkConfig()
+  train: TrainConfig = TrainConfig()
+  data: DataConfig = DataConfig()
+  reconstruction: ReconstructionConfig = ReconstructionConfig()
+
+  def replace(self, **sections) -> 'Config':
+    """A copy with some sections replaced (dataclasses are frozen)."""
+    return dataclasses.replace(self, **sections)
+
+  def to_dict(self) -> dict:
+    return dataclasses.asdict(self)
+
+  @classmethod
+  def from_dict(cls, d: dict) -> 'Config':
+    """Inverse of to_dict (tuples come back from JSON as lists)."""
+
+    def build(klass, values):
+      kwargs = {}
+      for f in dataclasses.fields(klass):
+        if f.name not in values:
+          continue
+        v = values[f.name]
+        if dataclasses.is_dataclass(f.type if isinstance(f.type, type) else None):
+          v = build(f.type, v)
+        kwargs[f.name] = _tuplify(v)
+      return klass(**kwargs)
+
+    sections = {'signal': SignalConfig, 'network': NetworkConfig, 'train': TrainConfig,
+                'data': DataConfig, 'reconstruction': ReconstructionConfig}
+    kwargs = {k: build(v, d.get(k, {})) for k, v in sections.items()}
+    return cls(name=d.get('name', 'paper'), **kwargs)
+
+
+def _tuplify(v):
+  if isinstance(v, list):
+    return tuple(_tuplify(x) for x in v)
+  return v
+
+
+def signal_config(gap_ms: int = 64) -> SignalConfig:
+  """The §3.1 signal layout for a 64 ms or 48 ms gap."""
+  if gap_ms not in GAP_LENGTHS:
+    raise ValueError(f'gap_ms must be one of {sorted(GAP_LENGTHS)}, got {gap_ms}')
+  return SignalConfig(Lg=GAP_LENGTHS[gap_ms], Lc=CONTEXT_LENGTHS[gap_ms])
+
+
+def paper(gap_ms: int = 64, output: str = 'magnitude') -> Config:
+  """The paper's exact setting."""
+  network = NetworkConfig()
+  if output == 'complex':
+    network = dataclasses.replace(network, output='complex', decoder_channels=(128, 512, 257, 11, 2))
+  return Config(name='paper', signal=signal_config(gap_ms), network=network)
+
+
+def small(gap_ms: int = 64, output: str = 'magnitude') -> Config:
+  """CPU-demo reduction of `paper`.
+
+  Channel widths of the encoder and the first two deconvolutions are divided by
+  4 and the encoding by 4 (512 = 8 x 8 x 8); the layers whose widths encode the
+  output geometry (deconv 3: 257, deconv 4: 11, the reshapes) stay, so the
+  output is still 11 x 257. Batch 32 and short schedules instead of 256 and 800k.
+  """
+  base = paper(gap_ms, output)
+  network = dataclasses.replace(
+      base.network,
+      encoder_channels=(8, 32, 128, 64, 40, 32),
+      encoding_size=512,
+      fcl_reshape=(8, 8, 8),
+      decoder_channels=(32, 128) + base.network.decoder_channels[2:],
+  )
+  train = dataclasses.replace(base.train, batch_size=32, validation_interval=200,
+                              steps_first_phase=3000, steps_second_phase=1000)
+  return base.replace(name='small', network=network, train=train)
+
+
+PRESETS = {'paper': paper, 'small': small}
+
+
+def get(preset: str = 'paper', gap_ms: int = 64, output: str = 'magnitude') -> Config:
+  """Look up a preset by name (the --preset flag of every entry point)."""
+  if preset not in PRESETS:
+    raise ValueError(f'unknown preset {preset!r}; choose one of {sorted(PRESETS)}')
+  if output not in ('magnitude', 'complex'):
+    raise ValueError(f"output must be 'magnitude' or 'complex', got {output!r}")
+  return PRESETS[preset](gap_ms, output)

@@ -1,0 +1,139 @@
+"""STFT features of a segment (paper §2.1) and their inverse (§2.4), in TF ops.
+
+Written once, used by the dataset builder, the tf.data pipeline and inference.
+
+Tensor layout (64 ms gap; 48 ms in brackets). All tensors are channels-last and
+carry an optional leading batch dimension.
+
+  segment          [L = 5120] samples:  | context before Lc | gap Lg | context after Lc |
+  context          [16 (17) frames, 257 bins, 4 channels]
+                   channels = (Re S_b, Im S_b, Re S_a, Im S_a).
+                   S_b is the STFT of the 2048 (2176) samples before the gap followed
+                   by M - a = 384 zeros; S_a of 384 zeros followed by the samples after
+                   the gap. Frames 0..12 (0..13) of S_b and 3..15 (3..16) of S_a never
+                   touch the padding.
+  gap target       [11 (9) frames, 257 bins]: |STFT| of samples [Lc - 384, Lc + Lg + 384),
+                   i.e. [1664, 3456) for 64 ms. The complex target is [11, 257, 2] (Re, Im).
+  segment frames   the non-padded STFT of the whole segment has 37 frames:
+                   0..12 = clean frames of S_b, 13..23 = gap target, 24..36 = clean S_a.
+                   `assemble_frames` builds it; `synthesize` inverts it.
+
+STFT: periodic Hann window of length M = 512 with peak 1, hop a = 128, FFT 512,
+frame k starting at sample 128 k (tf.signal.stft). Frame k equals in magnitude
+column k + 2 of LTFAT's dgtreal(x, hann 512, a=128, M=512, 'timeinv').
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from audio_context_encoder.config import SignalConfig
+
+
+def _stft(x: tf.Tensor, sig: SignalConfig) -> tf.Tensor:
+  return tf.signal.stft(x, frame_length=sig.M, frame_step=sig.a, fft_length=sig.M,
+                        window_fn=tf.signal.hann_window, pad_end=False)
+
+
+def check_segments(segments, sig: SignalConfig, name: str = 'segments') -> tf.Tensor:
+  """Returns `segments` as a float tensor after checking dtype, length and finiteness.
+
+  Errors are ValueError/InvalidArgumentError messages that say what is wrong, not a
+  shape mismatch deep inside tf.signal.
+  """
+  if isinstance(segments, np.ndarray) and not np.issubdtype(segments.dtype, np.floating):
+    raise ValueError(f'{name} must be floating point audio, got dtype {segments.dtype}')
+  if isinstance(segments, tf.Tensor) and not segments.dtype.is_floating:
+    raise ValueError(f'{name} must be floating point audio, got dtype {segments.dtype.name}')
+  if not isinstance(segments, (np.ndarray, tf.Tensor)):
+    arr = np.asarray(segments)
+    if not np.issubdtype(arr.dtype, np.floating):
+      raise ValueError(f'{name} must be floating point audio, got dtype {arr.dtype}')
+    segments = arr
+  x = tf.convert_to_tensor(segments)
+  if x.dtype != tf.float32:
+    x = tf.cast(x, tf.float32)
+  length = x.shape[-1] if x.shape.rank else None
+  if x.shape.rank is not None and x.shape.rank not in (1, 2):
+    raise ValueError(f'{name} must have shape [{sig.L}] or [batch, {sig.L}], got {x.shape}')
+  if length is not None and length != sig.L:
+    raise ValueError(f'{name} must be {sig.L} samples long (L, paper §3.1), got {length}')
+  return tf.debugging.assert_all_finite(x, f'{name} contain NaN or infinite samples')
+
+
+def context_features(segments, sig: SignalConfig) -> tf.Tensor:
+  """Network input: [..., context_frames, bins, 4] = Re/Im of S_b and S_a (§2.1)."""
+  x = check_segments(segments, sig)
+  before = x[..., :sig.Lc]
+  after = x[..., sig.L - sig.Lc:]
+  zeros_shape = tf.concat([tf.shape(x)[:-1], [sig.pad]], axis=0)
+  zeros = tf.zeros(zeros_shape, x.dtype)
+  s_b = _stft(tf.concat([before, zeros], axis=-1), sig)
+  s_a = _stft(tf.concat([zeros, after], axis=-1), sig)
+  return tf.stack([tf.math.real(s_b), tf.math.imag(s_b), tf.math.real(s_a), tf.math.imag(s_a)],
+                  axis=-1)
+
+
+def gap_stft(segments, sig: SignalConfig) -> tf.Tensor:
+  """Complex STFT of the gap region: [..., gap_frames, bins]."""
+  x = check_segments(segments, sig)
+  start, end = sig.gap_region
+  return _stft(x[..., start:end], sig)
+
+
+def gap_magnitude(segments, sig: SignalConfig) -> tf.Tensor:
+  """Magnitude-network target: [..., gap_frames, bins] (§2.3)."""
+  return tf.abs(gap_stft(segments, sig))
+
+
+def gap_complex(segments, sig: SignalConfig) -> tf.Tensor:
+  """Complex-network target: [..., gap_frames, bins, 2] = (Re, Im) (§2.3)."""
+  s = gap_stft(segments, sig)
+  return tf.stack([tf.math.real(s), tf.math.imag(s)], axis=-1)
+
+
+def complex_from_channels(x: tf.Tensor) -> tf.Tensor:
+  """[..., 2] (Re, Im) -> complex64."""
+  return tf.complex(x[..., 0], x[..., 1])
+
+
+def assemble_frames(context: tf.Tensor, gap: tf.Tensor, sig: SignalConfig) -> tf.Tensor:
+  """Segment STFT [..., 37, bins] from context features and complex gap coefficients.
+
+  The gap coefficients go between the context frames that do not touch the
+  padding (§2.4): clean S_b frames, then the gap frames, then clean S_a frames.
+  """
+  gap = tf.convert_to_tensor(gap)
+  if not gap.dtype.is_complex:
+    raise ValueError(f'gap coefficients must be complex, got {gap.dtype.name}; use '
+                     'complex_from_channels or attach a phase to magnitudes first')
+  if gap.shape[-2] is not None and gap.shape[-2] != sig.gap_frames:
+    raise ValueError(f'expected {sig.gap_frames} gap frames, got {gap.shape[-2]}')
+  n = sig.clean_context_frames
+  s_b = tf.complex(context[..., :n, :, 0], context[..., :n, :, 1])
+  s_a = tf.complex(context[..., -n:, :, 2], context[..., -n:, :, 3])
+  return tf.concat([s_b, tf.cast(gap, tf.complex64), s_a], axis=-2)
+
+
+def synthesize(frames: tf.Tensor, sig: SignalConfig) -> tf.Tensor:
+  """Time signal [..., L] from the segment's 37 STFT frames (dual-window overlap-add).
+
+  Exact wherever four frames overlap, i.e. on [M - a, L - (M - a)); the first and
+  last 384 samples are only partly covered and are not meaningful.
+  """
+  return tf.signal.inverse_stft(frames, frame_length=sig.M, frame_step=sig.a, fft_length=sig.M,
+                                window_fn=tf.signal.inverse_stft_window_fn(
+                                    sig.a, forward_window_fn=tf.signal.hann_window))
+
+
+def inpaint_segments(segments, gap: tf.Tensor, sig: SignalConfig) -> tf.Tensor:
+  """Segments with the gap region [Lc - 384, Lc + Lg + 384) resynthesised from `gap`.
+
+  Samples outside that region are returned unchanged (bit-exact); inside it the
+  context frames and the gap frames cross-fade by overlap-add, as in §2.4. With the
+  true gap coefficients this is the identity up to float rounding.
+  """
+  x = check_segments(segments, sig)
+  frames = assemble_frames(context_features(x, sig), gap, sig)
+  y = synthesize(frames, sig)
+  start, end = sig.gap_region
+  return tf.concat([x[..., :start], y[..., start:end], x[..., end:]], axis=-1)

@@ -1,0 +1,33 @@
+"""A quick check that the installation works: features vs ltfatpy and the round trip."""
+
+import numpy as np
+
+
+def run() -> bool:
+  from ltfatpy import dgtreal, firwin
+  from ltfatpy.signals.gspi import gspi
+  from scipy.signal import resample_poly
+
+  from audio_context_encoder import config, features
+
+  x, fs = gspi()
+  x16 = resample_poly(np.asarray(x, np.float64), 160, int(fs) // 100)
+  ok = True
+  for gap_ms in (64, 48):
+    sig = config.signal_config(gap_ms)
+    seg = x16[8000:8000 + sig.L].astype(np.float32)
+    target = features.gap_magnitude(seg, sig).numpy()
+    window, _ = firwin('hann', sig.M, norm='peak')
+    c, _, _ = dgtreal(seg.astype(np.float64), window, sig.a, sig.M, sig.L, 'timeinv')
+    c0, c1 = sig.gap_dgt_columns
+    ref = np.abs(c).T[c0:c1]
+    err_ltfat = np.linalg.norm(target - ref) / np.linalg.norm(ref)
+    gap = features.complex_from_channels(features.gap_complex(seg, sig))
+    restored = features.inpaint_segments(seg, gap, sig).numpy()
+    err_rt = np.linalg.norm(restored - seg) / np.linalg.norm(seg)
+    passed = err_ltfat < 1e-4 and err_rt < 1e-5
+    ok &= passed
+    print(f'{gap_ms} ms: context {tuple(features.context_features(seg, sig).shape)}, '
+          f'target {target.shape}; vs ltfatpy dgtreal {err_ltfat:.1e}; '
+          f'round trip {err_rt:.1e}: {"ok" if passed else "FAILED"}')
+  return ok

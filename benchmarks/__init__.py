@@ -1,0 +1,1 @@
+"""Benchmarks: each bench_*.py prints measured figures; `make bench` runs them all."""

@@ -1,0 +1,33 @@
+"""audio-context-encoder: a reproduction of Marafioti et al., AES 2019."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name='audio-context-encoder',
+    version='0.1.0',
+    description='Audio inpainting of music with a context encoder on STFT coefficients '
+                '(Marafioti et al., AES 2019): datasets, training, LPC baseline, evaluation.',
+    packages=find_packages(include=['audio_context_encoder*', 'tfrecords_tools*', 'experiments*']),
+    python_requires='>=3.9,<3.12',
+    install_requires=[
+        # TF 2.16 needs numpy < 2; tensorflow-io 0.37.1 is the release built for TF 2.16.
+        'tensorflow-cpu==2.16.2',
+        'tensorflow-io==0.37.1',
+        'numpy>=1.23,<2',
+        'scipy>=1.10,<1.15',
+        'soundfile>=0.12',
+        'absl-py>=1.0',
+        'ltfatpy==1.1.2',
+        'tqdm>=4.60',
+        'matplotlib>=3.7,<3.10',
+    ],
+    extras_require={
+        # GPU machines: `pip install -e .[gpu]` then `pip uninstall tensorflow-cpu`
+        # (both wheels provide the `tensorflow` module; `make venv GPU=1` does this).
+        'gpu': ['tensorflow[and-cuda]==2.16.2'],
+        'test': ['pytest>=7', 'librosa==0.10.2.post1'],
+    },
+    entry_points={'console_scripts': [
+        'audio-context-encoder=audio_context_encoder.__main__:main',
+    ]},
+)

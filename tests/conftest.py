@@ -1,0 +1,30 @@
+"""Shared fixtures: real audio from ltfatpy, seeded randomness."""
+
+import os
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+import numpy as np
+import pytest
+from scipy import signal as sps
+
+
+@pytest.fixture(scope='session')
+def gspi_16k():
+  """ltfatpy's glockenspiel recording (44.1 kHz), resampled to 16 kHz, float64."""
+  from ltfatpy.signals.gspi import gspi
+  x, fs = gspi()
+  x = np.asarray(x, dtype=np.float64).ravel()
+  return sps.resample_poly(x, 160, int(fs) // 100)
+
+
+@pytest.fixture(scope='session')
+def gspi_segments(gspi_16k):
+  """Eight 5120-sample segments of real music, every 3200 samples, float32."""
+  starts = 2000 + 3200 * np.arange(8)
+  return np.stack([gspi_16k[s:s + 5120] for s in starts]).astype(np.float32)
+
+
+@pytest.fixture
+def rng():
+  return np.random.default_rng(1234)
