@@ -12,7 +12,7 @@ GPU ?= 0
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONDONTWRITEBYTECODE = 1
 
-.PHONY: venv sysdeps test demo bench selfcheck clean-venv
+.PHONY: venv sysdeps test demo standin-tables bench selfcheck clean-venv
 
 venv: $(STAMP)
 
@@ -35,10 +35,90 @@ test: $(STAMP)
 selfcheck: $(STAMP)
 	$(PY) -m audio_context_encoder selfcheck
 
-demo: selfcheck
+# The main job on built-in data: stand-in datasets, a short training of the `small` network
+# on each (DEMO_TRAIN_S seconds; re-running continues it), Tables 2-3 on DEMO_SEGMENTS test
+# segments, and an inpainted music excerpt with its spectrograms, all under results/demo/.
+# The demo trains with the authors' coded loss (--loss=authors_code, README: "Training").
+DEMO_TRAIN_S ?= 300
+DEMO_SEGMENTS ?= 256
+SMALL_TRAIN = $(TRAIN) --preset=small --loss=authors_code --valid_batches=50 --log_every=20
+demo: selfcheck demo-data
+	$(SMALL_TRAIN) --data_dir=$(DATA_DIR)/demo-music --name=demo-music --time_budget_s=$(DEMO_TRAIN_S)
+	$(SMALL_TRAIN) --data_dir=$(DATA_DIR)/demo-instruments --name=demo-instruments \
+	  --time_budget_s=$(DEMO_TRAIN_S)
+	$(PY) -m experiments.tables --music_data=$(DATA_DIR)/demo-music \
+	  --instruments_data=$(DATA_DIR)/demo-instruments --music_model=$(RUNS_DIR)/demo-music/best.keras \
+	  --instruments_model=$(RUNS_DIR)/demo-instruments/best.keras --max_segments=$(DEMO_SEGMENTS) \
+	  --tones=16 --out_dir=results/demo
+	$(PY) -m experiments.demo_inpaint --model=$(RUNS_DIR)/demo-music/best.keras --out_dir=results/demo
+
+# CPU-scale reproduction on the stand-ins: the same, trained for STANDIN_TRAIN_S seconds per
+# network (resumable: re-running continues), Tables 2-3 on the whole test splits -> results/standin/.
+STANDIN_TRAIN_S ?= 7200
+standin-tables: demo-data
+	$(SMALL_TRAIN) --data_dir=$(DATA_DIR)/demo-music --name=standin-music --steps=100000 \
+	  --lr_drop_step=80000 --time_budget_s=$(STANDIN_TRAIN_S)
+	$(SMALL_TRAIN) --data_dir=$(DATA_DIR)/demo-instruments --name=standin-instruments --steps=100000 \
+	  --lr_drop_step=80000 --time_budget_s=$(STANDIN_TRAIN_S)
+	$(PY) -m experiments.tables --music_data=$(DATA_DIR)/demo-music \
+	  --instruments_data=$(DATA_DIR)/demo-instruments \
+	  --music_model=$(RUNS_DIR)/standin-music/best.keras \
+	  --instruments_model=$(RUNS_DIR)/standin-instruments/best.keras --out_dir=results/standin $(TABLES_FLAGS)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run_all $(BENCH)
+
+# Datasets (tfrecords_tools/). Re-running resumes; DATA_FLAGS adds build flags, e.g.
+# DATA_FLAGS=--layout=full. `make table1` prints Table 1 of every dataset built under data/.
+.PHONY: data data-instruments demo-data table1
+DATA_DIR ?= data
+BUILD_DATA = $(PY) -m tfrecords_tools.build --download_dir=$(DATA_DIR)/downloads $(DATA_FLAGS)
+
+data: $(STAMP)
+	$(BUILD_DATA) --source=fma --out=$(DATA_DIR)/fma-small
+
+data-instruments: $(STAMP)
+	$(BUILD_DATA) --source=nsynth --out=$(DATA_DIR)/nsynth
+
+demo-data: $(STAMP)
+	$(BUILD_DATA) --source=demo-music --out=$(DATA_DIR)/demo-music
+	$(BUILD_DATA) --source=demo-instruments --out=$(DATA_DIR)/demo-instruments
+
+table1: $(STAMP)
+	$(PY) -m tfrecords_tools.table1 \
+	  $(patsubst %/manifest.json,--data_dir=%,$(wildcard $(DATA_DIR)/*/manifest.json))
+
+# Tables 2-3 of the paper, pure tones and spectrogram figures under results/ (experiments/tables.py).
+# `tables-lpc` needs no trained model; `tables` also evaluates MUSIC_MODEL and INSTRUMENTS_MODEL.
+# TABLES_FLAGS adds flags, e.g. TABLES_FLAGS=--max_segments=2000.
+.PHONY: tables tables-lpc
+MUSIC_DATA ?= $(DATA_DIR)/demo-music
+INSTRUMENTS_DATA ?= $(DATA_DIR)/demo-instruments
+MUSIC_MODEL ?= runs/paper-demo-music-magnitude/best.keras
+INSTRUMENTS_MODEL ?= runs/paper-demo-instruments-magnitude/best.keras
+TABLES = $(PY) -m experiments.tables --music_data=$(MUSIC_DATA) --instruments_data=$(INSTRUMENTS_DATA)
+
+tables: $(STAMP)
+	$(TABLES) --music_model=$(MUSIC_MODEL) --instruments_model=$(INSTRUMENTS_MODEL) $(TABLES_FLAGS)
+
+tables-lpc: $(STAMP)
+	$(TABLES) $(TABLES_FLAGS)
+
+# Training (experiments/train.py): the paper's networks on the built datasets, into
+# runs/<preset>-<dataset>-<network>/. Re-running resumes from its checkpoints. TRAIN_FLAGS adds
+# flags, e.g. TRAIN_FLAGS='--preset=small --steps=2000' or '--strategy=mirrored --precision=mixed_bfloat16'.
+.PHONY: train-music train-instruments tensorboard
+RUNS_DIR ?= runs
+TRAIN = $(PY) -m experiments.train --runs_dir=$(RUNS_DIR)
+
+train-music: $(STAMP)
+	$(TRAIN) --data_dir=$(MUSIC_DATA) $(TRAIN_FLAGS)
+
+train-instruments: $(STAMP)
+	$(TRAIN) --data_dir=$(INSTRUMENTS_DATA) $(TRAIN_FLAGS)
+
+tensorboard: $(STAMP)
+	$(VENV)/bin/tensorboard --logdir=$(RUNS_DIR) --bind_all
 
 clean-venv:
 	rm -rf $(VENV)

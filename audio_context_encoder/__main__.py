@@ -1,7 +1,15 @@
 """Command line: `python -m audio_context_encoder COMMAND ...`.
 
 Commands:
+  inpaint     fill gaps (or detected dropouts) in an audio file with LPC or the network
+  evaluate    the paper's protocol (SNR_MS, SNR_TD) on every audio file of a folder
   selfcheck   check the installation (features vs ltfatpy, synthesis round trip)
+
+Examples:
+  python -m audio_context_encoder inpaint in.wav out.wav --gap 1.50:64 --gap 3.2:48 --method lpc
+  python -m audio_context_encoder inpaint in.flac out.flac --detect-dropouts \\
+      --method network --model runs/music/best.keras
+  python -m audio_context_encoder evaluate my_music/ --method lpc --gap-ms 64 --json out.json
 """
 
 import argparse
@@ -16,14 +24,69 @@ def build_parser() -> argparse.ArgumentParser:
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   commands = parser.add_subparsers(dest='command', required=True)
   commands.add_parser('selfcheck', help='check the installation')
+
+  p = commands.add_parser('inpaint', help='fill gaps in an audio file')
+  p.add_argument('input', help='audio file (wav, flac, ogg, mp3; any rate, any channels)')
+  p.add_argument('output', help='where to write the result (same format and rate as the input)')
+  p.add_argument('--gap', action='append', default=[], metavar='START_SECONDS:DURATION_MS',
+                 help='a gap to fill, e.g. 1.5:64; repeat for several gaps')
+  p.add_argument('--detect-dropouts', action='store_true',
+                 help='also fill runs of digital silence (zeros in all channels) of up to 64 ms')
+  p.add_argument('--method', choices=['network', 'lpc'], default='network')
+  p.add_argument('--model', help='.keras model written by training (for --method network)')
+
+  p = commands.add_parser('evaluate', help="the paper's evaluation on a folder of audio files")
+  p.add_argument('folder', help='folder of audio files (searched recursively)')
+  p.add_argument('--method', choices=['network', 'lpc'], default='lpc')
+  p.add_argument('--model', help='.keras model written by training (for --method network)')
+  p.add_argument('--gap-ms', type=int, choices=[64, 48], default=64)
+  p.add_argument('--max-segments', type=int, default=None)
+  p.add_argument('--json', help='write the summary and per-segment values to this JSON file')
   return parser
+
+
+def _filler(args):
+  from audio_context_encoder import fillers
+  if args.method == 'lpc':
+    return fillers.LPCFiller()
+  return fillers.NetworkFiller(args.model)
+
+
+def run_inpaint(args) -> int:
+  from audio_context_encoder import inpaint
+  gaps = [inpaint.parse_gap(g) for g in args.gap]
+  if not gaps and not args.detect_dropouts:
+    raise inpaint.UserError('give at least one --gap START_SECONDS:DURATION_MS or --detect-dropouts')
+  filler = _filler(args)
+  done = inpaint.inpaint_file(args.input, args.output, gaps, filler, filler.zone, filler.context,
+                              filler.max_ms, detect=args.detect_dropouts)
+  print(f'{args.output}: filled {len(done)} gap(s) with {args.method}: '
+        + ', '.join(str(g) for g in done))
+  if getattr(filler, 'fallbacks', 0):
+    print(f'note: {filler.fallbacks} gap(s) had a silent or constant context; LPC fell back to '
+          'a cross-fade of the context edges')
+  return 0
+
+
+def run_evaluate(args) -> int:
+  from audio_context_encoder import folder_evaluation
+  return folder_evaluation.run(args)
 
 
 def main(argv=None) -> int:
   args = build_parser().parse_args(argv)
-  if args.command == 'selfcheck':
-    from audio_context_encoder import selfcheck
-    return 0 if selfcheck.run() else 1
+  from audio_context_encoder.audio_file import UserError
+  try:
+    if args.command == 'selfcheck':
+      from audio_context_encoder import selfcheck
+      return 0 if selfcheck.run() else 1
+    if args.command == 'inpaint':
+      return run_inpaint(args)
+    if args.command == 'evaluate':
+      return run_evaluate(args)
+  except UserError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
   return 2
 
 

@@ -118,6 +118,10 @@ class NetworkConfig:
   decoder_reshapes: Tuple[Tuple[int, int, int], ...] = ((8, 257, 128), (11, 257, 32))
   output: str = 'magnitude'  # §2.3: 'magnitude' (1 channel) or 'complex' (Re, Im).
   batch_norm_epsilon: float = 1e-3
+  # Moving-average momentum of batch norm (TF1 and Keras default, the authors' code). Inference
+  # uses the moving statistics, which lag ~1/(1 - momentum) steps behind training: short runs
+  # (the overfit test) use 0.9 so that inference-mode results are meaningful after ~100 steps.
+  batch_norm_momentum: float = 0.99
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,6 +140,9 @@ class TrainConfig:
   validation_interval: int = 2000  # §3.3: validation NMSE every 2000 steps
   steps_first_phase: int = 600_000  # §3.3: ~600k steps at 1e-3
   steps_second_phase: int = 200_000  # §3.3: another 200k steps at 1e-4
+  # §3.3 "when converging": the rate also drops after this many validations without a new
+  # best validation NMSE (0 = only at steps_first_phase, the paper's ~600k).
+  lr_drop_patience: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,6 +153,15 @@ class DataConfig:
   gap_rms_threshold: float = 1e-4  # §3.2: segments whose gap RMS < 1e-4 are dropped
   music_split: Tuple[float, float, float] = (0.7, 0.2, 0.1)  # Table 1, by track
   split_seed: int = 0
+  # §3.2 "the silence was removed": the paper states no rule; the authors' code trims
+  # leading and trailing frames of 1024 samples whose RMS is <= 1e-2 (REFERENCE.md).
+  silence_frame_length: int = 1024
+  silence_rms_threshold: float = 1e-2
+  # Samples stored on each side of a 5120-sample segment: 256 = 16 ms, the largest
+  # extension of a 48 ms gap to the 64 ms network in Table 3 (§4.2).
+  eval_margin: int = 256
+  # NSynth notes are 4 s (§3.2); note sets of other lengths are cut or zero-padded to it.
+  note_seconds: float = 4.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,6 +172,11 @@ class ReconstructionConfig:
   fgla_iterations: int = 100  # §2.4: 100 iterations of fast Griffin-Lim
   fgla_alpha: float = 0.99  # fast Griffin-Lim acceleration
   lpc_order: int = 1000  # §3.5: Burg's method, order 1000
+  # §2.4: PGHI then 100 FGLA iterations; 'true_phase', 'pghi', 'fgla' are ablations.
+  phase_method: str = 'pghi+fgla'
+  # §4.2, Table 3: a 48 ms gap is extended to the 64 ms network's gap by (before, after)
+  # samples: 16 ms forward, 16 ms backward, 8 + 8 ms centred; the results are averaged.
+  gap_extensions: Tuple[Tuple[int, int], ...] = ((0, 256), (256, 0), (128, 128))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -219,20 +240,24 @@ def paper(gap_ms: int = 64, output: str = 'magnitude') -> Config:
 
 
 def small(gap_ms: int = 64, output: str = 'magnitude') -> Config:
-  """CPU-demo reduction of `paper`.
+  """CPU-demo reduction of `paper` (about 20x fewer FLOPs per example).
 
-  Channel widths of the encoder and the first two deconvolutions are divided by
-  4 and the encoding by 4 (512 = 8 x 8 x 8); the layers whose widths encode the
-  output geometry (deconv 3: 257, deconv 4: 11, the reshapes) stay, so the
-  output is still 11 x 257. Batch 32 and short schedules instead of 256 and 800k.
+  Channel widths of the encoder and of deconv 1-2 are divided by 4 (deconv 2 by 16)
+  and the encoding by 4 (512 = 8 x 8 x 8). The layers whose widths encode the output
+  geometry (deconv 3: 257, deconv 4: 11, the reshapes) stay, so the output is still
+  11 x 257; the two costliest kernels shrink in frequency (deconv 4: 5 x 67 -> 3 x 17,
+  deconv 5: 11 x 257 -> 11 x 17), as they alone would cost ~9 GFLOP per example and
+  training step. Batch 32 and short schedules instead of 256 and 800k.
   """
   base = paper(gap_ms, output)
+  kernels = base.network.decoder_kernels
   network = dataclasses.replace(
       base.network,
       encoder_channels=(8, 32, 128, 64, 40, 32),
       encoding_size=512,
       fcl_reshape=(8, 8, 8),
-      decoder_channels=(32, 128) + base.network.decoder_channels[2:],
+      decoder_channels=(32, 32) + base.network.decoder_channels[2:],
+      decoder_kernels=kernels[:3] + ((3, 17), (11, 17)),
   )
   train = dataclasses.replace(base.train, batch_size=32, validation_interval=200,
                               steps_first_phase=3000, steps_second_phase=1000)

@@ -1,0 +1,116 @@
+"""Circular discrete Gabor transform of a segment, batched, in numpy (evaluation side, §2.4/§3.4).
+
+The evaluation protocol (REFERENCE.md) works on LTFAT's
+`dgtreal(x, hann 512, a=128, M=512, L=5120, 'timeinv')`: 40 columns, column n
+centred on sample n*a (circularly), window a periodic Hann with peak 1.
+Coefficients here are laid out [..., columns, bins] like features.py's frames
+(time first), so column k + 2 equals tf.signal.stft frame k in magnitude.
+
+  c[n, m] = sum_{l=-M/2}^{M/2-1} x[(n a + l) mod L] g[l] exp(-2 pi i m l / M)
+
+The inverse uses the canonical dual window g / sum_n g(l - n a)^2 (= g / 1.5
+for Hann with a = M/4), so idgt(dgt(x)) = x and idgt(c) is the least-squares
+signal for inconsistent c (what Griffin-Lim needs).
+
+Both transforms take an optional set of `columns`, so phase retrieval can
+touch only the columns it changes.
+"""
+
+import numpy as np
+
+from audio_context_encoder.config import SignalConfig
+
+
+def window(sig: SignalConfig) -> np.ndarray:
+  """Periodic Hann of length M, peak 1, centred: g[l] for l = -M/2 .. M/2 - 1."""
+  l = np.arange(-sig.M // 2, sig.M // 2)
+  return 0.5 + 0.5 * np.cos(2 * np.pi * l / sig.M)
+
+
+def dual_window(sig: SignalConfig) -> np.ndarray:
+  """Canonical dual of `window` for hop a (painless case: M >= window length)."""
+  g = window(sig)
+  r = sig.M // sig.a
+  frame_sum = (g.reshape(r, sig.a) ** 2).sum(axis=0)  # sum_n g(l - n a)^2, a-periodic
+  return g / np.tile(frame_sum, r)
+
+
+def _columns(sig: SignalConfig, columns):
+  n = sig.dgt_columns
+  if columns is None:
+    return np.arange(n)
+  columns = np.asarray(columns) % n
+  if len(np.unique(columns)) != len(columns):
+    raise ValueError('columns must be distinct')
+  return columns
+
+
+def _sign(sig: SignalConfig) -> np.ndarray:
+  # exp(-2 pi i m l / M) with l starting at -M/2 instead of 0: a factor (-1)^m.
+  return np.where(np.arange(sig.bins) % 2, -1.0, 1.0)
+
+
+def _check(x: np.ndarray, sig: SignalConfig) -> np.ndarray:
+  x = np.asarray(x)
+  if x.shape[-1] != sig.L:
+    raise ValueError(f'signals must be {sig.L} samples long (L), got shape {x.shape}')
+  return x
+
+
+def dgt(x, sig: SignalConfig, columns=None) -> np.ndarray:
+  """Complex DGT [..., n_columns, bins] of real signals [..., L] ('timeinv', circular)."""
+  x = _check(x, sig)
+  cols = _columns(sig, columns)
+  idx = (cols[:, None] * sig.a + np.arange(-sig.M // 2, sig.M // 2)[None, :]) % sig.L
+  frames = x[..., idx] * window(sig)
+  return np.fft.rfft(frames, axis=-1) * _sign(sig)
+
+
+def idgt(c, sig: SignalConfig, columns=None) -> np.ndarray:
+  """Real signals [..., L] from coefficients [..., n_columns, bins] (dual-window synthesis).
+
+  With `columns`, c holds only those columns and the others count as zero;
+  the result is exact on samples that only those columns' windows cover.
+  """
+  c = np.asarray(c)
+  cols = _columns(sig, columns)
+  if c.shape[-2:] != (len(cols), sig.bins):
+    raise ValueError(f'coefficients must have shape [..., {len(cols)}, {sig.bins}], got {c.shape}')
+  frames = np.fft.irfft(c * _sign(sig), n=sig.M, axis=-1) * dual_window(sig)
+  n, r, a = sig.dgt_columns, sig.M // sig.a, sig.a
+  chunks = frames.reshape(frames.shape[:-1] + (r, a))
+  out = np.zeros(c.shape[:-2] + (n, a), dtype=frames.dtype)
+  half = r // 2
+  for q in range(r):  # frame n covers hop-chunks n - r/2 .. n + r/2 - 1
+    out[..., (cols + q - half) % n, :] += chunks[..., q, :]
+  return out.reshape(c.shape[:-2] + (sig.L,))
+
+
+def from_stft_frames(frames, sig: SignalConfig) -> np.ndarray:
+  """tf.signal.stft frames (window starting at the frame's first sample) -> 'timeinv' columns.
+
+  The two differ by the window's offset M/2 inside the frame: a factor (-1)^m.
+  """
+  return np.asarray(frames) * _sign(sig)
+
+
+def magnitude(x, sig: SignalConfig, columns=None) -> np.ndarray:
+  """|DGT| [..., n_columns, bins]."""
+  return np.abs(dgt(x, sig, columns))
+
+
+def support(sig: SignalConfig, columns) -> np.ndarray:
+  """Boolean [L]: samples covered by the windows of `columns`."""
+  cols = _columns(sig, columns)
+  mask = np.zeros(sig.L, bool)
+  idx = (cols[:, None] * sig.a + np.arange(-sig.M // 2, sig.M // 2)[None, :]) % sig.L
+  mask[idx.ravel()] = True
+  return mask
+
+
+def neighbours(sig: SignalConfig, columns) -> np.ndarray:
+  """Columns whose windows overlap those of `columns` (what synthesis there needs), sorted."""
+  cols = _columns(sig, columns)
+  r = sig.M // sig.a
+  near = (cols[:, None] + np.arange(-(r - 1), r)[None, :]) % sig.dgt_columns
+  return np.unique(near)

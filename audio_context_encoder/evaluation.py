@@ -1,0 +1,186 @@
+"""The paper's evaluation of one batch of test windows (§3.4, §4.1-4.2).
+
+One function, `evaluate`, used by experiments/tables.py (`make tables`) and by
+the CLI `evaluate` command. Input: windows with margins, [B, 5632] = the
+5120-sample segment plus 256 samples (16 ms) on each side (the dataset's
+'audio'). Output: per-segment arrays.
+
+  64 ms, 'lpc':      LPC on the centred segment (contexts of 2048).
+  64 ms, 'network':  network magnitudes of the centred segment -> phase
+                     retrieval (PGHI + FGLA by default) -> SNRs; also the SNR
+                     of the magnitudes themselves before phase retrieval.
+  48 ms, 'lpc':      LPC with the 48 ms layout (contexts of 2176).
+  48 ms, 'network':  the 64 ms network on three 5120-sample windows whose 64 ms
+                     gap contains the 48 ms gap extended 16 ms forward, 16 ms
+                     backward and 8 + 8 ms centred (Table 3); each result is
+                     scored on the centred 48 ms segment; 'snr_ms' / 'snr_td'
+                     are the per-segment means over the three.
+"""
+
+from typing import Callable, Optional
+
+import numpy as np
+
+from audio_context_encoder import config as config_lib
+from audio_context_encoder import dgt as dgt_lib
+from audio_context_encoder import lpc, metrics, phase
+
+EXTENSION_NAMES = {(0, 256): 'forward', (256, 0): 'backward', (128, 128): 'centred'}
+
+
+def network_predictor(model, cfg, batch_size: int = 64) -> Callable:
+  """segments [B, 5120] -> gap coefficients [B, 11, 257] with a trained model (lazy TF import)."""
+  from audio_context_encoder import inference
+
+  def predict(segments):
+    return inference.predict_gap(model, cfg, np.asarray(segments, np.float32), batch_size)
+
+  return predict
+
+
+def _restore_network(window, predict_fn, sig, rcfg, phase_method, seed):
+  """Restored windows [B, 5120] and the raw predictions for 64 ms windows."""
+  pred = np.asarray(predict_fn(window))
+  if np.iscomplexobj(pred):
+    # Complex network: tf.signal.stft frames -> 'timeinv' DGT columns, no phase retrieval.
+    restored = phase.synthesize_gap(window, dgt_lib.from_stft_frames(pred, sig), sig)
+  else:
+    restored = phase.reconstruct_from_magnitudes(window, pred, sig, phase_method, rcfg, seed=seed)
+  return restored, np.abs(pred)
+
+
+def evaluate(audio, method: str, gap_ms: int = 64, predict_fn: Optional[Callable] = None,
+             config: config_lib.Config = None, phase_method: str = None, seed: int = 0,
+             return_restored: bool = False) -> dict:
+  """Per-segment SNR_MS and SNR_TD (and more) of `method` on windows audio [B, L + 2 margin].
+
+  method: 'lpc' or 'network' (then predict_fn: segments [B, 5120] -> [B, 11, 257]
+    magnitudes or complex coefficients; see network_predictor).
+  Returns a dict of arrays [B]: 'snr_ms', 'snr_td'; for the network at 64 ms also
+  'snr_mag'; at 48 ms per extension 'snr_ms_<name>', 'snr_td_<name>'; for LPC the
+  int 'n_fallback'; with return_restored, 'original' and 'restored' [B, 5120].
+  """
+  if method not in ('lpc', 'network'):
+    raise ValueError(f"method must be 'lpc' or 'network', got {method!r}")
+  if method == 'network' and predict_fn is None:
+    raise ValueError("method 'network' needs predict_fn (see network_predictor)")
+  cfg = config or config_lib.paper()
+  rcfg = cfg.reconstruction
+  phase_method = phase_method or rcfg.phase_method
+  sig = config_lib.signal_config(gap_ms)
+  sig64 = config_lib.signal_config(64)
+  audio = np.atleast_2d(np.asarray(audio))
+  margin = (audio.shape[-1] - sig.L) // 2
+  if margin < 0 or audio.shape[-1] != sig.L + 2 * margin:
+    raise ValueError(f'windows must be {sig.L} samples plus equal margins, got length {audio.shape[-1]}')
+  original = audio[:, margin:margin + sig.L]
+  out = {}
+  if method == 'lpc':
+    restored, out['n_fallback'] = lpc.lpc_inpaint(original, sig, rcfg.lpc_order)
+  elif gap_ms == 64:
+    restored, mags = _restore_network(original, predict_fn, sig, rcfg, phase_method, seed)
+    start, end = sig.gap_dgt_columns
+    true = dgt_lib.magnitude(original.astype(np.float64), sig, np.arange(start, end))
+    out['snr_mag'] = metrics.snr_magnitudes(true, mags)
+  else:
+    need = max(max(e) for e in rcfg.gap_extensions)
+    if margin < need:
+      raise ValueError(f'48 ms with the 64 ms network needs margins of {need} samples, got {margin}')
+    gap_start = margin + sig.Lc  # the 48 ms gap in window coordinates
+    scores = {'snr_ms': [], 'snr_td': []}
+    restored = None
+    for before, after in rcfg.gap_extensions:
+      if before + after != sig64.Lg - sig.Lg:
+        raise ValueError(f'extension {(before, after)} does not make a {sig64.Lg}-sample gap')
+      w0 = gap_start - before - sig64.Lc
+      rest, _ = _restore_network(audio[:, w0:w0 + sig64.L], predict_fn, sig64, rcfg, phase_method,
+                                 seed)
+      full = audio.copy()
+      full[:, w0:w0 + sig64.L] = rest
+      candidate = full[:, margin:margin + sig.L]
+      name = EXTENSION_NAMES.get((before, after), f'{before}_{after}')
+      out[f'snr_ms_{name}'] = metrics.snr_ms(original, candidate, sig)
+      out[f'snr_td_{name}'] = metrics.snr_td(original, candidate, sig)
+      scores['snr_ms'].append(out[f'snr_ms_{name}'])
+      scores['snr_td'].append(out[f'snr_td_{name}'])
+      if restored is None or (before, after) == (128, 128):
+        restored = candidate
+    out['snr_ms'] = np.mean(scores['snr_ms'], axis=0)
+    out['snr_td'] = np.mean(scores['snr_td'], axis=0)
+  if 'snr_ms' not in out:
+    out['snr_ms'] = metrics.snr_ms(original, restored, sig)
+    out['snr_td'] = metrics.snr_td(original, restored, sig)
+  if return_restored:
+    out['original'] = np.asarray(original)
+    out['restored'] = np.asarray(restored)
+  return out
+
+
+def evaluate_dataset(data_dir, split: str, method: str, gap_ms: int = 64,
+                     predict_fn: Optional[Callable] = None, config: config_lib.Config = None,
+                     max_segments: int = 0, batch_size: int = 64, phase_method: str = None,
+                     resume_path: str = None, progress: bool = True) -> dict:
+  """`evaluate` over a dataset split in file order; per-segment arrays concatenated.
+
+  Windows come from tfrecords_tools.reader.evaluation_dataset (gap RMS >= 1e-4 for
+  this gap length, §3.2). max_segments > 0 stops after that many. With
+  resume_path, the arrays so far are saved there (npz, temp file + rename)
+  after every batch and a rerun continues from them.
+  """
+  import os
+  from tfrecords_tools import reader
+  from tfrecords_tools.manifest import read_manifest
+
+  manifest = read_manifest(data_dir)
+  counts = manifest.get('splits', {}).get(split, {}) or {}
+  total = counts.get(f'kept_{gap_ms}', counts.get('records'))
+  if max_segments:
+    total = min(total, max_segments) if total else max_segments
+  parts = {}
+  done = 0
+  if resume_path and os.path.exists(resume_path):
+    with np.load(resume_path, allow_pickle=False) as saved:
+      if int(saved['batch_size']) == batch_size:
+        parts = {k: [saved[k]] for k in saved.files if k not in ('batch_size', 'n_fallback')}
+        parts['n_fallback'] = [saved['n_fallback']]
+        done = len(parts['snr_ms'][0])
+  ds = reader.evaluation_dataset(data_dir, split, gap_ms=gap_ms, batch_size=batch_size)
+  if done:
+    ds = ds.skip(done // batch_size)
+  bar = None
+  if progress:
+    from tqdm import tqdm
+    bar = tqdm(total=total, initial=done, unit='seg', desc=f'{method} {gap_ms} ms {data_dir}')
+  for batch in ds:
+    audio = batch['audio'].numpy()
+    if max_segments:
+      audio = audio[:max(0, max_segments - done)]
+    if not len(audio):
+      break
+    out = evaluate(audio, method, gap_ms, predict_fn, config, phase_method)
+    out['n_fallback'] = np.array([out.get('n_fallback', 0)])
+    out['track_id'] = batch['track_id'].numpy()[:len(audio)].astype(str)
+    out['offset'] = batch['offset'].numpy()[:len(audio)]
+    for k, v in out.items():
+      parts.setdefault(k, []).append(np.asarray(v))
+    done += len(audio)
+    if bar is not None:
+      bar.update(len(audio))
+    if resume_path and len(audio) == batch_size:
+      _save_npz(resume_path, {**{k: np.concatenate(v) for k, v in parts.items()},
+                              'batch_size': np.array(batch_size)})
+    if max_segments and done >= max_segments:
+      break
+  if bar is not None:
+    bar.close()
+  result = {k: np.concatenate(v) for k, v in parts.items()}
+  result['n_fallback'] = int(result.get('n_fallback', np.zeros(1)).sum())
+  return result
+
+
+def _save_npz(path: str, arrays: dict) -> None:
+  """np.savez to a temp file, then rename (never a half-written file)."""
+  import os
+  tmp = f'{path}.tmp.npz'
+  np.savez(tmp, **arrays)
+  os.replace(tmp, path)

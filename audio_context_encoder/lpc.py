@@ -1,0 +1,154 @@
+"""LPC reference method (paper §3.5; the authors' MATLAB script), batched numpy float64.
+
+For each gap: Burg's method of order 1000 on the context before the gap and on
+the time-reversed context after it; each all-pole filter extrapolates Lg samples
+from the filter state given by the last 1000 context samples (MATLAB
+filtic/filter, scipy lfiltic/lfilter with zero input); the backward prediction
+is reversed; the two are mixed with w = cos(linspace(0, pi/2, Lg))^2:
+gap = w * forward + reverse(w) * backward. Contexts are the whole Lc samples per
+side (2048 for 64 ms, 2176 for 48 ms): "the same duration as for our context
+encoder" (§3.5).
+
+Burg follows Marple's recursion (as librosa.lpc does), vectorised over a batch
+of contexts (each order's error update is one batched 2 x 2 matmul); the
+extrapolation is a batched recursion instead of one lfilter call per context.
+
+Degenerate contexts: a constant context (silence included) has no spectrum to
+model, and a fit whose prediction is not finite or grows beyond 100 x the
+context's peak is unusable. Both get the fallback "hold the last context sample"
+(zero for silence, the exact continuation of a constant) and are counted.
+"""
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from audio_context_encoder.config import SignalConfig
+
+_BLOWUP = 100.0  # a prediction this many times louder than its context is a failed fit
+# Burg stops raising the order of a context whose prediction-error energy fell to
+# this fraction of its initial value (a prediction gain of 100 dB: only pure
+# synthetic signals get there; real audio stays far above, see tests/test_lpc.py).
+_EXACT = 1e-10
+# Contexts per Burg call: the working set (2 x 2 x 2047 x 24 float64 = 1.6 MB) stays in a
+# 2 MB L2 cache; measured fastest on this machine among 16..48 (benchmarks/bench_reconstruction.py).
+_CHUNK = 24
+
+
+def burg(x, order: int) -> np.ndarray:
+  """AR coefficients [B, order + 1] (a[:, 0] = 1) of signals [B, n] by Burg's method.
+
+  Same recursion and epsilon as librosa.lpc (Marple 1980), in float64. The
+  forward and backward errors of each context sit in one [2, m] block, so the
+  order update f' = f + k b, b' = b + k f is one batched 2 x 2 matmul (one pass
+  over memory instead of four elementwise ones).
+  """
+  x = np.atleast_2d(np.asarray(x, np.float64))
+  b, n = x.shape
+  if not 0 < order < n:
+    raise ValueError(f'order must be in [1, {n - 1}] for {n}-sample contexts, got {order}')
+  a = np.zeros((order + 1, b))  # [coefficient, batch]; two buffers, swapped each order
+  a[0] = 1.0
+  a_prev = a.copy()
+  m = n - 1
+  errors = np.stack([x[:, 1:], x[:, :-1]], axis=1)  # [B, 2, m]: forward, backward errors
+  buffers = [np.empty(b * 2 * m), np.empty(b * 2 * m)]
+  den = np.einsum('ijk,ijk->i', errors, errors)
+  eps = np.finfo(np.float64).tiny
+  rotate = np.zeros((b, 2, 2))
+  rotate[:, 0, 0] = rotate[:, 1, 1] = 1.0
+  floor = _EXACT * den
+  live = den > 0
+  for i in range(order):
+    k = -2.0 * np.einsum('ij,ij->i', errors[:, 1], errors[:, 0]) / (den + eps)
+    # Once the error energy is at the floor the model is exact; higher orders would
+    # only fit rounding noise (and |k| could exceed 1), so they stay zero.
+    live &= den > floor
+    k = np.where(live, k, 0.0)
+    a, a_prev = a_prev, a
+    np.multiply(a_prev[i::-1], k, out=a[1:i + 2])  # Levinson: a_j = a'_j + k a'_{i+1-j}
+    a[1:i + 2] += a_prev[1:i + 2]
+    rotate[:, 0, 1] = rotate[:, 1, 0] = k
+    buf = buffers[i % 2]
+    new = np.matmul(rotate, errors, out=buf[:b * 2 * m].reshape(b, 2, m))
+    den = (1.0 - k * k) * den - new[:, 1, -1] ** 2 - new[:, 0, 0] ** 2
+    # Next order: forward errors drop their first sample, backward ones their last.
+    m -= 1
+    step = buf.itemsize
+    errors = as_strided(buf[1:], shape=(b, 2, m), strides=(2 * (m + 1) * step, m * step, step))
+  return np.ascontiguousarray(a.T)
+
+
+def extrapolate(context, a, length: int) -> np.ndarray:
+  """Continue each context [B, n] by `length` samples with its all-pole filter a [B, p + 1].
+
+  Equals scipy lfilter([1], a, zeros(length), zi=lfiltic([1], a, context[::-1][:p])).
+  """
+  context = np.asarray(context, np.float64)
+  b, p = a.shape[0], a.shape[1] - 1
+  hist = np.zeros((b, p + length))
+  hist[:, :p] = context[:, -p:]
+  taps = -a[:, :0:-1]  # -a_p .. -a_1, aligned with hist[n .. n + p - 1]
+  for t in range(length):
+    hist[:, p + t] = np.einsum('ij,ij->i', hist[:, t:t + p], taps)
+  return hist[:, p:]
+
+
+def predict(contexts, order: int, length: int):
+  """Extrapolations [B, length] of contexts [B, n], with the fallback mask [B]."""
+  contexts = np.asarray(contexts, np.float64)
+  degenerate = np.ptp(contexts, axis=1) == 0
+  pred = np.zeros((contexts.shape[0], length))
+  rows = np.flatnonzero(~degenerate)
+  for i in range(0, rows.size, _CHUNK):
+    r = rows[i:i + _CHUNK]
+    a = burg(contexts[r], order)
+    with np.errstate(all='ignore'):
+      pred[r] = extrapolate(contexts[r], a, length)
+  peak = np.abs(contexts).max(axis=1)
+  with np.errstate(invalid='ignore'):
+    bad = ~np.isfinite(pred).all(axis=1) | (np.abs(pred).max(axis=1) > _BLOWUP * peak)
+  fallback = degenerate | bad
+  pred[fallback] = contexts[fallback, -1:]
+  return pred, fallback
+
+
+def mix_window(length: int) -> np.ndarray:
+  """Squared-cosine weights of the forward prediction (1 at the gap start, 0 at its end)."""
+  return np.cos(np.linspace(0, np.pi / 2, length)) ** 2
+
+
+def extrapolate_gap(before, after, length: int, order: int = 1000):
+  """(gap [B, length], fallback [B] bool) from contexts before [B, n1] and after [B, n2] the gap.
+
+  Forward prediction from `before`, backward prediction from the time-reversed
+  `after`, mixed with the squared cosine. fallback marks gaps where either side
+  used the hold-the-edge fallback (for degenerate sides the mix is then a
+  cross-fade towards the edge sample).
+  """
+  before = np.atleast_2d(np.asarray(before, np.float64))
+  after = np.atleast_2d(np.asarray(after, np.float64))
+  b = before.shape[0]
+  if before.shape[1] == after.shape[1]:
+    pred, fb = predict(np.concatenate([before, after[:, ::-1]]), order, length)
+    fwd, bwd, fb_fwd, fb_bwd = pred[:b], pred[b:], fb[:b], fb[b:]
+  else:
+    fwd, fb_fwd = predict(before, order, length)
+    bwd, fb_bwd = predict(after[:, ::-1], order, length)
+  w = mix_window(length)
+  return w * fwd + w[::-1] * bwd[:, ::-1], fb_fwd | fb_bwd
+
+
+def lpc_inpaint(segments, sig: SignalConfig, order: int = 1000):
+  """(restored [B, L], n_fallback): the gap [Lc, Lc + Lg) filled by LPC; the rest bit-exact.
+
+  n_fallback counts the segments where at least one side used the fallback.
+  """
+  x = np.asarray(segments)
+  squeeze = x.ndim == 1
+  x = np.atleast_2d(x)
+  if x.shape[-1] != sig.L:
+    raise ValueError(f'segments must be {sig.L} samples long, got {x.shape}')
+  gap, fallback = extrapolate_gap(x[:, :sig.Lc], x[:, sig.Lc + sig.Lg:], sig.Lg, order)
+  out = x.copy()
+  out[:, sig.Lc:sig.Lc + sig.Lg] = gap
+  return (out[0] if squeeze else out), int(fallback.sum())

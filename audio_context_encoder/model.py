@@ -1,0 +1,124 @@
+"""The context encoder (paper §2.2-2.3, Figs. 1-2) as a functional Keras model.
+
+Encoder: six SAME-padded convolutions -> row-major reshape to the encoding.
+Decoder: fully connected layer -> reshape -> five transposed convolutions, with
+the row-major reshapes after deconv 3 and deconv 4 exactly as the authors' code
+(REFERENCE.md's table). No biases; every layer but the last is followed by ReLU
+then batch normalisation; the last one is linear. All widths come from
+cfg.network, so the `small` preset is this same code with smaller widths.
+
+The .keras file written by `save_model` also carries the Config (as JSON), so
+`load_model` gives back both.
+"""
+
+import json
+import os
+import tempfile
+import zipfile
+from typing import List, Tuple
+
+import keras
+
+from audio_context_encoder.config import Config
+
+CONFIG_ENTRY = 'audio_context_encoder_config.json'
+
+
+def _relu_bn(x, name: str, cfg: Config):
+  x = keras.layers.ReLU(name=f'{name}_relu')(x)
+  return keras.layers.BatchNormalization(epsilon=cfg.network.batch_norm_epsilon,
+                                         momentum=cfg.network.batch_norm_momentum, name=f'{name}_bn')(x)
+
+
+def output_shape(cfg: Config) -> Tuple[int, int, int]:
+  """(gap frames, bins, channels) of the network output: 11 x 257 x 1 (magnitude) or x 2."""
+  return (cfg.signal.gap_frames, cfg.signal.bins, 2 if cfg.network.output == 'complex' else 1)
+
+
+def build_model(cfg: Config) -> keras.Model:
+  """Input [B, 16, 257, 4] context features -> output [B, 11, 257, C] gap coefficients.
+
+  Uses the global Keras dtype policy (mixed precision); the output is always float32.
+  """
+  net, sig = cfg.network, cfg.signal
+  channels = output_shape(cfg)[-1]
+  if net.decoder_channels[-1] != channels:
+    raise ValueError(f'network.decoder_channels[-1] = {net.decoder_channels[-1]} does not match '
+                     f'output {net.output!r} ({channels} channel(s))')
+  if (sig.Lg, sig.Lc) != (1024, 2048):
+    raise ValueError(f'the network is built for the 64 ms gap (Lg = 1024, Lc = 2048), got Lg = '
+                     f'{sig.Lg}: the decoder geometry is fixed to the 64 ms gap, as in the paper '
+                     '(48 ms gaps are filled by the 64 ms network, Table 3)')
+  inputs = keras.Input((sig.context_frames, sig.bins, 4), name='context')
+  x = inputs
+  for i, (k, s, c) in enumerate(zip(net.encoder_kernels, net.encoder_strides, net.encoder_channels)):
+    x = keras.layers.Conv2D(c, k, strides=s, padding='same', use_bias=False, name=f'conv{i + 1}')(x)
+    x = _relu_bn(x, f'conv{i + 1}', cfg)
+  encoded = 1
+  for d in x.shape[1:]:
+    encoded *= d
+  if encoded != net.encoding_size:
+    raise ValueError(f'the encoder output {tuple(x.shape[1:])} has {encoded} values, '
+                     f'not network.encoding_size = {net.encoding_size}')
+  x = keras.layers.Reshape((encoded,), name='encoding')(x)
+  x = keras.layers.Dense(net.encoding_size, use_bias=False, name='fcl')(x)
+  x = _relu_bn(x, 'fcl', cfg)
+  x = keras.layers.Reshape(net.fcl_reshape, name='fcl_reshape')(x)
+  n = len(net.decoder_channels)
+  reshapes = {2: net.decoder_reshapes[0], 3: net.decoder_reshapes[1]}
+  for i, (k, s, c) in enumerate(zip(net.decoder_kernels, net.decoder_strides, net.decoder_channels)):
+    name = f'deconv{i + 1}'
+    x = keras.layers.Conv2DTranspose(c, k, strides=s, padding='same', use_bias=False, name=name)(x)
+    if i < n - 1:
+      x = _relu_bn(x, name, cfg)
+    if i in reshapes:
+      x = keras.layers.Reshape(reshapes[i], name=f'{name}_reshape')(x)
+  # Float32 output even under a mixed-precision policy: the loss is computed in float32.
+  outputs = keras.layers.Activation('linear', dtype='float32', name='gap')(x)
+  if tuple(outputs.shape[1:]) != output_shape(cfg):
+    raise ValueError(f'network output {tuple(outputs.shape[1:])} does not match the gap target '
+                     f'{output_shape(cfg)} of this signal layout (the decoder geometry is fixed '
+                     'to the 64 ms gap, as in the paper)')
+  return keras.Model(inputs, outputs, name=f'context_encoder_{cfg.name}_{net.output}')
+
+
+def kernels(model: keras.Model) -> List:
+  """The weights the paper's L2 term (eq. 3) covers: every convolution / dense kernel."""
+  return [v for layer in model.layers if hasattr(layer, 'kernel') for v in [layer.kernel]]
+
+
+def layer_shapes(model: keras.Model) -> List[Tuple[str, Tuple[int, ...]]]:
+  """(layer name, output shape without batch) for every layer, in order."""
+  return [(layer.name, tuple(layer.output.shape[1:])) for layer in model.layers]
+
+
+def save_model(model: keras.Model, cfg: Config, path: str) -> None:
+  """Writes `path` (.keras) with the Config inside; temp file then rename, so never half-written."""
+  path = os.fspath(path)
+  if not path.endswith('.keras'):
+    raise ValueError(f'{path}: model files must end in .keras')
+  folder = os.path.dirname(os.path.abspath(path))
+  os.makedirs(folder, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(suffix='.keras', prefix='.tmp-', dir=folder)
+  os.close(fd)
+  try:
+    model.save(tmp)
+    with zipfile.ZipFile(tmp, 'a') as z:
+      z.writestr(CONFIG_ENTRY, json.dumps(cfg.to_dict(), indent=1))
+    os.replace(tmp, path)
+  finally:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+
+
+def load_model(path: str):
+  """(model, cfg) from a file written by `save_model`."""
+  path = os.fspath(path)
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f'{path}: no such model file')
+  try:
+    with zipfile.ZipFile(path) as z:
+      cfg = Config.from_dict(json.loads(z.read(CONFIG_ENTRY)))
+  except (zipfile.BadZipFile, KeyError) as e:
+    raise ValueError(f'{path}: not a model file written by save_model ({e})') from None
+  return keras.models.load_model(path, compile=False), cfg

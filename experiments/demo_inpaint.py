@@ -1,0 +1,83 @@
+"""The demo's last step: damage a test-split music excerpt, inpaint it with the CLI, plot it.
+
+Writes to --out_dir: original.wav, damaged.wav (64 ms and 48 ms dropouts of digital
+silence), inpainted_network.wav, inpainted_lpc.wav, spectrograms.png, and prints the
+SNR over the gaps for both methods. Uses exactly the user-facing command
+(`python -m audio_context_encoder inpaint ... --detect-dropouts`).
+"""
+
+import os
+import pathlib
+
+from absl import app, flags
+import numpy as np
+import soundfile
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string('data_dir', 'data/demo-music', 'Dataset whose test split supplies the excerpt.')
+flags.DEFINE_string('audio_root', 'data/downloads/wesnoth-music', 'Where its source audio files are.')
+flags.DEFINE_string('model', None, 'Trained magnitude network (.keras).')
+flags.DEFINE_string('out_dir', 'results/demo', 'Output folder.')
+flags.DEFINE_float('seconds', 4.0, 'Length of the excerpt.')
+flags.DEFINE_list('gaps', ['0.7:64', '1.5:64', '2.3:48', '3.1:64'], 'Dropouts to punch, START_S:MS.')
+
+
+def test_excerpt(data_dir, audio_root, seconds):
+  """(samples [n, ch], rate, name): the first test-split window's track, from its offset on."""
+  from tfrecords_tools import reader
+  batch = next(iter(reader.evaluation_dataset(data_dir, 'test', batch_size=1)))
+  track = batch['track_id'].numpy()[0].decode()
+  offset_s = int(batch['offset'].numpy()[0]) / 16000
+  files = [p for p in pathlib.Path(audio_root).rglob('*') if p.stem == track]
+  if not files:
+    raise app.UsageError(f'{audio_root}: no audio file for test track {track!r}')
+  info = soundfile.info(str(files[0]))
+  start = int(offset_s * info.samplerate)
+  x, rate = soundfile.read(str(files[0]), start=start, frames=int(seconds * info.samplerate),
+                           always_2d=True)
+  return x, rate, f'{track} from {offset_s:.1f} s'
+
+
+def main(argv):
+  del argv
+  from audio_context_encoder import __main__ as cli
+  from audio_context_encoder import inpaint, plots
+  os.makedirs(FLAGS.out_dir, exist_ok=True)
+  out = lambda name: os.path.join(FLAGS.out_dir, name)
+  x, rate, name = test_excerpt(FLAGS.data_dir, FLAGS.audio_root, FLAGS.seconds)
+  soundfile.write(out('original.wav'), x, rate, subtype='PCM_16')
+  x = soundfile.read(out('original.wav'), always_2d=True)[0]
+  damaged = x.copy()
+  gaps = [inpaint.parse_gap(g) for g in FLAGS.gaps]
+  for g in gaps:
+    a, b = g.samples(rate)
+    damaged[a:b] = 0
+  soundfile.write(out('damaged.wav'), damaged, rate, subtype='PCM_16')
+  results = {}
+  for method in ('network', 'lpc'):
+    path = out(f'inpainted_{method}.wav')
+    args = ['inpaint', out('damaged.wav'), path, '--detect-dropouts', '--method', method]
+    if method == 'network':
+      args += ['--model', FLAGS.model]
+    print('python -m audio_context_encoder ' + ' '.join(args))
+    if cli.main(args):
+      raise SystemExit(f'inpainting with {method} failed')
+    results[method] = soundfile.read(path, always_2d=True)[0]
+  print(f'{name}, {rate} Hz, {x.shape[1]} channel(s); SNR over each gap (dB):')
+  for g in gaps:
+    a, b = g.samples(rate)
+    snr = {m: 10 * np.log10(np.sum(x[a:b] ** 2) / max(np.sum((y[a:b] - x[a:b]) ** 2), 1e-20))
+           for m, y in results.items()}
+    print(f'  {g}: network {snr["network"]:6.2f}   LPC {snr["lpc"]:6.2f}')
+  mono = lambda s: s.mean(axis=1)
+  marks = [t for g in gaps for t in (g.start, g.start + g.duration)]
+  png = plots.save_spectrograms(
+      [('original', mono(x)), ('damaged (digital-silence dropouts)', mono(damaged)),
+       ('inpainted: network', mono(results['network'])), ('inpainted: LPC', mono(results['lpc']))],
+      rate, out('spectrograms.png'), f'{name}: before and after inpainting', marks)
+  print(f'wrote {FLAGS.out_dir}/{{original,damaged,inpainted_network,inpainted_lpc}}.wav and {png}')
+
+
+if __name__ == '__main__':
+  flags.mark_flag_as_required('model')
+  app.run(main)

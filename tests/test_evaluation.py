@@ -1,0 +1,125 @@
+"""The evaluation function (paper §3.4, Tables 2-3) with in-process data and stub networks."""
+
+import numpy as np
+import pytest
+
+from audio_context_encoder import config, evaluation, features, lpc, metrics
+
+SIG64 = config.signal_config(64)
+SIG48 = config.signal_config(48)
+FAST = config.paper().replace(reconstruction=config.ReconstructionConfig(fgla_iterations=10))
+
+
+@pytest.fixture(scope='module')
+def windows():
+  """Six 5632-sample windows (segment + 256 margins) of gspi at 16 kHz."""
+  from ltfatpy.signals.gspi import gspi
+  from scipy import signal as sps
+  x, fs = gspi()
+  x = sps.resample_poly(np.asarray(x, np.float64).ravel(), 160, int(fs) // 100)
+  return np.stack([x[s:s + 5632] for s in 1000 + 3300 * np.arange(6)]).astype(np.float32)
+
+
+def oracle_magnitudes(segments):
+  """A perfect magnitude network: the true gap magnitudes (TF STFT, independent of our DGT)."""
+  return features.gap_magnitude(np.asarray(segments, np.float32), SIG64).numpy()
+
+
+def oracle_complex(segments):
+  return features.gap_stft(np.asarray(segments, np.float32), SIG64).numpy()
+
+
+def test_lpc_64_equals_direct_computation(windows):
+  out = evaluation.evaluate(windows, 'lpc', 64)
+  seg = windows[:, 256:256 + 5120]
+  restored, n_fallback = lpc.lpc_inpaint(seg, SIG64)
+  np.testing.assert_array_equal(out['snr_ms'], metrics.snr_ms(seg, restored, SIG64))
+  np.testing.assert_array_equal(out['snr_td'], metrics.snr_td(seg, restored, SIG64))
+  assert out['n_fallback'] == n_fallback == 0
+
+
+def test_lpc_48_uses_the_48_layout(windows):
+  out = evaluation.evaluate(windows[:2], 'lpc', 48, return_restored=True)
+  seg = windows[:2, 256:256 + 5120]
+  np.testing.assert_array_equal(out['restored'], lpc.lpc_inpaint(seg, SIG48)[0])
+
+
+def test_network_64_oracle(windows):
+  out = evaluation.evaluate(windows, 'network', 64, predict_fn=oracle_magnitudes, config=FAST)
+  assert np.all(out['snr_mag'] > 80)  # float32 TF STFT vs float64 DGT
+  assert np.all(out['snr_ms'] > 20)
+  zero = evaluation.evaluate(windows, 'network', 64, predict_fn=lambda s: 0 * oracle_magnitudes(s),
+                             config=FAST)
+  np.testing.assert_allclose(zero['snr_mag'], 0.0, atol=1e-9)
+  assert np.all(zero['snr_ms'] < 1)
+
+
+def test_network_64_complex_oracle_needs_no_phase_retrieval(windows):
+  out = evaluation.evaluate(windows, 'network', 64, predict_fn=oracle_complex, config=FAST)
+  assert np.all(out['snr_td'] > 60)
+
+
+def test_network_48_extensions(windows):
+  seen = []
+
+  def stub(segments):
+    seen.append(np.array(segments))
+    return oracle_magnitudes(segments)
+
+  out = evaluation.evaluate(windows[:3], 'network', 48, predict_fn=stub, config=FAST)
+  assert len(seen) == 3
+  gap48 = windows[:3, 256 + 2176:256 + 2176 + 768]
+  # In each 5120 window the 64 ms gap [2048, 3072) holds the 48 ms gap after 0, 256, 128 samples.
+  for w, before in zip(seen, (0, 256, 128)):
+    np.testing.assert_array_equal(w[:, 2048 + before:2048 + before + 768], gap48)
+  for name in ('forward', 'backward', 'centred'):
+    assert np.all(out[f'snr_ms_{name}'] > 20)
+  np.testing.assert_allclose(
+      out['snr_ms'], (out['snr_ms_forward'] + out['snr_ms_backward'] + out['snr_ms_centred']) / 3)
+
+
+def test_errors(windows):
+  with pytest.raises(ValueError, match='predict_fn'):
+    evaluation.evaluate(windows, 'network', 64)
+  with pytest.raises(ValueError, match="'lpc' or 'network'"):
+    evaluation.evaluate(windows, 'magic', 64)
+  with pytest.raises(ValueError, match='margins'):
+    evaluation.evaluate(windows[:, :5121], 'lpc', 64)
+  with pytest.raises(ValueError, match='needs margins'):
+    evaluation.evaluate(windows[:, 128:-128], 'network', 48, predict_fn=oracle_magnitudes)
+
+
+def test_evaluate_dataset_resumes_to_the_same_values(tmp_path):
+  """A run stopped after two batches and resumed gives the uninterrupted run's values."""
+  import soundfile as sf
+  from audio_context_encoder.config import DataConfig
+  from tfrecords_tools import sources, writer
+  rng = np.random.default_rng(0)
+  folder = tmp_path / 'in'
+  folder.mkdir()
+  t = np.arange(16000) / 16000
+  for i in range(10):
+    x = 0.4 * np.sin(2 * np.pi * (200 + 37 * i) * t) + 0.05 * rng.standard_normal(len(t))
+    sf.write(folder / f'track{i:02d}.wav', x, 16000, subtype='PCM_16')
+  data = DataConfig()
+  items = sources.folder_items(folder, data.music_split, data.split_seed)
+  writer.build(items, tmp_path / 'ds', 'folder', data=data, progress=False, tracks_per_shard=2,
+               processes=1)
+  ds = str(tmp_path / 'ds')
+  full = evaluation.evaluate_dataset(ds, 'train', 'lpc', 64, batch_size=8, progress=False)
+  assert len(full['snr_ms']) > 16
+  resume = str(tmp_path / 'state.npz')
+  part = evaluation.evaluate_dataset(ds, 'train', 'lpc', 64, batch_size=8, max_segments=16,
+                                     resume_path=resume, progress=False)
+  assert len(part['snr_ms']) == 16
+  with np.load(resume) as saved:  # mark the saved values: a resumed run must reuse, not recompute
+    state = {k: saved[k] for k in saved.files}
+  state['snr_ms'][0] = 1234.5
+  np.savez(resume, **state)
+  again = evaluation.evaluate_dataset(ds, 'train', 'lpc', 64, batch_size=8, resume_path=resume,
+                                      progress=False)
+  assert again['snr_ms'][0] == 1234.5
+  again['snr_ms'][0] = full['snr_ms'][0]
+  for key in ('snr_ms', 'snr_td', 'offset', 'track_id'):
+    np.testing.assert_array_equal(again[key], full[key])
+  assert again['n_fallback'] == full['n_fallback'] == 0

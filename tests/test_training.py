@@ -1,0 +1,162 @@
+"""Training loop in-process: checkpoint contents, learning-rate phase, TensorBoard events."""
+
+import glob
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from audio_context_encoder import model as model_lib
+from audio_context_encoder import training
+from tests.test_training_helpers import dataset_fns, examples, small_config
+
+
+def read_events(folder):
+  """{tag: [(step, value or tensor)]} from every event file of a TensorBoard folder."""
+  out = {}
+  for path in sorted(glob.glob(os.path.join(folder, 'events.out.tfevents.*'))):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      for v in event.summary.value:
+        out.setdefault(v.tag, []).append(
+            (event.step, v.metadata.plugin_data.plugin_name, tf.make_ndarray(v.tensor)))
+  return out
+
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+  """4 steps of the small network on 4 gspi examples, batch 2, LR drop after step 3."""
+  run_dir = str(tmp_path_factory.mktemp('run'))
+  cfg = small_config(batch_size=2, validation_interval=2)
+  context, target = examples(cfg, 4)
+  train_fn, valid_fn = dataset_fns(context, target, 2)
+  options = training.RunOptions(steps=4, lr_drop_step=3, checkpoint_every=2, log_every=1,
+                                progress=False, image_examples=2)
+  trainer = training.Trainer(cfg, run_dir, options)
+  result = trainer.fit(train_fn, valid_fn)
+  return cfg, run_dir, trainer, result, (train_fn, valid_fn, options)
+
+
+def test_finishes_with_dropped_rate(run):
+  cfg, run_dir, trainer, result, _ = run
+  assert result['step'] == 4 and result['phase'] == 1
+  assert float(trainer.optimizer.learning_rate.numpy()) == pytest.approx(cfg.train.learning_rate_final)
+  for name in ('best.keras', 'last.keras', 'config.json'):
+    assert os.path.isfile(os.path.join(run_dir, name))
+  model, loaded_cfg = model_lib.load_model(os.path.join(run_dir, 'last.keras'))
+  assert loaded_cfg == cfg
+  for a, b in zip(model.weights, trainer.model.weights):
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_resume_restores_model_optimizer_and_phase(run):
+  cfg, run_dir, trainer, _, (_, _, options) = run
+  again = training.Trainer(cfg, run_dir, options)
+  assert again.resumed_from == 4
+  assert int(again.phase.numpy()) == 1 and int(again.drop_step.numpy()) == 3
+  assert float(again.optimizer.learning_rate.numpy()) == pytest.approx(cfg.train.learning_rate_final)
+  assert float(again.best.numpy()) == float(trainer.best.numpy())
+  assert int(again.optimizer.iterations.numpy()) == 4
+  for a, b in zip(again.model.weights, trainer.model.weights):
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+  # Adam moments, not only the weights, come back.
+  def moments(opt):
+    return [v for v in opt.variables if 'momentum' in v.path or 'velocity' in v.path]
+
+  assert len(moments(trainer.optimizer)) == 2 * len(trainer.model.trainable_variables)
+  for a, b in zip(moments(again.optimizer), moments(trainer.optimizer), strict=True):
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+  assert all(np.abs(v.numpy()).max() > 0 for v in moments(trainer.optimizer))
+
+
+def test_tensorboard_scalars_images_text(run):
+  _, run_dir, _, _, _ = run
+  train = read_events(os.path.join(run_dir, 'train'))
+  for tag in ('loss/total', 'loss/reconstruction', 'loss/l2', 'snr', 'nmse', 'learning_rate',
+              'examples_per_sec', 'input_wait_fraction'):
+    assert [s for s, _, _ in train[tag]] == [1, 2, 3, 4], tag
+    assert all(np.isfinite(v) for _, _, v in train[tag]), tag
+  total = np.array([v for _, _, v in train['loss/total']])
+  parts = np.array([v for _, _, v in train['loss/reconstruction']]) + np.array(
+      [v for _, _, v in train['loss/l2']])
+  np.testing.assert_allclose(total, parts, rtol=1e-5)
+  lr = [float(v) for _, _, v in train['learning_rate']]
+  assert lr[:3] == pytest.approx([1e-3] * 3) and lr[3] == pytest.approx(1e-4)
+  assert train['config'][0][1] == 'text' and b'encoder_channels' in train['config'][0][2].item()
+  valid = read_events(os.path.join(run_dir, 'valid'))
+  assert [s for s, _, _ in valid['nmse']] == [2, 4] and [s for s, _, _ in valid['snr']] == [2, 4]
+  for name in ('target', 'prediction', 'context_and_prediction'):
+    entries = valid[f'spectrogram/{name}']
+    assert [s for s, _, _ in entries] == [2, 4] and entries[0][1] == 'images'
+    # width, height, then 2 encoded PNGs
+    assert len(entries[0][2]) == 4 and entries[0][2][2][:4] == b'\x89PNG'
+
+
+def test_spectrogram_image_layout():
+  cfg = small_config(2, 2)
+  rng = np.random.default_rng(0)
+  context = rng.standard_normal((2, 16, 257, 4)).astype(np.float32)
+  target = np.abs(rng.standard_normal((2, 11, 257, 1))).astype(np.float32)
+  images = training.spectrogram_images(context, target, target, cfg)
+  assert images['target'].shape == (2, 257, 11, 1)
+  assert images['context_and_prediction'].shape == (2, 257, 37, 1)
+  np.testing.assert_array_equal(images['context_and_prediction'][:, :, 13:24], images['prediction'])
+  assert images['target'].min() >= 0 and images['target'].max() <= 1
+
+
+def test_other_config_in_same_folder_is_refused(run):
+  cfg, run_dir, _, _, (_, _, options) = run
+  other = small_config(batch_size=4, validation_interval=2)
+  with pytest.raises(training.UserError, match='config.json: this run was started with a different'):
+    training.Trainer(other, run_dir, options)
+
+
+def test_bad_options_are_one_line_errors(tmp_path):
+  cfg = small_config(2, 2)
+  with pytest.raises(training.UserError, match='strategy must be one of'):
+    training.Trainer(cfg, str(tmp_path), training.RunOptions(strategy='tpu'))
+  with pytest.raises(training.UserError, match='precision must be one of'):
+    training.Trainer(cfg, str(tmp_path), training.RunOptions(precision='float8'))
+
+
+def test_sigterm_stops_cleanly_with_a_checkpoint(tmp_path):
+  """SIGTERM (e.g. a cluster pre-emption) ends the loop after the current step and saves."""
+  import signal
+  cfg = small_config(batch_size=2, validation_interval=100)
+  context, target = examples(cfg, 2)
+  train_fn, _ = dataset_fns(context, target, 2)
+  calls = {'n': 0}
+
+  def send_sigterm_later(x, y):
+    calls['n'] += 1
+    if calls['n'] == 3:
+      os.kill(os.getpid(), signal.SIGTERM)
+    return x, y
+
+  def train_with_signal(seed):
+    return train_fn(seed).map(lambda x, y: tf.py_function(send_sigterm_later, [x, y],
+                                                          [tf.float32, tf.float32]))
+
+  trainer = training.Trainer(cfg, str(tmp_path), training.RunOptions(
+      steps=50, checkpoint_every=100, log_every=100, progress=False))
+  before = signal.getsignal(signal.SIGTERM)
+  result = trainer.fit(train_with_signal)
+  assert result['stopped_by_signal'] == signal.SIGTERM
+  assert 1 <= result['step'] < 50
+  assert trainer.manager.latest_checkpoint.endswith(f'ckpt-{result["step"]}')
+  assert os.path.isfile(os.path.join(str(tmp_path), 'last.keras'))
+  assert signal.getsignal(signal.SIGTERM) is before  # the handler is put back
+
+
+def test_plateau_drop_and_second_phase_length(tmp_path):
+  import dataclasses
+  cfg = small_config(batch_size=2, validation_interval=1)
+  cfg = cfg.replace(train=dataclasses.replace(cfg.train, lr_drop_patience=2, steps_second_phase=7))
+  trainer = training.Trainer(cfg, str(tmp_path), training.RunOptions(steps=100, progress=False))
+  trainer.step.assign(5)
+  trainer._maybe_drop(plateau=False)
+  assert int(trainer.phase.numpy()) == 0 and trainer.total_steps() == 100
+  trainer._maybe_drop(plateau=True)
+  assert int(trainer.phase.numpy()) == 1 and int(trainer.drop_step.numpy()) == 5
+  assert float(trainer.optimizer.learning_rate.numpy()) == pytest.approx(1e-4)
+  assert trainer.total_steps() == 5 + 7  # the paper's "another 200k steps", here 7

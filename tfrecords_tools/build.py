@@ -1,0 +1,124 @@
+"""Build a dataset folder of TFRecord windows (paper §3.2). Thin absl entry point.
+
+  python -m tfrecords_tools.build --source=fma --out=data/fma-small
+  python -m tfrecords_tools.build --source=nsynth --out=data/nsynth
+  python -m tfrecords_tools.build --source=folder --input=~/music --out=data/my-music
+  python -m tfrecords_tools.build --source=demo-music --out=data/demo-music
+  python -m tfrecords_tools.build --source=demo-instruments --out=data/demo-instruments
+
+Re-running resumes: finished shards are kept, downloads continue where they stopped.
+"""
+
+import os
+import pathlib
+import shutil
+import sys
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+from absl import app, flags  # noqa: E402
+
+from audio_context_encoder.config import DataConfig  # noqa: E402
+from tfrecords_tools import download, sources, table1, writer  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_enum('source', None, sources.SOURCES, 'Which audio to build from.')
+flags.DEFINE_string('out', None, 'Dataset folder to write (e.g. data/demo-music).')
+flags.DEFINE_string('input', None, 'Audio folder for --source=folder.')
+flags.DEFINE_string('download_dir', 'data/downloads', 'Where downloads and unpacked archives go.')
+flags.DEFINE_enum('layout', 'compact', writer.LAYOUTS,
+                  'compact: int16 audio only, features computed in tf.data (default); float: '
+                  'float32 audio; full: float32 audio + precomputed 64 ms context and target.')
+flags.DEFINE_integer('processes', 0, 'Worker processes (0 = all cores).')
+flags.DEFINE_integer('tracks_per_shard', 0, 'Tracks per shard (0 = the source default).')
+flags.DEFINE_integer('seed', DataConfig.split_seed, 'Seed of the split by track.')
+flags.DEFINE_float('max_seconds', None, 'Keep only the central N s of each track after silence '
+                   'trimming (default: 30 for demo-music, like an FMA clip; none otherwise).')
+flags.DEFINE_integer('max_tracks', 0, 'Use only the first N tracks of each split (0 = all).')
+flags.DEFINE_boolean('download_only', False, 'Fetch and unpack, then stop.')
+flags.mark_flags_as_required(['source', 'out'])
+
+# ~100 MB compact shards: 30 s FMA clips ~ 10 MB each, 4 s notes ~ 1.2 MB each.
+TRACKS_PER_SHARD = {'fma': 10, 'nsynth': 100, 'folder': 8, 'demo-music': 4,
+                    'demo-instruments': 40}
+
+
+def fetch_and_list(source, data: DataConfig):
+  """(items, root of the source files)."""
+  dl = pathlib.Path(FLAGS.download_dir)
+  fractions = data.music_split
+  if source == 'folder':
+    if not FLAGS.input:
+      raise writer.BuildError('--source=folder needs --input=FOLDER')
+    return sources.folder_items(pathlib.Path(FLAGS.input).expanduser(), fractions,
+                                FLAGS.seed), pathlib.Path(FLAGS.input)
+  if source == 'fma':
+    root = sources.fetch_fma(dl)
+    return (None if FLAGS.download_only else sources.fma_items(root, fractions, FLAGS.seed)), root
+  if source == 'nsynth':
+    root = sources.fetch_nsynth(dl)
+    return (None if FLAGS.download_only else sources.nsynth_items(root)), root
+  if source == 'demo-music':
+    root = sources.fetch_demo_music(dl)
+    max_s = 30.0 if FLAGS.max_seconds is None else (FLAGS.max_seconds or None)
+    return sources.demo_music_items(root, fractions, FLAGS.seed, max_s), root
+  root = sources.fetch_demo_instruments(dl)
+  return sources.demo_instrument_items(root, fractions, FLAGS.seed, data.note_seconds), root
+
+
+def first_per_split(items, n):
+  if not n:
+    return items
+  kept = []
+  for split in ('train', 'valid', 'test'):
+    kept += sorted((i for i in items if i.split == split), key=lambda i: i.track_id)[:n]
+  return kept
+
+
+def copy_licences(source, root, out):
+  out = pathlib.Path(out)
+  for src, name in sources.licence_files(source, root):
+    dest = out / name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
+  text = sources.attribution_text(source, root)
+  if text:
+    (out / 'ATTRIBUTION.md').write_text(text)
+
+
+def main(argv):
+  del argv
+  data = DataConfig(split_seed=FLAGS.seed)
+  try:
+    items, root = fetch_and_list(FLAGS.source, data)
+    if FLAGS.download_only:
+      print(f'downloaded and unpacked into {root}')
+      return 0
+    if FLAGS.max_seconds and FLAGS.source != 'demo-music':
+      items = [writer.TrackItem(i.track_id, i.path, i.split, i.note_seconds, FLAGS.max_seconds)
+               for i in items]
+    items = first_per_split(items, FLAGS.max_tracks)
+    manifest = writer.build(
+        items, FLAGS.out, FLAGS.source, FLAGS.layout, data,
+        FLAGS.tracks_per_shard or TRACKS_PER_SHARD[FLAGS.source], FLAGS.processes,
+        extra_manifest={'command': ' '.join(['python -m tfrecords_tools.build'] + sys.argv[1:])})
+    copy_licences(FLAGS.source, root, FLAGS.out)
+  except (writer.BuildError, download.DownloadError) as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 1
+  skipped = manifest['skipped_files']
+  windows = sum(s['windows'] for s in manifest['splits'].values())
+  records = sum(s['records'] for s in manifest['splits'].values())
+  print(f'{FLAGS.out}: {records} records from {windows} windows '
+        f'({windows - records} dropped by the gap-RMS filter), {len(skipped)} files skipped'
+        f'{":" if skipped else ""}')
+  for s in skipped:
+    print(f'  {s}')
+  print(f'{manifest["bytes"] / 1e6:.1f} MB, {manifest["last_run"]["seconds"]:.1f} s this run '
+        f'({manifest["last_run"]["shards_written"]} shards written)')
+  print(table1.format_table(manifest, FLAGS.out))
+  return 0
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,140 @@
+"""Resumable, checksum-verified downloads and safe unpacking.
+
+A download goes to `<name>.part`; after a cut connection the next attempt (or the
+next run) asks for the rest with an HTTP Range request and appends. A finished file
+whose checksum differs from the published one is refused: it is deleted and the run
+stops with a one-line error. Archives unpack into a temporary folder renamed when
+complete, so an interrupted unpack is redone, never half-used.
+"""
+
+import hashlib
+import http.client
+import os
+import pathlib
+import shutil
+import sys
+import tarfile
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from typing import Optional
+
+
+class DownloadError(Exception):
+  """A download or unpack that failed (message names the URL or file)."""
+
+
+def file_digest(path, algorithm: str = 'sha1', chunk: int = 1 << 20) -> str:
+  h = hashlib.new(algorithm)
+  with open(path, 'rb') as f:
+    for block in iter(lambda: f.read(chunk), b''):
+      h.update(block)
+  return h.hexdigest()
+
+
+def _fetch_once(url: str, part: pathlib.Path, timeout: float, bar) -> None:
+  """One HTTP request that continues `part` from its current size."""
+  have = part.stat().st_size if part.exists() else 0
+  req = urllib.request.Request(url, headers={'Range': f'bytes={have}-'} if have else {})
+  try:
+    resp = urllib.request.urlopen(req, timeout=timeout)
+  except urllib.error.HTTPError as e:
+    if e.code == 416 and have:  # asked past the end: the part file is already complete
+      return
+    raise
+  with resp:
+    if have and resp.status != 206:  # server ignored the Range header: start over
+      have = 0
+    total = resp.headers.get('Content-Length')
+    if bar is not None and total is not None:
+      bar.reset(total=have + int(total))
+      bar.update(have)
+    with open(part, 'ab' if have else 'wb') as f:
+      while True:
+        block = resp.read(1 << 16)
+        if not block:
+          break
+        f.write(block)
+        if bar is not None:
+          bar.update(len(block))
+    if total is not None and part.stat().st_size != have + int(total):
+      raise ConnectionError(f'connection closed after {part.stat().st_size} bytes')
+
+
+def download(url: str, dest, checksum: Optional[str] = None, algorithm: str = 'sha1',
+             retries: int = 5, timeout: float = 60.0, progress: bool = True,
+             retry_wait: float = 1.0) -> pathlib.Path:
+  """Downloads `url` to `dest` (skipped if `dest` exists with the right checksum)."""
+  dest = pathlib.Path(dest)
+  dest.parent.mkdir(parents=True, exist_ok=True)
+  if dest.exists():
+    if checksum is None or file_digest(dest, algorithm) == checksum.lower():
+      return dest
+    dest.unlink()  # a stale or corrupt earlier download
+  part = dest.with_name(dest.name + '.part')
+  from tqdm import tqdm
+  bar = tqdm(unit='B', unit_scale=True, desc=dest.name, disable=not progress, file=sys.stderr)
+  last = None
+  try:
+    for attempt in range(retries + 1):
+      try:
+        _fetch_once(url, part, timeout, bar)
+        break
+      except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError,
+              OSError) as e:
+        last = e
+        if isinstance(e, urllib.error.HTTPError) and e.code in (403, 404, 410):
+          raise DownloadError(f'{url}: HTTP {e.code} {e.reason}') from None
+        if attempt < retries:
+          bar.write(f'{dest.name}: {e}; resuming ({attempt + 1}/{retries})')
+          time.sleep(retry_wait)
+    else:
+      raise DownloadError(f'{url}: failed after {retries + 1} attempts ({last}); '
+                          f'run again to resume from {part}')
+  finally:
+    bar.close()
+  if checksum is not None:
+    got = file_digest(part, algorithm)
+    if got != checksum.lower():
+      part.unlink()
+      raise DownloadError(f'{url}: {algorithm} checksum {got} does not match the published '
+                          f'{checksum}; the file was deleted')
+  os.replace(part, dest)
+  return dest
+
+
+def _safe_members(names, root: pathlib.Path, archive) -> None:
+  root = root.resolve()
+  for name in names:
+    target = (root / name).resolve()
+    if target != root and root not in target.parents:
+      raise DownloadError(f'{archive}: member {name!r} would unpack outside {root}')
+
+
+def unpack(archive, dest) -> pathlib.Path:
+  """Unpacks a .zip or .tar(.gz) into `dest` (skipped if done); temp folder then rename."""
+  archive, dest = pathlib.Path(archive), pathlib.Path(dest)
+  if dest.exists():
+    return dest
+  tmp = dest.with_name(f'.{dest.name}.unpacking')
+  if tmp.exists():
+    shutil.rmtree(tmp)
+  tmp.mkdir(parents=True)
+  try:
+    if zipfile.is_zipfile(archive):
+      with zipfile.ZipFile(archive) as z:
+        _safe_members(z.namelist(), tmp, archive)
+        z.extractall(tmp)
+    elif tarfile.is_tarfile(archive):
+      with tarfile.open(archive) as t:
+        members = t.getmembers()
+        _safe_members([m.name for m in members], tmp, archive)
+        t.extractall(tmp, members=[m for m in members if m.isfile() or m.isdir()])
+    else:
+      raise DownloadError(f'{archive}: not a zip or tar archive')
+  except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as e:
+    shutil.rmtree(tmp, ignore_errors=True)
+    raise DownloadError(f'{archive}: cannot unpack ({e}); delete it and download again') from None
+  os.replace(tmp, dest)
+  return dest

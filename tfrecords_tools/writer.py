@@ -1,0 +1,280 @@
+"""Sharded, multi-process, resumable TFRecord writer.
+
+A dataset folder holds `{split}-SSSSS-of-NNNNN.tfrecord` shards and `manifest.json`.
+Each record is one 320 ms window plus a 256-sample margin on each side (5632 samples):
+
+  audio       bytes: int16 little-endian ('compact', the default) or float32 ('float', 'full')
+  track_id    bytes
+  offset      int64: index in the 16 kHz track of the first of the 5120 central samples
+  gap_rms_64  float: RMS of the centred 64 ms gap; gap_rms_48 likewise for 48 ms
+  context     ('full' only) float32 bytes [16, 257, 4]: features.context_features, 64 ms layout
+  target      ('full' only) float32 bytes [11, 257]: features.gap_magnitude, 64 ms layout
+
+Shards are planned from the sorted track list (a fixed number of tracks each), so a
+shard's bytes depend only on its tracks and the settings. A shard is written under a
+hidden temporary name and renamed when complete, after its counts were saved in
+`.progress/`; a re-run skips finished shards, so a killed build resumes and ends with
+the same bytes as an uninterrupted one. Files that cannot be decoded are reported by
+name and skipped; the rest of their shard is written.
+"""
+
+import dataclasses
+import json
+import multiprocessing
+import os
+import pathlib
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+from audio_context_encoder.config import DataConfig
+from tfrecords_tools import audio_io, segmenting
+from tfrecords_tools.splits import SPLITS
+
+LAYOUTS = ('compact', 'float', 'full')
+L = 5120
+SAMPLE_RATE = 16000
+
+
+class BuildError(Exception):
+  """A user-facing problem with a build (message names the folder or file)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackItem:
+  """One input file and where it goes."""
+
+  track_id: str
+  path: str
+  split: str
+  note_seconds: Optional[float] = None  # cut/pad to this length first (NSynth-like notes)
+  max_seconds: Optional[float] = None  # keep only the central part after trimming (demo music)
+
+
+def shard_name(split: str, index: int, count: int) -> str:
+  return f'{split}-{index:05d}-of-{count:05d}.tfrecord'
+
+
+def plan_shards(items: Sequence[TrackItem], tracks_per_shard: int) -> List[dict]:
+  """Jobs {name, split, items}: per split, tracks sorted by id, `tracks_per_shard` each."""
+  if tracks_per_shard < 1:
+    raise BuildError(f'tracks_per_shard must be >= 1, got {tracks_per_shard}')
+  jobs = []
+  for split in SPLITS:
+    mine = sorted((i for i in items if i.split == split), key=lambda i: i.track_id)
+    count = -(-len(mine) // tracks_per_shard)
+    for k in range(count):
+      chunk = mine[k * tracks_per_shard:(k + 1) * tracks_per_shard]
+      jobs.append({'name': shard_name(split, k, count), 'split': split,
+                   'items': [dataclasses.asdict(i) for i in chunk]})
+  return jobs
+
+
+def to_int16(x: np.ndarray) -> np.ndarray:
+  """float in [-1, 1) -> int16 (x * 32768, rounded, clipped); the reader divides by 32768."""
+  return np.clip(np.round(x * 32768.0), -32768, 32767).astype('<i2')
+
+
+def _example(tf, audio_bytes, track_id, offset, r64, r48, extra=None):
+  f = tf.train.Feature
+  feats = {
+      'audio': f(bytes_list=tf.train.BytesList(value=[audio_bytes])),
+      'track_id': f(bytes_list=tf.train.BytesList(value=[track_id.encode('utf-8')])),
+      'offset': f(int64_list=tf.train.Int64List(value=[int(offset)])),
+      'gap_rms_64': f(float_list=tf.train.FloatList(value=[float(r64)])),
+      'gap_rms_48': f(float_list=tf.train.FloatList(value=[float(r48)])),
+  }
+  for k, v in (extra or {}).items():
+    feats[k] = f(bytes_list=tf.train.BytesList(value=[v]))
+  return tf.train.Example(features=tf.train.Features(feature=feats)).SerializeToString()
+
+
+def _full_features(windows, margin):
+  """64 ms context and magnitude target of the central 5120 samples (features.py)."""
+  from audio_context_encoder import config, features
+  sig = config.signal_config(64)
+  seg = windows[:, margin:margin + L].astype(np.float32)
+  return (features.context_features(seg, sig).numpy().astype('<f4'),
+          features.gap_magnitude(seg, sig).numpy().astype('<f4'))
+
+
+def load_track(item: TrackItem) -> np.ndarray:
+  x = audio_io.load(item.path, SAMPLE_RATE)
+  if item.note_seconds:
+    x = segmenting.fit_note(x, int(round(item.note_seconds * SAMPLE_RATE)))
+  return x
+
+
+def write_shard(job: dict) -> dict:
+  """Writes one shard (temp then rename) and returns its counts and skipped files."""
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  import tensorflow as tf
+  out = pathlib.Path(job['out'])
+  layout, margin = job['layout'], job['margin']
+  data = DataConfig(**job['data'])
+  stats = {'name': job['name'], 'split': job['split'], 'tracks': 0, 'windows': 0,
+           'kept_64': 0, 'kept_48': 0, 'records': 0, 'skipped': [], 'seconds': 0.0,
+           'kept_seconds': 0.0}
+  tmp = out / f'.{job["name"]}.tmp'
+  t0 = time.perf_counter()
+  with tf.io.TFRecordWriter(str(tmp)) as w:
+    for d in job['items']:
+      item = TrackItem(**d)
+      try:
+        x = load_track(item)
+        max_len = int(round(item.max_seconds * SAMPLE_RATE)) if item.max_seconds else None
+        seg = segmenting.segment_track(x, L, data, max_len)
+      except audio_io.AudioDecodeError as e:
+        stats['skipped'].append(str(e))
+        continue
+      except Exception as e:  # report, skip the file, keep the run going
+        stats['skipped'].append(f'{item.path}: {type(e).__name__}: {e}')
+        continue
+      stats['tracks'] += 1
+      stats['seconds'] += len(x) / SAMPLE_RATE
+      stats['kept_seconds'] += (seg.trimmed[1] - seg.trimmed[0]) / SAMPLE_RATE
+      stats['windows'] += seg.n_windows
+      thr = data.gap_rms_threshold
+      stats['kept_64'] += int(np.sum(seg.rms_64 >= thr))
+      stats['kept_48'] += int(np.sum(seg.rms_48 >= thr))
+      for i in range(0, len(seg.offsets), 1024):
+        offs = seg.offsets[i:i + 1024]
+        windows = segmenting.extract(x, offs, L, margin)
+        extra = [None] * len(offs)
+        if layout == 'full':
+          ctx, tgt = _full_features(windows, margin)
+          extra = [{'context': c.tobytes(), 'target': t.tobytes()} for c, t in zip(ctx, tgt)]
+        audio = to_int16(windows) if layout == 'compact' else windows.astype('<f4')
+        for j, o in enumerate(offs):
+          w.write(_example(tf, audio[j].tobytes(), item.track_id, o, seg.rms_64[i + j],
+                           seg.rms_48[i + j], extra[j]))
+        stats['records'] += len(offs)
+  stats['build_seconds'] = time.perf_counter() - t0
+  progress = out / '.progress'
+  tmp_stats = progress / f'.{job["name"]}.json.tmp'
+  tmp_stats.write_text(json.dumps(stats))
+  os.replace(tmp_stats, progress / f'{job["name"]}.json')
+  os.replace(tmp, out / job['name'])
+  return stats
+
+
+def _done(out: pathlib.Path, name: str) -> Optional[dict]:
+  stats = out / '.progress' / f'{name}.json'
+  if (out / name).exists() and stats.exists():
+    return json.loads(stats.read_text())
+  return None
+
+
+def _check_settings(out: pathlib.Path, settings: dict):
+  """A folder is resumed only with the settings it was started with."""
+  path = out / '.progress' / 'settings.json'
+  if path.exists():
+    old = json.loads(path.read_text())
+    if old != settings:
+      diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
+      raise BuildError(f'{out}: was started with different settings ({", ".join(diff)}); '
+                       'use another --out folder or delete this one')
+  else:
+    tmp = path.with_name('.settings.json.tmp')
+    tmp.write_text(json.dumps(settings, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def build(items: Sequence[TrackItem], out_dir, source: str, layout: str = 'compact',
+          data: DataConfig = DataConfig(), tracks_per_shard: int = 8, processes: int = 0,
+          progress: bool = True, extra_manifest: Optional[dict] = None) -> dict:
+  """Writes the dataset folder and its manifest.json; returns the manifest."""
+  if layout not in LAYOUTS:
+    raise BuildError(f'unknown layout {layout!r}; choose one of {", ".join(LAYOUTS)}')
+  if not items:
+    raise BuildError(f'no audio files to build {out_dir} from')
+  out = pathlib.Path(out_dir)
+  (out / '.progress').mkdir(parents=True, exist_ok=True)
+  margin = data.eval_margin
+  settings = {'source': source, 'layout': layout, 'data': dataclasses.asdict(data),
+              'tracks_per_shard': tracks_per_shard,
+              'items': sorted([i.track_id, i.split, i.note_seconds, i.max_seconds] for i in items)}
+  _check_settings(out, json.loads(json.dumps(settings)))
+  for stale in out.glob('.*.tmp'):
+    stale.unlink()
+  jobs = plan_shards(items, tracks_per_shard)
+  common = {'out': str(out), 'layout': layout, 'margin': margin, 'data': dataclasses.asdict(data)}
+  results, todo = [], []
+  for job in jobs:
+    done = _done(out, job['name'])
+    if done is None:
+      todo.append({**job, **common})
+    else:
+      results.append(done)
+  processes = processes or os.cpu_count() or 1
+  t0 = time.perf_counter()
+  from tqdm import tqdm
+  bar = tqdm(total=sum(len(j['items']) for j in todo), unit='track', disable=not progress,
+             desc=f'{out.name}: {len(todo)} of {len(jobs)} shards to write', file=sys.stderr)
+  def collect(stats, n_items):
+    results.append(stats)
+    for msg in stats['skipped']:
+      bar.write(f'skipped: {msg}', file=sys.stderr)
+    bar.update(n_items)
+  if processes == 1 or len(todo) <= 1:
+    for job in todo:
+      collect(write_shard(job), len(job['items']))
+  else:
+    ctx = multiprocessing.get_context('spawn')  # the parent may hold TF state; don't fork it
+    with ProcessPoolExecutor(min(processes, len(todo)), mp_context=ctx) as pool:
+      futures = {pool.submit(write_shard, job): len(job['items']) for job in todo}
+      try:
+        for f in as_completed(futures):
+          collect(f.result(), futures[f])
+      except BrokenProcessPool:
+        bar.close()
+        raise BuildError(f'{out}: a worker process died (out of memory, or a decoder crashed); '
+                         'finished shards are kept, run again to resume') from None
+  bar.close()
+  elapsed = time.perf_counter() - t0
+  manifest = _manifest(out, source, layout, data, jobs, results, tracks_per_shard, extra_manifest)
+  manifest['last_run'] = {'shards_written': len(todo), 'seconds': round(elapsed, 2),
+                          'processes': processes}
+  tmp = out / '.manifest.json.tmp'
+  tmp.write_text(json.dumps(manifest, indent=1))
+  os.replace(tmp, out / 'manifest.json')
+  return manifest
+
+
+def _manifest(out, source, layout, data, jobs, results, tracks_per_shard, extra):
+  splits = {}
+  skipped = []
+  for split in SPLITS:
+    mine = [r for r in results if r['split'] == split]
+    splits[split] = {
+        'shards': sum(1 for j in jobs if j['split'] == split),
+        **{k: sum(r[k] for r in mine) for k in ('tracks', 'windows', 'kept_64', 'kept_48',
+                                                  'records')},
+        'audio_seconds': round(sum(r['seconds'] for r in mine), 2),
+        'kept_seconds': round(sum(r['kept_seconds'] for r in mine), 2),
+    }
+    for r in sorted(mine, key=lambda r: r['name']):
+      skipped.extend(r['skipped'])
+  return {
+      'format': 'audio-context-encoder windows v1',
+      'source': source,
+      'layout': layout,
+      'audio_dtype': 'int16' if layout == 'compact' else 'float32',
+      'sample_rate': SAMPLE_RATE,
+      'segment_length': L,
+      'margin': data.eval_margin,
+      'record_length': L + 2 * data.eval_margin,
+      'features': ['context [16, 257, 4] float32', 'target [11, 257] float32'] if layout == 'full'
+                  else [],
+      'tracks_per_shard': tracks_per_shard,
+      'splits': splits,
+      'skipped_files': skipped,
+      'config': dataclasses.asdict(data),
+      'build_seconds_total': round(sum(r.get('build_seconds', 0.0) for r in results), 2),
+      'bytes': sum((out / j['name']).stat().st_size for j in jobs if (out / j['name']).exists()),
+      **(extra or {}),
+  }
