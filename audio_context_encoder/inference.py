@@ -1,10 +1,24 @@
 """Gap coefficients predicted by a trained network for whole segments (paper §2.3)."""
 
+import weakref
+
 import numpy as np
 import tensorflow as tf
 
 from audio_context_encoder import features
 from audio_context_encoder.config import Config
+
+
+_PREDICTORS = weakref.WeakKeyDictionary()
+
+
+def _predictor(model, cfg: Config):
+  """One traced tf.function per model, reused across calls (a gap at a time in the CLI)."""
+  if model not in _PREDICTORS:
+    _PREDICTORS[model] = tf.function(
+        lambda batch: model(features.context_features(batch, cfg.signal), training=False),
+        reduce_retracing=True)
+  return _PREDICTORS[model]
 
 
 def predict_gap(model, cfg: Config, segments, batch_size: int = 64) -> np.ndarray:
@@ -19,10 +33,7 @@ def predict_gap(model, cfg: Config, segments, batch_size: int = 64) -> np.ndarra
   if batch_size < 1:
     raise ValueError(f'batch_size must be positive, got {batch_size}')
 
-  @tf.function
-  def run(batch):
-    return model(features.context_features(batch, cfg.signal), training=False)
-
+  run = _predictor(model, cfg)
   out = [run(x[i:i + batch_size]).numpy() for i in range(0, int(x.shape[0]), batch_size)]
   if not out:
     shape = (0, cfg.signal.gap_frames, cfg.signal.bins)
