@@ -232,7 +232,10 @@ def _figure(kind, data_dir, net, lpc_out, predict_fn, cfg):
       if row == 1:
         ax.set_xlabel('time (ms)')
       if col == 0:
-        ax.set_ylabel(f'{"network wins" if row == 0 else "network loses"}\nfrequency (kHz)')
+        # Largest / smallest (network - LPC) SNR_MS: 'wins' only when that difference is positive.
+        d = float(diff[idx])
+        verdict = ('network wins' if d > 0 else 'network loses') + f' by {abs(d):.1f} dB'
+        ax.set_ylabel(f'{verdict}\nfrequency (kHz)')
     track = batch['track_id'].numpy()[idx % FLAGS.batch_size].decode(errors='replace')
     axes[row, 0].text(2, 7.4, f'{track} @ {int(batch["offset"].numpy()[idx % FLAGS.batch_size])}',
                       color='w', fontsize=7, va='top')
