@@ -56,6 +56,14 @@ def write(path: str, audio: Audio) -> None:
     raise
 
 
+def glockenspiel_16k() -> np.ndarray:
+  """ltfatpy's real glockenspiel recording (gspi.wav, 44.1 kHz) at 16 kHz, float64: the
+  built-in music used by selfcheck, tests, benchmarks and the overfit probe."""
+  from ltfatpy.signals.gspi import gspi
+  x, fs = gspi()
+  return resample(np.asarray(x, np.float64).ravel(), int(fs), 16000)
+
+
 def resample(x: np.ndarray, rate_from: int, rate_to: int) -> np.ndarray:
   """Polyphase resampling along axis 0 (scipy's Kaiser-windowed FIR), e.g. 44.1 -> 16 kHz
   with up = 160, down = 441. Keeps float32/float64; always returns a new array."""

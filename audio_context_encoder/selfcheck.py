@@ -5,13 +5,10 @@ import numpy as np
 
 def run() -> bool:
   from ltfatpy import dgtreal, firwin
-  from ltfatpy.signals.gspi import gspi
-  from scipy.signal import resample_poly
 
-  from audio_context_encoder import config, features
+  from audio_context_encoder import audio_file, config, features
 
-  x, fs = gspi()
-  x16 = resample_poly(np.asarray(x, np.float64), 160, int(fs) // 100)
+  x16 = audio_file.glockenspiel_16k()
   ok = True
   for gap_ms in (64, 48):
     sig = config.signal_config(gap_ms)

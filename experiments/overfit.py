@@ -29,10 +29,8 @@ flags.DEFINE_integer('every', 25, 'steps between reports')
 
 def gspi_segments(n: int, length: int = 5120) -> np.ndarray:
   """`n` segments of ltfatpy's glockenspiel at 16 kHz, evenly spread over the recording."""
-  from ltfatpy.signals.gspi import gspi
-  from scipy import signal as sps
-  x, fs = gspi()
-  x = sps.resample_poly(np.asarray(x, np.float64).ravel(), 160, int(fs) // 100)
+  from audio_context_encoder.audio_file import glockenspiel_16k
+  x = glockenspiel_16k()
   starts = np.linspace(0, len(x) - length, n).astype(int)
   return np.stack([x[s:s + length] for s in starts]).astype(np.float32)
 

@@ -6,16 +6,13 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import numpy as np
 import pytest
-from scipy import signal as sps
 
 
 @pytest.fixture(scope='session')
 def gspi_16k():
   """ltfatpy's glockenspiel recording (44.1 kHz), resampled to 16 kHz, float64."""
-  from ltfatpy.signals.gspi import gspi
-  x, fs = gspi()
-  x = np.asarray(x, dtype=np.float64).ravel()
-  return sps.resample_poly(x, 160, int(fs) // 100)
+  from audio_context_encoder.audio_file import glockenspiel_16k
+  return glockenspiel_16k()
 
 
 @pytest.fixture(scope='session')

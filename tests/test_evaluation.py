@@ -13,10 +13,8 @@ FAST = config.paper().replace(reconstruction=config.ReconstructionConfig(fgla_it
 @pytest.fixture(scope='module')
 def windows():
   """Six 5632-sample windows (segment + 256 margins) of gspi at 16 kHz."""
-  from ltfatpy.signals.gspi import gspi
-  from scipy import signal as sps
-  x, fs = gspi()
-  x = sps.resample_poly(np.asarray(x, np.float64).ravel(), 160, int(fs) // 100)
+  from audio_context_encoder.audio_file import glockenspiel_16k
+  x = glockenspiel_16k()
   return np.stack([x[s:s + 5632] for s in 1000 + 3300 * np.arange(6)]).astype(np.float32)
 
 
