@@ -12,7 +12,7 @@ GPU ?= 0
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONDONTWRITEBYTECODE = 1
 
-.PHONY: venv sysdeps test demo standin-tables bench selfcheck clean-venv
+.PHONY: venv sysdeps test demo models standin-tables bench selfcheck clean-venv
 
 venv: $(STAMP)
 
@@ -35,35 +35,54 @@ test: $(STAMP)
 selfcheck: $(STAMP)
 	$(PY) -m audio_context_encoder selfcheck
 
-# The main job on built-in data: stand-in datasets, a short training of the `small` network
-# on each (DEMO_TRAIN_S seconds; re-running continues it), Tables 2-3 on DEMO_SEGMENTS test
-# segments, and an inpainted music excerpt with its spectrograms, all under results/demo/.
-# The demo trains with the authors' coded loss (--loss=authors_code, README: "Training").
+# The main job on built-in data: stand-in datasets; a 5-minute training of the `small` network
+# on each (DEMO_TRAIN_S seconds; a demonstration with its TensorBoard curve; re-running continues
+# it); Tables 2-3 on DEMO_SEGMENTS evenly sampled test segments with the shipped networks
+# (models/), the demo-trained ones beside them; an inpainted music excerpt, all under results/demo/.
 DEMO_TRAIN_S ?= 300
 DEMO_SEGMENTS ?= 256
-SMALL_TRAIN = $(TRAIN) --preset=small --loss=authors_code --valid_batches=50 --log_every=20
+# The settings of the shipped networks (README "Shipped networks"): the `small` preset with the
+# residual deviation (--residual=interp) and batch-norm momentum 0.9.
+SHIP_TRAIN = $(TRAIN) --preset=small --residual=interp --loss=$(SHIP_LOSS) --batch_norm_momentum=0.9 \
+  --valid_batches=50 --log_every=20 --validation_interval=100
+SHIP_LOSS ?= paper
+MUSIC_SHIPPED = models/small-music.keras
+INSTRUMENTS_SHIPPED = models/small-instruments.keras
 demo: selfcheck demo-data
-	$(SMALL_TRAIN) --data_dir=$(DATA_DIR)/demo-music --name=demo-music --time_budget_s=$(DEMO_TRAIN_S)
-	$(SMALL_TRAIN) --data_dir=$(DATA_DIR)/demo-instruments --name=demo-instruments \
+	$(SHIP_TRAIN) --data_dir=$(DATA_DIR)/demo-music --name=demo-music --time_budget_s=$(DEMO_TRAIN_S)
+	$(SHIP_TRAIN) --data_dir=$(DATA_DIR)/demo-instruments --name=demo-instruments \
 	  --time_budget_s=$(DEMO_TRAIN_S)
+	$(PY) -m experiments.tables --music_data=$(DATA_DIR)/demo-music \
+	  --instruments_data=$(DATA_DIR)/demo-instruments --music_model=$(MUSIC_SHIPPED) \
+	  --instruments_model=$(INSTRUMENTS_SHIPPED) --max_segments=$(DEMO_SEGMENTS) \
+	  --tones=16 --out_dir=results/demo
 	$(PY) -m experiments.tables --music_data=$(DATA_DIR)/demo-music \
 	  --instruments_data=$(DATA_DIR)/demo-instruments --music_model=$(RUNS_DIR)/demo-music/best.keras \
 	  --instruments_model=$(RUNS_DIR)/demo-instruments/best.keras --max_segments=$(DEMO_SEGMENTS) \
-	  --tones=16 --out_dir=results/demo
-	$(PY) -m experiments.demo_inpaint --model=$(RUNS_DIR)/demo-music/best.keras --out_dir=results/demo
+	  --tones=0 --figures=false --out_dir=results/demo/trained-5min
+	$(PY) -m experiments.demo_inpaint --model=$(MUSIC_SHIPPED) --out_dir=results/demo
 
-# CPU-scale reproduction on the stand-ins: the same, trained for STANDIN_TRAIN_S seconds per
-# network (resumable: re-running continues), Tables 2-3 on the whole test splits -> results/standin/.
-STANDIN_TRAIN_S ?= 7200
+# The shipped networks (models/small-*.keras + provenance JSON): trained SHIP_TRAIN_S seconds per
+# network on the stand-ins (re-running continues the runs), then copied with their provenance.
+SHIP_TRAIN_S ?= 7200
+models: demo-data
+	$(SHIP_TRAIN) --data_dir=$(DATA_DIR)/demo-music --name=ship-music --steps=100000 \
+	  --lr_drop_step=80000 --time_budget_s=$(SHIP_TRAIN_S)
+	$(PY) -m experiments.ship_model --run_dir=$(RUNS_DIR)/ship-music --kind=music \
+	  --data_dir=$(DATA_DIR)/demo-music --command='make models SHIP_TRAIN_S=$(SHIP_TRAIN_S)'
+	$(SHIP_TRAIN) --data_dir=$(DATA_DIR)/demo-instruments --name=ship-instruments --steps=100000 \
+	  --lr_drop_step=80000 --time_budget_s=$(SHIP_TRAIN_S)
+	$(PY) -m experiments.ship_model --run_dir=$(RUNS_DIR)/ship-instruments --kind=instruments \
+	  --data_dir=$(DATA_DIR)/demo-instruments --command='make models SHIP_TRAIN_S=$(SHIP_TRAIN_S)'
+
+# CPU-scale reproduction on the stand-ins with the shipped networks: Tables 2-3 on STANDIN_SEGMENTS
+# test segments sampled evenly over every test track -> results/standin/ (resumable).
+STANDIN_SEGMENTS ?= 1000
 standin-tables: demo-data
-	$(SMALL_TRAIN) --data_dir=$(DATA_DIR)/demo-music --name=standin-music --steps=100000 \
-	  --lr_drop_step=80000 --time_budget_s=$(STANDIN_TRAIN_S)
-	$(SMALL_TRAIN) --data_dir=$(DATA_DIR)/demo-instruments --name=standin-instruments --steps=100000 \
-	  --lr_drop_step=80000 --time_budget_s=$(STANDIN_TRAIN_S)
 	$(PY) -m experiments.tables --music_data=$(DATA_DIR)/demo-music \
-	  --instruments_data=$(DATA_DIR)/demo-instruments \
-	  --music_model=$(RUNS_DIR)/standin-music/best.keras \
-	  --instruments_model=$(RUNS_DIR)/standin-instruments/best.keras --out_dir=results/standin $(TABLES_FLAGS)
+	  --instruments_data=$(DATA_DIR)/demo-instruments --music_model=$(MUSIC_SHIPPED) \
+	  --instruments_model=$(INSTRUMENTS_SHIPPED) --max_segments=$(STANDIN_SEGMENTS) \
+	  --out_dir=results/standin $(TABLES_FLAGS)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run_all $(BENCH)

@@ -32,13 +32,17 @@ def build_parser() -> argparse.ArgumentParser:
                  help='a gap to fill, e.g. 1.5:64; repeat for several gaps')
   p.add_argument('--detect-dropouts', action='store_true',
                  help='also fill runs of digital silence (zeros in all channels) of up to 64 ms')
-  p.add_argument('--method', choices=['network', 'lpc'], default='network')
-  p.add_argument('--model', help='.keras model written by training (for --method network)')
+  p.add_argument('--method', choices=['network', 'interp', 'lpc'], default='network',
+                 help='network: the context encoder; interp: border-frame magnitude interpolation '
+                 '(no training); lpc: the paper\'s LPC reference')
+  p.add_argument('--model', help='.keras model written by training (for --method network; '
+                 'default: the shipped music network, models/small-music.keras)')
 
   p = commands.add_parser('evaluate', help="the paper's evaluation on a folder of audio files")
   p.add_argument('folder', help='folder of audio files (searched recursively)')
-  p.add_argument('--method', choices=['network', 'lpc'], default='lpc')
-  p.add_argument('--model', help='.keras model written by training (for --method network)')
+  p.add_argument('--method', choices=['network', 'interp', 'lpc'], default='lpc')
+  p.add_argument('--model', help='.keras model written by training (for --method network; '
+                 'default: models/small-music.keras)')
   p.add_argument('--gap-ms', type=int, choices=[64, 48], default=64)
   p.add_argument('--max-segments', type=int, default=None)
   p.add_argument('--json', help='write the summary and per-segment values to this JSON file')
@@ -49,6 +53,8 @@ def _filler(args):
   from audio_context_encoder import fillers
   if args.method == 'lpc':
     return fillers.LPCFiller()
+  if args.method == 'interp':
+    return fillers.InterpolationFiller()
   return fillers.NetworkFiller(args.model)
 
 

@@ -122,6 +122,11 @@ class NetworkConfig:
   # uses the moving statistics, which lag ~1/(1 - momentum) steps behind training: short runs
   # (the overfit test) use 0.9 so that inference-mode results are meaningful after ~100 steps.
   batch_norm_momentum: float = 0.99
+  # Deviation, off by default ('none' = the paper): 'interp' adds the network's output to the
+  # linear interpolation of the context's border-frame magnitudes (features.
+  # interpolated_gap_magnitude) and starts the last kernel at zero, so training starts at that
+  # baseline and learns corrections. README "Deviations" explains why (CPU-scale training).
+  residual: str = 'none'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -265,6 +270,9 @@ def small(gap_ms: int = 64, output: str = 'magnitude') -> Config:
 
 
 PRESETS = {'paper': paper, 'small': small}
+
+
+RESIDUALS = ('none', 'interp')
 
 
 def get(preset: str = 'paper', gap_ms: int = 64, output: str = 'magnitude') -> Config:

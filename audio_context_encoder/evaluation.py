@@ -9,6 +9,10 @@ the CLI `evaluate` command. Input: windows with margins, [B, 5632] = the
   64 ms, 'network':  network magnitudes of the centred segment -> phase
                      retrieval (PGHI + FGLA by default) -> SNRs; also the SNR
                      of the magnitudes themselves before phase retrieval.
+  'interp':          magnitudes interpolated between the border frames of the
+                     two contexts (features.interpolated_gap_magnitude, no
+                     training), then the network's phase retrieval; at 48 ms
+                     directly in the 48 ms layout, like LPC.
   48 ms, 'lpc':      LPC with the 48 ms layout (contexts of 2176).
   48 ms, 'network':  the 64 ms network on three 5120-sample windows whose 64 ms
                      gap contains the 48 ms gap extended 16 ms forward, 16 ms
@@ -25,6 +29,7 @@ from audio_context_encoder import config as config_lib
 from audio_context_encoder import dgt as dgt_lib
 from audio_context_encoder import lpc, metrics, phase
 
+METHODS = ('lpc', 'interp', 'network')
 EXTENSION_NAMES = {(0, 256): 'forward', (256, 0): 'backward', (128, 128): 'centred'}
 
 
@@ -34,6 +39,17 @@ def network_predictor(model, cfg, batch_size: int = 64) -> Callable:
 
   def predict(segments):
     return inference.predict_gap(model, cfg, np.asarray(segments, np.float32), batch_size)
+
+  return predict
+
+
+def interpolation_predictor(sig) -> Callable:
+  """segments [B, L] -> interpolated gap magnitudes [B, gap_frames, bins] (no training)."""
+  from audio_context_encoder import features
+
+  def predict(segments):
+    context = features.context_features(np.asarray(segments, np.float32), sig)
+    return features.interpolated_gap_magnitude(context, sig).numpy()
 
   return predict
 
@@ -54,14 +70,15 @@ def evaluate(audio, method: str, gap_ms: int = 64, predict_fn: Optional[Callable
              return_restored: bool = False) -> dict:
   """Per-segment SNR_MS and SNR_TD (and more) of `method` on windows audio [B, L + 2 margin].
 
-  method: 'lpc' or 'network' (then predict_fn: segments [B, 5120] -> [B, 11, 257]
+  method: 'lpc', 'interp' or 'network' (then predict_fn: segments [B, 5120] -> [B, 11, 257]
     magnitudes or complex coefficients; see network_predictor).
-  Returns a dict of arrays [B]: 'snr_ms', 'snr_td'; for the network at 64 ms also
-  'snr_mag'; at 48 ms per extension 'snr_ms_<name>', 'snr_td_<name>'; for LPC the
-  int 'n_fallback'; with return_restored, 'original' and 'restored' [B, 5120].
+  Returns a dict of arrays [B]: 'snr_ms', 'snr_td'; for the network at 64 ms and for
+  interp also 'snr_mag'; for the network at 48 ms per extension 'snr_ms_<name>',
+  'snr_td_<name>'; for LPC the int 'n_fallback'; with return_restored, 'original' and
+  'restored' [B, 5120].
   """
-  if method not in ('lpc', 'network'):
-    raise ValueError(f"method must be 'lpc' or 'network', got {method!r}")
+  if method not in METHODS:
+    raise ValueError(f'method must be one of {METHODS}, got {method!r}')
   if method == 'network' and predict_fn is None:
     raise ValueError("method 'network' needs predict_fn (see network_predictor)")
   cfg = config or config_lib.paper()
@@ -77,7 +94,10 @@ def evaluate(audio, method: str, gap_ms: int = 64, predict_fn: Optional[Callable
   out = {}
   if method == 'lpc':
     restored, out['n_fallback'] = lpc.lpc_inpaint(original, sig, rcfg.lpc_order)
-  elif gap_ms == 64:
+  elif method == 'interp' or gap_ms == 64:
+    # The interpolation needs no training, so it fills the 48 ms layout directly, as LPC does.
+    if method == 'interp':
+      predict_fn = interpolation_predictor(sig)
     restored, mags = _restore_network(original, predict_fn, sig, rcfg, phase_method, seed)
     start, end = sig.gap_dgt_columns
     true = dgt_lib.magnitude(original.astype(np.float64), sig, np.arange(start, end))

@@ -91,6 +91,38 @@ def gap_complex(segments, sig: SignalConfig) -> tf.Tensor:
   return tf.stack([tf.math.real(s), tf.math.imag(s)], axis=-1)
 
 
+def interpolation_weights(sig: SignalConfig) -> np.ndarray:
+  """[gap_frames] weights of the after-context frame in `interpolated_gap_magnitude`.
+
+  Frame centres in segment samples: the last clean before-context frame (S_b frame 12,
+  centre 1792 for 64 ms), gap frame j (1920 + 128 j) and the first clean after-context
+  frame (S_a frame 3, centre 3328). Linear in time: (j + 1) / 12 for 64 ms, (j + 1) / 10
+  for 48 ms.
+  """
+  half = sig.M // 2
+  before = (sig.clean_context_frames - 1) * sig.a + half
+  after = sig.L - sig.Lc - sig.pad + (sig.context_frames - sig.clean_context_frames) * sig.a + half
+  gap = sig.gap_region[0] + np.arange(sig.gap_frames) * sig.a + half
+  return (gap - before) / (after - before)
+
+
+def interpolated_gap_magnitude(context: tf.Tensor, sig: SignalConfig) -> tf.Tensor:
+  """Gap magnitudes [..., gap_frames, bins] interpolated from the context features.
+
+  Per frequency bin, linear interpolation in time between |S_b| of the last before-context
+  frame that does not touch the padding and |S_a| of the first such after-context frame.
+  A baseline that needs no training (`--method interp`), and the starting point of the
+  residual network (NetworkConfig.residual = 'interp').
+  """
+  context = tf.convert_to_tensor(context)
+  n = sig.clean_context_frames
+  before = tf.abs(tf.complex(context[..., n - 1, :, 0], context[..., n - 1, :, 1]))
+  first_after = sig.context_frames - n
+  after = tf.abs(tf.complex(context[..., first_after, :, 2], context[..., first_after, :, 3]))
+  w = tf.constant(interpolation_weights(sig)[:, None], context.dtype)  # [gap_frames, 1]
+  return (1 - w) * before[..., None, :] + w * after[..., None, :]
+
+
 def complex_from_channels(x: tf.Tensor) -> tf.Tensor:
   """[..., 2] (Re, Im) -> complex64."""
   return tf.complex(x[..., 0], x[..., 1])

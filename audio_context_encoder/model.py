@@ -11,6 +11,7 @@ The .keras file written by `save_model` also carries the Config (as JSON), so
 `load_model` gives back both.
 """
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -19,7 +20,8 @@ from typing import List, Tuple
 
 import keras
 
-from audio_context_encoder.config import Config
+from audio_context_encoder import features
+from audio_context_encoder.config import RESIDUALS, Config, SignalConfig
 
 CONFIG_ENTRY = 'audio_context_encoder_config.json'
 
@@ -28,6 +30,24 @@ def _relu_bn(x, name: str, cfg: Config):
   x = keras.layers.ReLU(name=f'{name}_relu')(x)
   return keras.layers.BatchNormalization(epsilon=cfg.network.batch_norm_epsilon,
                                          momentum=cfg.network.batch_norm_momentum, name=f'{name}_bn')(x)
+
+
+@keras.saving.register_keras_serializable(package='audio_context_encoder')
+class InterpolatedGap(keras.layers.Layer):
+  """Context features -> [B, gap_frames, bins, 1] interpolated magnitudes (the residual base)."""
+
+  def __init__(self, signal: dict = None, **kwargs):
+    kwargs.setdefault('dtype', 'float32')
+    kwargs['trainable'] = False  # no weights: a fixed function of the context
+    super().__init__(**kwargs)
+    self.signal = dict(signal or {})
+    self._sig = SignalConfig(**self.signal)
+
+  def call(self, context):
+    return features.interpolated_gap_magnitude(context, self._sig)[..., None]
+
+  def get_config(self):
+    return {**super().get_config(), 'signal': self.signal}
 
 
 def output_shape(cfg: Config) -> Tuple[int, int, int]:
@@ -66,20 +86,39 @@ def build_model(cfg: Config) -> keras.Model:
   x = keras.layers.Reshape(net.fcl_reshape, name='fcl_reshape')(x)
   n = len(net.decoder_channels)
   reshapes = {2: net.decoder_reshapes[0], 3: net.decoder_reshapes[1]}
+  residual = _residual(cfg)
   for i, (k, s, c) in enumerate(zip(net.decoder_kernels, net.decoder_strides, net.decoder_channels)):
     name = f'deconv{i + 1}'
-    x = keras.layers.Conv2DTranspose(c, k, strides=s, padding='same', use_bias=False, name=name)(x)
-    if i < n - 1:
+    last = i == n - 1
+    init = 'zeros' if (last and residual) else 'glorot_uniform'
+    x = keras.layers.Conv2DTranspose(c, k, strides=s, padding='same', use_bias=False,
+                                     kernel_initializer=init, name=name)(x)
+    if not last:
       x = _relu_bn(x, name, cfg)
     if i in reshapes:
       x = keras.layers.Reshape(reshapes[i], name=f'{name}_reshape')(x)
   # Float32 output even under a mixed-precision policy: the loss is computed in float32.
-  outputs = keras.layers.Activation('linear', dtype='float32', name='gap')(x)
+  if residual:
+    x = keras.layers.Activation('linear', dtype='float32', name='correction')(x)
+    base = InterpolatedGap(dataclasses.asdict(sig), name='interpolation')(inputs)
+    outputs = keras.layers.Add(dtype='float32', name='gap')([base, x])
+  else:
+    outputs = keras.layers.Activation('linear', dtype='float32', name='gap')(x)
   if tuple(outputs.shape[1:]) != output_shape(cfg):
     raise ValueError(f'network output {tuple(outputs.shape[1:])} does not match the gap target '
                      f'{output_shape(cfg)} of this signal layout (the decoder geometry is fixed '
                      'to the 64 ms gap, as in the paper)')
   return keras.Model(inputs, outputs, name=f'context_encoder_{cfg.name}_{net.output}')
+
+
+def _residual(cfg: Config) -> bool:
+  """True for the residual deviation (NetworkConfig.residual = 'interp')."""
+  if cfg.network.residual not in RESIDUALS:
+    raise ValueError(f'network.residual must be one of {RESIDUALS}, got {cfg.network.residual!r}')
+  if cfg.network.residual == 'interp' and cfg.network.output != 'magnitude':
+    raise ValueError("network.residual = 'interp' adds interpolated magnitudes: it needs the "
+                     "magnitude network")
+  return cfg.network.residual == 'interp'
 
 
 def kernels(model: keras.Model) -> List:

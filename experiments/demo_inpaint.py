@@ -1,8 +1,8 @@
 """The demo's last step: damage a test-split music excerpt, inpaint it with the CLI, plot it.
 
 Writes to --out_dir: original.wav, damaged.wav (64 ms and 48 ms dropouts of digital
-silence), inpainted_network.wav, inpainted_lpc.wav, spectrograms.png, and prints the
-SNR over the gaps for both methods. Uses exactly the user-facing command
+silence), inpainted_{network,interp,lpc}.wav, spectrograms.png, and prints the SNR over
+each gap and over all gaps for every method. Uses exactly the user-facing command
 (`python -m audio_context_encoder inpaint ... --detect-dropouts`).
 """
 
@@ -16,10 +16,21 @@ import soundfile
 FLAGS = flags.FLAGS
 flags.DEFINE_string('data_dir', 'data/demo-music', 'Dataset whose test split supplies the excerpt.')
 flags.DEFINE_string('audio_root', 'data/downloads/wesnoth-music', 'Where its source audio files are.')
-flags.DEFINE_string('model', None, 'Trained magnitude network (.keras).')
+flags.DEFINE_string('model', None, 'Trained magnitude network (.keras); default: the shipped one.')
 flags.DEFINE_string('out_dir', 'results/demo', 'Output folder.')
 flags.DEFINE_float('seconds', 4.0, 'Length of the excerpt.')
 flags.DEFINE_list('gaps', ['0.7:64', '1.5:64', '2.3:48', '3.1:64'], 'Dropouts to punch, START_S:MS.')
+
+
+METHODS = ('network', 'interp', 'lpc')
+LABELS = {'network': 'network', 'interp': 'interpolation', 'lpc': 'LPC'}
+
+
+def gap_snr(x, y, spans):
+  """SNR (dB) of y against x over the samples of all `spans` together."""
+  ref = np.concatenate([x[a:b] for a, b in spans])
+  err = np.concatenate([y[a:b] - x[a:b] for a, b in spans])
+  return 10 * np.log10(np.sum(ref ** 2) / max(np.sum(err ** 2), 1e-20))
 
 
 def test_excerpt(data_dir, audio_root, seconds):
@@ -54,30 +65,31 @@ def main(argv):
     damaged[a:b] = 0
   soundfile.write(out('damaged.wav'), damaged, rate, subtype='PCM_16')
   results = {}
-  for method in ('network', 'lpc'):
+  for method in METHODS:
     path = out(f'inpainted_{method}.wav')
     args = ['inpaint', out('damaged.wav'), path, '--detect-dropouts', '--method', method]
-    if method == 'network':
+    if method == 'network' and FLAGS.model:
       args += ['--model', FLAGS.model]
     print('python -m audio_context_encoder ' + ' '.join(args))
     if cli.main(args):
       raise SystemExit(f'inpainting with {method} failed')
     results[method] = soundfile.read(path, always_2d=True)[0]
   print(f'{name}, {rate} Hz, {x.shape[1]} channel(s); SNR over each gap (dB):')
-  for g in gaps:
-    a, b = g.samples(rate)
-    snr = {m: 10 * np.log10(np.sum(x[a:b] ** 2) / max(np.sum((y[a:b] - x[a:b]) ** 2), 1e-20))
-           for m, y in results.items()}
-    print(f'  {g}: network {snr["network"]:6.2f}   LPC {snr["lpc"]:6.2f}')
+  spans = [g.samples(rate) for g in gaps]
+  for g, span in zip(gaps, spans):
+    print(f'  {str(g):>12}: ' + '   '.join(f'{m} {gap_snr(x, y, [span]):6.2f}'
+                                           for m, y in results.items()))
+  print(f'  {"all gaps":>12}: ' + '   '.join(f'{m} {gap_snr(x, y, spans):6.2f}'
+                                             for m, y in results.items()))
   mono = lambda s: s.mean(axis=1)
   marks = [t for g in gaps for t in (g.start, g.start + g.duration)]
   png = plots.save_spectrograms(
-      [('original', mono(x)), ('damaged (digital-silence dropouts)', mono(damaged)),
-       ('inpainted: network', mono(results['network'])), ('inpainted: LPC', mono(results['lpc']))],
+      [('original', mono(x)), ('damaged (digital-silence dropouts)', mono(damaged))]
+      + [(f'inpainted: {LABELS[m]}, SNR over the gaps {gap_snr(x, y, spans):.1f} dB', mono(y))
+         for m, y in results.items()],
       rate, out('spectrograms.png'), f'{name}: before and after inpainting', marks)
-  print(f'wrote {FLAGS.out_dir}/{{original,damaged,inpainted_network,inpainted_lpc}}.wav and {png}')
+  print(f'wrote {FLAGS.out_dir}/{{original,damaged,inpainted_{{network,interp,lpc}}}}.wav and {png}')
 
 
 if __name__ == '__main__':
-  flags.mark_flag_as_required('model')
   app.run(main)

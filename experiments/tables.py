@@ -46,6 +46,7 @@ PAPER = {
     (3, 'instruments', 'network'): (21.6, 11.5), (3, 'instruments', 'lpc'): (33.2, 20.1),
 }
 TABLE_GAP = {2: 64, 3: 48}
+METHODS = ('network', 'interp', 'lpc')
 KINDS = ('music', 'instruments')
 
 
@@ -118,8 +119,8 @@ def _run(kind, data_dir, method, gap_ms, models, cfg):
 
 def _table(table, results, datasets, models, command):
   gap_ms = TABLE_GAP[table]
-  cols = [(k, m) for k in KINDS for m in ('network', 'lpc')]
-  head = {'network': 'Mag' if table == 2 else 'Ours', 'lpc': 'LPC'}
+  cols = [(k, m) for k in KINDS for m in METHODS]
+  head = {'network': 'Mag' if table == 2 else 'Ours', 'interp': 'Interp', 'lpc': 'LPC'}
   lines = [f'# Table {table}: SNR_MS (dB) of {gap_ms} ms gaps'
            + (' (64 ms network, gap extended 16 ms forward / 16 ms backward / 8+8 ms centred, averaged)'
               if table == 3 else ''), '',
@@ -131,12 +132,15 @@ def _table(table, results, datasets, models, command):
     lines.append(f'| {label} | ' + ' | '.join(_fmt(get(k, m)[key] if get(k, m) else None)
                                             for k, m in cols) + ' |')
   for label, i in (('Mean (paper)', 0), ('Std (paper)', 1)):
-    lines.append(f'| {label} | ' + ' | '.join(_fmt(PAPER[(table, k, m)][i]) for k, m in cols) + ' |')
+    lines.append(f'| {label} | ' + ' | '.join(_fmt(PAPER.get((table, k, m), (None, None))[i])
+                                            for k, m in cols) + ' |')
   lines.append('| Segments | ' + ' | '.join(str(get(k, m)['n']) if get(k, m) else '—' for k, m in cols)
                + ' |')
   lines.append('| SNR_TD mean | ' + ' | '.join(_fmt(get(k, m)['snr_td_mean'] if get(k, m) else None)
                                               for k, m in cols) + ' |')
-  lines += ['', '— = not computed (no model given, or no dataset).', '']
+  lines += ['', '— = not computed (no model given, or no dataset; the paper has no Interp column).',
+            'Interp = per-bin linear interpolation of the border context frames\' magnitudes + the '
+            'same phase retrieval as the network: the no-training baseline the network must beat.', '']
   for k in KINDS:
     ckpt = models[k][1] if models.get(k) else 'none (LPC only)'
     lines.append(f'- {k}: dataset `{datasets[k]}` split `{FLAGS.split}`, checkpoint `{ckpt}`')
@@ -145,7 +149,7 @@ def _table(table, results, datasets, models, command):
       lines.append(f'- {k} LPC: {s["n_fallback"]} segment(s) used the degenerate-context fallback; '
                    f'{s["n_nonfinite"]} non-finite SNR(s) left out of mean/std')
     if t == table and 'snr_mag_mean' in s:
-      lines.append(f'- {k} network: SNR of the magnitudes before phase retrieval '
+      lines.append(f'- {k} {m}: SNR of the magnitudes before phase retrieval '
                    f'{_fmt(s["snr_mag_mean"])} dB')
   lines += [f'- phase retrieval: {FLAGS.phase_method or config_lib.ReconstructionConfig().phase_method}',
             f'- command: `{command}`', f'- date: {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC', '']
@@ -154,7 +158,8 @@ def _table(table, results, datasets, models, command):
     rows.append({'table': table, 'gap_ms': gap_ms, 'dataset': k, 'data_dir': datasets[k], 'method': m,
                  'snr_ms_mean': s['mean'] if s else '', 'snr_ms_std': s['std'] if s else '',
                  'snr_td_mean': s['snr_td_mean'] if s else '', 'segments': s['n'] if s else 0,
-                 'paper_mean': PAPER[(table, k, m)][0], 'paper_std': PAPER[(table, k, m)][1],
+                 'paper_mean': PAPER.get((table, k, m), ('', ''))[0],
+                 'paper_std': PAPER.get((table, k, m), ('', ''))[1],
                  'checkpoint': (models[k][1] if (m == 'network' and models.get(k)) else ''),
                  'command': command})
   _write_text(os.path.join(FLAGS.out_dir, f'table{table}.md'), '\n'.join(lines))
@@ -168,14 +173,13 @@ def _tones(models, cfg, command):
   freqs = np.geomspace(50, 7500, FLAGS.tones)
   t = (np.arange(sig.L + 512) - 256) / sig.sample_rate
   audio = 0.5 * np.sin(2 * np.pi * freqs[:, None] * t + rng.uniform(0, 2 * np.pi, (len(freqs), 1)))
-  methods = {'lpc': None}
+  methods = {'lpc': ('lpc', None), 'interp': ('interp', None)}
   for kind, m in models.items():
     if m:
-      methods[f'network ({kind})'] = m[0]
+      methods[f'network ({kind})'] = ('network', m[0])
   per = {}
-  for name, fn in methods.items():
-    out = evaluation.evaluate(audio, 'lpc' if fn is None else 'network', 64, fn, cfg, FLAGS.phase_method)
-    per[name] = out
+  for name, (method, fn) in methods.items():
+    per[name] = evaluation.evaluate(audio, method, 64, fn, cfg, FLAGS.phase_method)
   lines = ['# Pure tones, 64 ms gaps: SNR_MS (dB)', '',
            f'{len(freqs)} tones, amplitude 0.5, random phase, '
            f'log-spaced {freqs[0]:.0f}..{freqs[-1]:.0f} Hz.', '',
@@ -194,7 +198,8 @@ def _tones(models, cfg, command):
 
 
 def _figure(kind, data_dir, net, lpc_out, predict_fn, cfg):
-  """Spectrograms original / network / LPC of the segments with the largest and smallest net - LPC."""
+  """Spectrograms original / network / interp / LPC of the segments with the largest and smallest
+  network - LPC."""
   import matplotlib
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt
@@ -209,14 +214,16 @@ def _figure(kind, data_dir, net, lpc_out, predict_fn, cfg):
     return None
   picks = [int(np.flatnonzero(ok)[np.argmax(diff[ok])]), int(np.flatnonzero(ok)[np.argmin(diff[ok])])]
   sig = config_lib.signal_config(64)
-  fig, axes = plt.subplots(2, 3, figsize=(12, 6.5), sharex=True, sharey=True)
+  fig, axes = plt.subplots(2, 4, figsize=(15, 6.5), sharex=True, sharey=True)
   for row, idx in enumerate(picks):
     ds = reader.evaluation_dataset(data_dir, FLAGS.split, 64, FLAGS.batch_size).skip(idx // FLAGS.batch_size)
     batch = next(iter(ds.take(1)))
     audio = batch['audio'].numpy()[idx % FLAGS.batch_size:idx % FLAGS.batch_size + 1]
     n = evaluation.evaluate(audio, 'network', 64, predict_fn, cfg, FLAGS.phase_method, return_restored=True)
+    i = evaluation.evaluate(audio, 'interp', 64, None, cfg, FLAGS.phase_method, return_restored=True)
     l = evaluation.evaluate(audio, 'lpc', 64, return_restored=True)
     panels = [('original', n['original'][0], None), ('network', n['restored'][0], n['snr_ms'][0]),
+              ('interpolation', i['restored'][0], i['snr_ms'][0]),
               ('LPC', l['restored'][0], l['snr_ms'][0])]
     vmax = None
     for col, (name, x, snr) in enumerate(panels):
@@ -266,7 +273,7 @@ def main(argv):
     if not datasets[kind]:
       continue
     for table, gap_ms in TABLE_GAP.items():
-      for method in ('network', 'lpc'):
+      for method in METHODS:
         if method == 'network' and not models[kind]:
           continue
         try:

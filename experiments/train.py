@@ -39,6 +39,9 @@ flags.DEFINE_integer('seed', 0, 'initialisation and shuffle seed')
 flags.DEFINE_float('time_budget_s', 0, 'stop after this many seconds of wall time (checkpoint, '
                    'validation and best.keras are written; re-running continues); 0 = no limit')
 flags.DEFINE_float('batch_norm_momentum', None, 'batch-norm moving-average momentum (default 0.99)')
+flags.DEFINE_enum('residual', None, ['none', 'interp'],
+                  "deviation: 'interp' = interpolated border magnitudes + learnt correction "
+                  "(default: none, the paper's output)")
 
 
 def build_config():
@@ -53,9 +56,13 @@ def build_config():
     if getattr(FLAGS, flag) is not None:
       changes[field] = getattr(FLAGS, flag)
   cfg = cfg.replace(train=dataclasses.replace(cfg.train, **changes))
+  network = {}
   if FLAGS.batch_norm_momentum is not None:
-    cfg = cfg.replace(network=dataclasses.replace(cfg.network,
-                                                  batch_norm_momentum=FLAGS.batch_norm_momentum))
+    network['batch_norm_momentum'] = FLAGS.batch_norm_momentum
+  if FLAGS.residual is not None:
+    network['residual'] = FLAGS.residual
+  if network:
+    cfg = cfg.replace(network=dataclasses.replace(cfg.network, **network))
   return cfg
 
 

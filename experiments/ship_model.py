@@ -1,0 +1,133 @@
+"""Copies a run's best network to models/ with a provenance JSON beside it.
+
+  python -m experiments.ship_model --run_dir=runs/ship-music --kind=music \
+      --data_dir=data/demo-music --command='make models'
+
+Writes models/small-<kind>.keras (the run's best.keras) and models/small-<kind>.json:
+the training command, the commit, steps and examples up to the best validation, wall
+time, the dataset, and the validation SNR of the gap magnitudes of the network and of
+the interpolation baseline on the same validation batches. Read from the run folder
+(config.json, TensorBoard events), so it needs no change to the trainer.
+"""
+
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string('run_dir', None, 'training run folder (best.keras, config.json, train/, valid/)')
+flags.DEFINE_enum('kind', None, ['music', 'instruments'], 'which shipped network this is')
+flags.DEFINE_string('data_dir', None, 'the dataset the run trained on')
+flags.DEFINE_string('command', '', 'the command that trained the run (recorded verbatim)')
+flags.DEFINE_integer('valid_batches', 50, 'validation batches the run validated on (0 = all)')
+flags.DEFINE_string('out_dir', 'models', 'where shipped networks live')
+flags.DEFINE_float('pause_s', 600, 'gaps between training events longer than this are pauses '
+                   '(a resumed run), not training time')
+
+
+def scalars(event_dir, tag):
+  """[(step, wall_time, value)] of a scalar written by tf.summary.scalar."""
+  import tensorflow as tf
+  from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+  acc = EventAccumulator(event_dir, size_guidance={'tensors': 0})
+  acc.Reload()
+  return [(e.step, e.wall_time, float(tf.make_ndarray(e.tensor_proto)))
+          for e in acc.Tensors(tag)] if tag in acc.Tags()['tensors'] else []
+
+
+def training_seconds(wall_times, pause_s):
+  """Wall time spent training: the sum of the spans between events, pauses left out."""
+  t = sorted(wall_times)
+  return float(sum(b - a for a, b in zip(t, t[1:]) if b - a <= pause_s))
+
+
+def interpolation_validation_snr(data_dir, cfg, batches):
+  """Mean per-example SNR (dB) of the interpolated magnitudes on the run's validation batches."""
+  from audio_context_encoder import features, losses
+  from tfrecords_tools import reader
+  total, count = 0.0, 0
+  ds = reader.training_dataset(data_dir, 'valid', cfg, cfg.train.batch_size, shuffle=False,
+                               repeat=False)
+  for i, (context, target) in enumerate(ds):
+    if batches and i >= batches:
+      break
+    pred = features.interpolated_gap_magnitude(context, cfg.signal)[..., None]
+    total += float(losses.snr_db(target, pred).numpy().sum())
+    count += int(target.shape[0])
+  return total / count
+
+
+def git_commit():
+  try:
+    return subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True,
+                          check=True).stdout.strip()
+  except (OSError, subprocess.CalledProcessError):
+    return 'unknown'
+
+
+def provenance(run_dir, data_dir, command, valid_batches, pause_s):
+  from audio_context_encoder.config import Config
+  from tfrecords_tools.manifest import read_manifest
+  with open(os.path.join(run_dir, 'config.json')) as f:
+    cfg = Config.from_dict(json.load(f))
+  nmse = scalars(os.path.join(run_dir, 'valid'), 'nmse')
+  snr = {step: value for step, _, value in scalars(os.path.join(run_dir, 'valid'), 'snr')}
+  if not nmse:
+    raise ValueError(f'{run_dir}: no validation has been logged yet')
+  best_step = min(nmse, key=lambda e: e[2])[0]
+  train_events = scalars(os.path.join(run_dir, 'train'), 'loss/total')
+  steps = max(e[0] for e in train_events)
+  seconds_to = lambda step: training_seconds([w for s, w, _ in train_events if s <= step], pause_s)
+  manifest = read_manifest(data_dir)
+  return {
+      'command': command,
+      'commit': git_commit(),
+      'written': f'{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC',
+      'preset': cfg.name, 'residual': cfg.network.residual, 'loss': cfg.train.loss,
+      'batch_size': cfg.train.batch_size,
+      'best_step': best_step, 'examples': best_step * cfg.train.batch_size,
+      'steps_trained': steps,
+      'wall_time_s_to_best': round(seconds_to(best_step)),
+      'wall_time_s_total': round(seconds_to(steps)),
+      'data': {'dir': data_dir, 'source': manifest.get('source'),
+               'train_segments': manifest.get('splits', {}).get('train', {}).get('kept_64')},
+      'validation': {'batches': valid_batches, 'snr_db': snr.get(best_step),
+                     'nmse': min(e[2] for e in nmse),
+                     'interpolation_snr_db': interpolation_validation_snr(data_dir, cfg,
+                                                                          valid_batches),
+                     'curve_snr_db': sorted(snr.items())},
+  }
+
+
+def main(argv):
+  del argv
+  for name in ('run_dir', 'kind', 'data_dir'):
+    if not getattr(FLAGS, name):
+      sys.exit(f'ship_model.py: --{name} is required')
+  best = os.path.join(FLAGS.run_dir, 'best.keras')
+  if not os.path.isfile(best):
+    sys.exit(f'ship_model.py: {best}: no such file (train the run first)')
+  info = provenance(FLAGS.run_dir, FLAGS.data_dir, FLAGS.command, FLAGS.valid_batches,
+                    FLAGS.pause_s)
+  os.makedirs(FLAGS.out_dir, exist_ok=True)
+  target = os.path.join(FLAGS.out_dir, f'small-{FLAGS.kind}')
+  shutil.copyfile(best, target + '.keras.tmp')
+  os.replace(target + '.keras.tmp', target + '.keras')
+  with open(target + '.json.tmp', 'w') as f:
+    json.dump(info, f, indent=1)
+  os.replace(target + '.json.tmp', target + '.json')
+  v = info['validation']
+  print(f'{target}.keras: step {info["best_step"]} ({info["examples"]:,} examples, '
+        f'{info["wall_time_s_to_best"] / 3600:.2f} h), validation SNR {v["snr_db"]:.2f} dB '
+        f'(interpolation {v["interpolation_snr_db"]:.2f} dB)')
+
+
+if __name__ == '__main__':
+  app.run(main)

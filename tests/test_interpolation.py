@@ -1,0 +1,82 @@
+"""The interpolation baseline (issue 11) and the residual network that starts from it.
+
+The reference is computed here from scratch (numpy FFT of hand-cut frames, scipy's Hann),
+not with features.py, so the layout of the frames is checked too.
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from scipy.signal import get_window
+
+from audio_context_encoder import config, evaluation, features
+from audio_context_encoder import model as model_lib
+
+
+def reference_interpolation(segment, sig):
+  """Border frames cut by hand: before [Lc - M, Lc), after [L - Lc, L - Lc + M)."""
+  window = get_window('hann', sig.M, fftbins=True)  # periodic Hann, peak 1
+  frame = lambda start: np.abs(np.fft.rfft(segment[start:start + sig.M] * window))
+  before, after = frame(sig.Lc - sig.M), frame(sig.L - sig.Lc)
+  # Centres: before Lc - M/2, after L - Lc + M/2, gap frame j gap_region[0] + j a + M/2.
+  centres = sig.gap_region[0] + sig.a * np.arange(sig.gap_frames) + sig.M // 2
+  w = (centres - (sig.Lc - sig.M // 2)) / ((sig.L - sig.Lc + sig.M // 2) - (sig.Lc - sig.M // 2))
+  return (1 - w)[:, None] * before + w[:, None] * after
+
+
+@pytest.mark.parametrize('gap_ms, weights', [(64, np.arange(1, 12) / 12), (48, np.arange(1, 10) / 10)])
+def test_interpolation_matches_hand_cut_frames(gap_ms, weights, gspi_segments):
+  sig = config.signal_config(gap_ms)
+  np.testing.assert_allclose(features.interpolation_weights(sig), weights, atol=1e-12)
+  got = evaluation.interpolation_predictor(sig)(gspi_segments)
+  want = np.stack([reference_interpolation(s.astype(np.float64), sig) for s in gspi_segments])
+  assert got.shape == (8, sig.gap_frames, sig.bins)
+  np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
+def test_interpolation_never_reads_the_gap(gspi_segments):
+  sig = config.signal_config(64)
+  damaged = gspi_segments.copy()
+  damaged[:, sig.Lc:sig.Lc + sig.Lg] = 0
+  predict = evaluation.interpolation_predictor(sig)
+  np.testing.assert_array_equal(predict(damaged), predict(gspi_segments))
+
+
+def test_interp_is_near_exact_on_a_stationary_tone():
+  """A steady tone has equal magnitudes in every frame: interpolation is the truth."""
+  sig = config.signal_config(64)
+  t = (np.arange(sig.L + 512) - 256) / sig.sample_rate
+  audio = 0.5 * np.sin(2 * np.pi * np.array([[440.0], [1234.5]]) * t)
+  out = evaluation.evaluate(audio, 'interp', 64)
+  assert np.all(out['snr_mag'] > 60), out['snr_mag']
+  assert np.all(out['snr_ms'] > 25), out['snr_ms']
+
+
+def residual_config(preset='small'):
+  cfg = config.get(preset)
+  return cfg.replace(network=dataclasses.replace(cfg.network, residual='interp'))
+
+
+def test_residual_model_at_step_zero_is_the_interpolation(tmp_path, gspi_segments):
+  cfg = residual_config()
+  model = model_lib.build_model(cfg)
+  interp = evaluation.interpolation_predictor(cfg.signal)(gspi_segments)
+  ctx = features.context_features(gspi_segments, cfg.signal)
+  np.testing.assert_array_equal(model(ctx, training=False).numpy()[..., 0], interp)
+  # The residual choice travels inside the .keras file.
+  path = str(tmp_path / 'residual.keras')
+  model_lib.save_model(model, cfg, path)
+  loaded, loaded_cfg = model_lib.load_model(path)
+  assert loaded_cfg.network.residual == 'interp'
+  np.testing.assert_array_equal(loaded(ctx, training=False).numpy()[..., 0], interp)
+
+
+def test_residual_is_off_in_the_paper_preset():
+  for preset in config.PRESETS:
+    assert config.get(preset).network.residual == 'none'
+  names = [layer.name for layer in model_lib.build_model(config.get('small')).layers]
+  assert 'interpolation' not in names
+  with pytest.raises(ValueError, match='residual'):
+    model_lib.build_model(residual_config().replace(network=dataclasses.replace(
+        residual_config().network, residual='cubic')))
