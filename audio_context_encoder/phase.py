@@ -62,7 +62,7 @@ def _phase_gradients(mag: np.ndarray, sig: SignalConfig, gamma: float, columns=N
 
 
 def pghi(coeffs, known_columns, sig: SignalConfig, gamma: float = None, tol: float = 1e-10,
-         seed: int = 0) -> np.ndarray:
+         seed: int = 0, row_offset: int = 0) -> np.ndarray:
   """Masked phase-gradient heap integration.
 
   coeffs: complex [B, N, bins]; on known columns the true coefficients, on unknown
@@ -71,6 +71,8 @@ def pghi(coeffs, known_columns, sig: SignalConfig, gamma: float = None, tol: flo
   Returns complex [B, N, bins]: known columns unchanged, unknown columns = |coeffs|
   with the integrated phase. All segments of the batch advance in lockstep (see
   _integrate); the result equals reference.pghi (a global argmax per step) exactly.
+  row_offset: these are rows row_offset.. of a larger batch; the random phases of tiny
+  coefficients are then those the whole batch would draw.
   """
   coeffs = np.asarray(coeffs)
   if coeffs.ndim != 3 or coeffs.shape[1:] != (sig.dgt_columns, sig.bins):
@@ -106,7 +108,8 @@ def pghi(coeffs, known_columns, sig: SignalConfig, gamma: float = None, tol: flo
 
   small = (mag < tol * mag_all.max(axis=(1, 2))[:, None]) & ~is_known
   rng = np.random.default_rng(seed)
-  phase = np.where(small, rng.uniform(-np.pi, np.pi, phase.shape), phase)
+  draws = rng.uniform(-np.pi, np.pi, (row_offset + b, phase.shape[1]))[row_offset:]
+  phase = np.where(small, draws, phase)
   # Phase step from each entry to each neighbour (trapezoid rule; the float operations
   # of reference.pghi: phase + step east / north, phase + (-step) west / south).
   east_c, west_c = np.maximum(pos[(region + 1) % n_cols], 0), np.maximum(pos[(region - 1) % n_cols], 0)
@@ -257,14 +260,14 @@ def _fgla_iterate(c, target, background, layout, iterations, alpha, workers):
 
 
 def fgla(coeffs, known_columns, sig: SignalConfig, iterations: int = 100,
-         alpha: float = 0.99, backend: str = 'numpy', threads: int = None) -> np.ndarray:
+         alpha: float = 0.99, backend: str = 'numpy') -> np.ndarray:
   """Masked fast Griffin-Lim: only unknown columns change; their modulus is kept.
 
   t_k = P_mag(P_consistent(c_{k-1})) on the unknown columns,
   c_k = t_k + alpha (t_k - t_{k-1}); known columns stay the true coefficients.
   known_columns all False is the plain (unmasked) algorithm. Returns c after the last iteration.
-  backend 'numpy' (scipy.fft; `threads` batch shares on as many cores, default all)
-  or 'tf' (phase_tf.fgla_unknown: a TF graph, on a GPU when there is one).
+  backend 'numpy' (scipy.fft) or 'tf' (phase_tf.fgla_unknown: a TF graph, on a GPU when
+  there is one; contiguous unknown columns only, as the gap's are).
   """
   c = np.asarray(coeffs).astype(np.complex128, copy=True)
   unknown = np.flatnonzero(~np.asarray(known_columns, bool))
@@ -281,30 +284,11 @@ def fgla(coeffs, known_columns, sig: SignalConfig, iterations: int = 100,
   if backend == 'tf':
     from audio_context_encoder import phase_tf
     c[:, unknown] = phase_tf.fgla_unknown(c_u, target, background, layout, iterations, alpha)
-    return c
-  if backend != 'numpy':
-    raise ValueError(f"backend must be 'numpy' or 'tf', got {backend!r}")
-  parts = _batch_parts(c.shape[0], threads)
-  if len(parts) == 1:
+  elif backend == 'numpy':
     c[:, unknown] = _fgla_iterate(c_u, target, background, layout, iterations, alpha, 1)
-    return c
-  from concurrent.futures import ThreadPoolExecutor
-  with ThreadPoolExecutor(len(parts)) as pool:  # numpy and scipy.fft release the GIL
-    done = pool.map(lambda s: _fgla_iterate(c_u[s], target[s], background[s], layout, iterations,
-                                            alpha, 1), parts)
-    for s, part in zip(parts, done):
-      c[s, unknown] = part
+  else:
+    raise ValueError(f"backend must be 'numpy' or 'tf', got {backend!r}")
   return c
-
-
-def _batch_parts(batch: int, threads: int = None):
-  """Slices splitting a batch into one share per thread (threads: default the usable cores)."""
-  import os
-  if threads is None:
-    threads = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
-  threads = max(1, min(threads, batch // 4 or 1))
-  edges = np.linspace(0, batch, threads + 1).astype(int)
-  return [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]
 
 
 def _synthesize(x, c, sig: SignalConfig):
@@ -334,13 +318,18 @@ def synthesize_gap(segments, gap_coeffs, sig: SignalConfig) -> np.ndarray:
 
 
 def reconstruct_from_magnitudes(segments, gap_magnitudes, sig: SignalConfig, method: str = 'pghi+fgla',
-                                rcfg: ReconstructionConfig = None, seed: int = 0) -> np.ndarray:
+                                rcfg: ReconstructionConfig = None, seed: int = 0, backend: str = 'auto',
+                                workers: int = None) -> np.ndarray:
   """Segments [B, L] with the gap region resynthesised from gap magnitudes [B, 11, 257].
 
   The gap samples [Lc, Lc + Lg) of `segments` are never read (except by
   'true_phase', the oracle-phase ablation). Samples outside the gap region
   [Lc - 384, Lc + Lg + 384) come back bit-exact.
+  backend: 'numpy' (rows split over `workers` processes, default one per core), 'tf'
+  (FGLA as a TF graph, on a GPU when there is one; PGHI stays numpy, see _integrate)
+  or 'auto' (compute.resolve). All give the same result up to rounding.
   """
+  from audio_context_encoder import compute
   if method not in METHODS:
     raise ValueError(f'unknown phase method {method!r}; choose one of {METHODS}')
   rcfg = rcfg or ReconstructionConfig()
@@ -350,6 +339,17 @@ def reconstruct_from_magnitudes(segments, gap_magnitudes, sig: SignalConfig, met
   mags = np.asarray(gap_magnitudes, np.float64).reshape((x.shape[0], sig.gap_frames, sig.bins))
   if x.shape[-1] != sig.L:
     raise ValueError(f'segments must be {sig.L} samples long, got {x.shape}')
+  backend = compute.resolve(backend)
+  kwargs = dict(sig=sig, method=method, rcfg=rcfg, seed=seed, backend=backend)
+  if backend == 'numpy':
+    out = compute.map_rows(_reconstruct, (x, mags), workers, row_offset='row_offset', **kwargs)
+  else:
+    out = _reconstruct(x, mags, **kwargs)
+  return out[0] if squeeze else out
+
+
+def _reconstruct(x, mags, sig, method, rcfg, seed, backend, row_offset=0):
+  """reconstruct_from_magnitudes on one share of the batch (module level: runs in workers)."""
   known = gap_columns_mask(sig)
   start, end = sig.gap_dgt_columns
   work = x.astype(np.float64)
@@ -361,8 +361,7 @@ def reconstruct_from_magnitudes(segments, gap_magnitudes, sig: SignalConfig, met
   else:
     c[:, start:end] = mags  # zero phase: the FGLA-only start
   if method in ('pghi', 'pghi+fgla'):
-    c = pghi(c, known, sig, gamma=rcfg.pghi_gamma_factor * sig.M ** 2, seed=seed)
+    c = pghi(c, known, sig, gamma=rcfg.pghi_gamma_factor * sig.M ** 2, seed=seed, row_offset=row_offset)
   if method in ('fgla', 'pghi+fgla'):
-    c = fgla(c, known, sig, rcfg.fgla_iterations, rcfg.fgla_alpha)
-  out = _synthesize(x, c, sig)
-  return out[0] if squeeze else out
+    c = fgla(c, known, sig, rcfg.fgla_iterations, rcfg.fgla_alpha, backend)
+  return _synthesize(x, c, sig)
