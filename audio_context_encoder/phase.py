@@ -326,8 +326,8 @@ def reconstruct_from_magnitudes(segments, gap_magnitudes, sig: SignalConfig, met
   'true_phase', the oracle-phase ablation). Samples outside the gap region
   [Lc - 384, Lc + Lg + 384) come back bit-exact.
   backend: 'numpy' (rows split over `workers` processes, default one per core), 'tf'
-  (FGLA as a TF graph, on a GPU when there is one; PGHI stays numpy, see _integrate)
-  or 'auto' (compute.resolve). All give the same result up to rounding.
+  (FGLA as a TF graph, on a GPU when there is one; PGHI stays numpy on the workers, see
+  _integrate) or 'auto' (compute.resolve). All give the same result up to rounding.
   """
   from audio_context_encoder import compute
   if method not in METHODS:
@@ -340,16 +340,23 @@ def reconstruct_from_magnitudes(segments, gap_magnitudes, sig: SignalConfig, met
   if x.shape[-1] != sig.L:
     raise ValueError(f'segments must be {sig.L} samples long, got {x.shape}')
   backend = compute.resolve(backend)
-  kwargs = dict(sig=sig, method=method, rcfg=rcfg, seed=seed, backend=backend)
+  kwargs = dict(sig=sig, method=method, rcfg=rcfg, seed=seed)
   if backend == 'numpy':
     out = compute.map_rows(_reconstruct, (x, mags), workers, row_offset='row_offset', **kwargs)
-  else:
-    out = _reconstruct(x, mags, **kwargs)
+  else:  # PGHI on the CPU workers, FGLA as a TF graph here
+    c = compute.map_rows(_reconstruct, (x, mags), workers, row_offset='row_offset', fgla_backend=None,
+                         **kwargs)
+    if method in ('fgla', 'pghi+fgla'):
+      c = fgla(c, gap_columns_mask(sig), sig, rcfg.fgla_iterations, rcfg.fgla_alpha, 'tf')
+    out = _synthesize(x, c, sig)
   return out[0] if squeeze else out
 
 
-def _reconstruct(x, mags, sig, method, rcfg, seed, backend, row_offset=0):
-  """reconstruct_from_magnitudes on one share of the batch (module level: runs in workers)."""
+def _reconstruct(x, mags, sig, method, rcfg, seed, fgla_backend='numpy', row_offset=0):
+  """reconstruct_from_magnitudes on one share of the batch (module level: runs in workers).
+
+  fgla_backend None: stop before FGLA and return the DGT coefficients [B, 40, bins].
+  """
   known = gap_columns_mask(sig)
   start, end = sig.gap_dgt_columns
   work = x.astype(np.float64)
@@ -362,6 +369,8 @@ def _reconstruct(x, mags, sig, method, rcfg, seed, backend, row_offset=0):
     c[:, start:end] = mags  # zero phase: the FGLA-only start
   if method in ('pghi', 'pghi+fgla'):
     c = pghi(c, known, sig, gamma=rcfg.pghi_gamma_factor * sig.M ** 2, seed=seed, row_offset=row_offset)
+  if fgla_backend is None:
+    return c
   if method in ('fgla', 'pghi+fgla'):
-    c = fgla(c, known, sig, rcfg.fgla_iterations, rcfg.fgla_alpha, backend)
+    c = fgla(c, known, sig, rcfg.fgla_iterations, rcfg.fgla_alpha, fgla_backend)
   return _synthesize(x, c, sig)
