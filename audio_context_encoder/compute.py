@@ -1,10 +1,10 @@
 """Where batched numerical work runs: the backend choice and CPU worker processes.
 
 Phase retrieval and LPC have two backends with the same results:
-  * 'numpy': numpy/scipy on the CPU; a batch is split over worker processes
-    (one per usable core), because the PGHI heap and the Burg recursion are
-    thousands of small numpy calls each, which hold the GIL (threads would not
-    scale);
+  * 'numpy': numpy/scipy on the CPU; a batch can be split over worker processes
+    (set_workers; make tables uses one per core), because the PGHI heap and the
+    Burg recursion are thousands of small numpy calls each, which hold the GIL
+    (threads would not scale);
   * 'tf': TensorFlow graphs (phase_tf.py, lpc_tf.py) that run on a GPU when one
     is visible.
 'auto' picks 'tf' when TensorFlow is already imported and sees a GPU, else 'numpy'
@@ -19,6 +19,17 @@ import numpy as np
 
 BACKENDS = ('auto', 'numpy', 'tf')
 _POOL = {}
+_WORKERS = [1]
+
+
+def set_workers(n: int = None) -> None:
+  """Default worker processes of map_rows (None: one per usable core).
+
+  The default is 1 (work stays in this process): worker processes are started
+  with 'spawn', which re-imports the caller's main module, so only entry points
+  with an `if __name__ == '__main__'` guard turn them on (experiments/tables.py).
+  """
+  _WORKERS[0] = cores() if n is None else max(1, int(n))
 
 
 def resolve(backend: str = 'auto') -> str:
@@ -58,11 +69,11 @@ def map_rows(fn, arrays, workers: int = None, min_rows: int = 8, row_offset: str
   """fn(*arrays, **kwargs) with every array split by rows over `workers` processes, results joined.
 
   fn must be a module-level function returning an array or a tuple of arrays with the
-  batch first. workers: default cores(); 1 (or fewer than 2 * min_rows rows) runs here.
+  batch first. workers: default set_workers() (1); 1, or fewer than 2 * min_rows rows, runs here.
   row_offset names a keyword of fn that gets each part's first row (for per-row seeding),
   so that a row's result does not depend on the split.
   """
-  workers = cores() if workers is None else workers
+  workers = _WORKERS[0] if workers is None else workers
   n = len(arrays[0])
   workers = max(1, min(workers, n // min_rows))
   if workers == 1:

@@ -109,7 +109,7 @@ def burg_extrapolate(contexts, order: int, length: int) -> np.ndarray:
 def predict(contexts, order: int, length: int, backend: str = 'auto', workers: int = None):
   """Extrapolations [B, length] of contexts [B, n], with the fallback mask [B].
 
-  backend: 'numpy' (rows split over `workers` processes, default one per core),
+  backend: 'numpy' (rows split over `workers` processes, default compute.set_workers),
   'tf' (lpc_tf: a TF graph, on a GPU when there is one) or 'auto' (compute.resolve).
   """
   from audio_context_encoder import compute

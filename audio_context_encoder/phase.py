@@ -325,7 +325,7 @@ def reconstruct_from_magnitudes(segments, gap_magnitudes, sig: SignalConfig, met
   The gap samples [Lc, Lc + Lg) of `segments` are never read (except by
   'true_phase', the oracle-phase ablation). Samples outside the gap region
   [Lc - 384, Lc + Lg + 384) come back bit-exact.
-  backend: 'numpy' (rows split over `workers` processes, default one per core), 'tf'
+  backend: 'numpy' (rows split over `workers` processes, default compute.set_workers), 'tf'
   (FGLA as a TF graph, on a GPU when there is one; PGHI stays numpy on the workers, see
   _integrate) or 'auto' (compute.resolve). All give the same result up to rounding.
   """

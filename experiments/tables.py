@@ -38,6 +38,7 @@ flags.DEFINE_enum('phase_method', None, ['pghi+fgla', 'pghi', 'fgla', 'true_phas
 flags.DEFINE_string('out_dir', 'results', 'where the tables go')
 flags.DEFINE_integer('tones', 64, 'pure tones to evaluate (log-spaced 50 Hz .. 7.5 kHz; 0 = none)')
 flags.DEFINE_bool('figures', True, 'write the spectrogram figures (needs a model)')
+flags.DEFINE_integer('workers', None, 'processes for phase retrieval and LPC (default: one per core)')
 flags.DEFINE_bool('estimate', True, 'time one batch per method and print the estimated total first')
 
 # The paper's numbers (REFERENCE.md): SNR_MS mean, std.
@@ -288,6 +289,8 @@ def main(argv):
   from tfrecords_tools.manifest import DatasetError
   datasets = {'music': FLAGS.music_data, 'instruments': FLAGS.instruments_data}
   cfg = config_lib.paper()
+  from audio_context_encoder import compute
+  compute.set_workers(FLAGS.workers)
   if FLAGS.estimate:
     _print_estimate(datasets, models, cfg)
   results, raw = {}, {}
