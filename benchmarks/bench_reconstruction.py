@@ -36,14 +36,20 @@ def gspi_segments(n):
   return np.stack([x[s:s + 5120] for s in starts])
 
 
-def per_gap_ms(fn, n, repeats=REPEATS):
+CPU = {}  # label -> this process's CPU ms per gap (in-process runs: steadier than wall on a shared machine)
+
+
+def per_gap_ms(fn, n, repeats=REPEATS, label=None):
   """Best wall time of fn() over `repeats` runs (after one warm-up), in ms per gap."""
   fn()
-  best = float('inf')
+  best, best_cpu = float('inf'), float('inf')
   for _ in range(repeats):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     fn()
     best = min(best, time.perf_counter() - t0)
+    best_cpu = min(best_cpu, time.process_time() - c0)
+  if label:
+    CPU[label] = 1e3 * best_cpu / n
   return 1e3 * best / n
 
 
@@ -109,9 +115,9 @@ def main():
         f'{cores} usable core(s); best of {REPEATS}; wall ms per gap')
 
   # ---- Phase retrieval: masked PGHI + 100 masked FGLA ----
-  t_old = per_gap_ms(lambda: old_reconstruct(xo, mags[:N_OLD], sig, rcfg), N_OLD)
+  t_old = per_gap_ms(lambda: old_reconstruct(xo, mags[:N_OLD], sig, rcfg), N_OLD, label='phase old')
   t_new1 = per_gap_ms(lambda: phase.reconstruct_from_magnitudes(x, mags, sig, rcfg=rcfg, backend='numpy',
-                                                                workers=1), N_NEW)
+                                                                workers=1), N_NEW, label='phase new')
   t_new = per_gap_ms(lambda: phase.reconstruct_from_magnitudes(x, mags, sig, rcfg=rcfg, backend='numpy',
                                                                workers=cores), N_NEW)
   t_tf = per_gap_ms(lambda: phase.reconstruct_from_magnitudes(x[:64], mags[:64], sig, rcfg=rcfg,
@@ -125,8 +131,8 @@ def main():
         f'tf {gap_column_error(y_tf, y_old, sig):.1e} relative (target 1e-6)')
 
   # ---- LPC, Burg order 1000 ----
-  l_old = per_gap_ms(lambda: old_lpc(xo, sig), N_OLD)
-  l_new1 = per_gap_ms(lambda: lpc.lpc_inpaint(x, sig, backend='numpy', workers=1), N_NEW)
+  l_old = per_gap_ms(lambda: old_lpc(xo, sig), N_OLD, label='LPC old')
+  l_new1 = per_gap_ms(lambda: lpc.lpc_inpaint(x, sig, backend='numpy', workers=1), N_NEW, label='LPC new')
   l_new = per_gap_ms(lambda: lpc.lpc_inpaint(x, sig, backend='numpy', workers=cores), N_NEW)
   l_tf = per_gap_ms(lambda: lpc.lpc_inpaint(x[:64], sig, backend='tf'), 64, repeats=1)
   k = 8
@@ -139,19 +145,27 @@ def main():
   print(f'  gap vs librosa.lpc + lfilter recipe ({k} gaps): numpy {err_np:.1e}, tf {err_tf:.1e} '
         f'relative to the peak')
 
+  print('CPU ms per gap of the in-process runs: '
+        + ', '.join(f'{k} {v:.2f}' for k, v in CPU.items())
+        + f' -> phase {CPU["phase old"] / CPU["phase new"]:.1f}x, LPC {CPU["LPC old"] / CPU["LPC new"]:.1f}x')
+  import os
+  print(f'load average during the run: {os.getloadavg()[0]:.1f} on {cores} core(s)')
+
   # ---- Projection of `make tables` (Tables 2-3) on the full test splits ----
   net = network_ms()
-  phase_ms, lpc_ms = min(t_new, t_tf), min(l_new, l_tf)
-  table2 = net + phase_ms + lpc_ms  # 64 ms: network + phase retrieval, LPC
-  table3 = 3 * (net + phase_ms) + lpc_ms  # 48 ms: three extensions through the network, LPC once
-  print(f'network inference (paper size, this machine): {net:.2f} ms per gap')
-  print(f'per test segment: Table 2 {table2:.1f} ms, Table 3 {table3:.1f} ms '
-        f'(old code: {net + t_old + l_old:.1f} and {3 * (net + t_old) + l_old:.1f})')
+  phase_ms, lpc_ms = t_new, l_new  # what make tables runs: one worker process per core
+
+  def hours(n, net_ms, phase_ms, lpc_ms):
+    # Table 2 (64 ms): network + phase retrieval, LPC; Table 3 (48 ms): three extensions
+    # through network + phase retrieval, LPC once (evaluation.evaluate).
+    return n * (4 * (net_ms + phase_ms) + 2 * lpc_ms) / 3.6e6
+
+  print(f'network inference (paper size, random weights, this CPU): {net:.2f} ms per gap')
   for name, n in SPLITS.items():
-    hours = n * (table2 + table3) / 3.6e6
-    old_hours = n * (2 * l_old + 4 * (net + t_old)) / 3.6e6
-    print(f'projected make tables, {name} test split ({n:,} segments): {hours:.1f} h '
-          f'(old code {old_hours:.1f} h)')
+    print(f'projected make tables on the {name} test split ({n:,} segments), Tables 2 + 3, from these rates: '
+          f'{hours(n, net, phase_ms, lpc_ms):.1f} h with the network on this CPU '
+          f'(old code {hours(n, net, t_old, l_old):.1f} h); phase retrieval + LPC alone '
+          f'{hours(n, 0, phase_ms, lpc_ms):.1f} h (old code {hours(n, 0, t_old, l_old):.1f} h)')
 
 
 if __name__ == '__main__':
