@@ -15,6 +15,8 @@ import atexit
 import os
 import sys
 
+from concurrent.futures.process import BrokenProcessPool
+
 import numpy as np
 
 BACKENDS = ('auto', 'numpy', 'tf')
@@ -82,7 +84,11 @@ def map_rows(fn, arrays, workers: int = None, min_rows: int = 8, row_offset: str
   parts = [_pool(workers).submit(fn, *[a[lo:hi] for a in arrays], **kwargs,
                                  **({row_offset: int(lo)} if row_offset else {}))
            for lo, hi in zip(edges[:-1], edges[1:])]
-  results = [p.result() for p in parts]
+  try:
+    results = [p.result() for p in parts]
+  except BrokenProcessPool:
+    _POOL.pop(workers, None)  # a worker died (killed, out of memory): start afresh next time
+    raise
   if isinstance(results[0], tuple):
     return tuple(np.concatenate(r) for r in zip(*results))
   return np.concatenate(results)
