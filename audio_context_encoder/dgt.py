@@ -13,7 +13,8 @@ for Hann with a = M/4), so idgt(dgt(x)) = x and idgt(c) is the least-squares
 signal for inconsistent c (what Griffin-Lim needs).
 
 Both transforms take an optional set of `columns`, so phase retrieval can
-touch only the columns it changes.
+touch only the columns it changes. `HopLayout` states the same transform as
+hop-sized chunks (what the batched FGLA of phase.py and phase_tf.py iterate on).
 """
 
 import numpy as np
@@ -114,3 +115,62 @@ def neighbours(sig: SignalConfig, columns) -> np.ndarray:
   r = sig.M // sig.a
   near = (cols[:, None] + np.arange(-(r - 1), r)[None, :]) % sig.dgt_columns
   return np.unique(near)
+
+
+def fft_order(v) -> np.ndarray:
+  """Natural order l = -M/2 .. M/2 - 1 -> FFT order l mod M ('timeinv' without the (-1)^m factor)."""
+  return np.fft.ifftshift(np.asarray(v), axes=-1)
+
+
+class HopLayout:
+  """The DGT of `columns` written on hop-sized chunks of the signal, frames in FFT order.
+
+  Column n's frame, in FFT order (sample offset l stored at l mod M), is made of
+  r = M / a chunks: chunk w holds hop-chunk (n + w) mod N for w < r/2 and
+  (n + w - r) mod N for w >= r/2 (N = L / a chunks). So, with buffer = the
+  hop-chunks those columns touch ([B, n_chunks, a]):
+    dgt(x)[n]  = rfft(buffer[local[n]].reshape(M) * window_fft)
+    idgt(c)    = sum_n scatter of irfft(c[n]) * dual_fft into buffer[local[n]]
+  exactly dgt()/idgt() above, without the (-1)^m sign pass.
+  """
+
+  def __init__(self, sig: SignalConfig, columns):
+    self.columns = _columns(sig, columns)
+    r, n = sig.M // sig.a, sig.dgt_columns
+    w = np.arange(r)
+    chunk = (self.columns[:, None] + w[None, :] - r * (w[None, :] >= r // 2)) % n
+    self.chunks = np.unique(chunk)  # hop-chunks touched, sorted
+    self.local = np.searchsorted(self.chunks, chunk)  # [n_columns, r] positions in the buffer
+    self.window_fft = fft_order(window(sig))
+    self.dual_fft = fft_order(dual_window(sig))
+    self.sig = sig
+    # Contiguous columns without wrap-around: chunk w of column j is buffer[j + offset[w]].
+    offset = self.local[0]
+    self.offsets = (offset if np.array_equal(self.local, offset + np.arange(len(self.columns))[:, None])
+                    else None)
+
+  def samples(self, x) -> np.ndarray:
+    """Signals [..., L] -> their buffer [..., n_chunks, a]."""
+    x = _check(x, self.sig)
+    return x.reshape(x.shape[:-1] + (self.sig.dgt_columns, self.sig.a))[..., self.chunks, :]
+
+  def frames(self, buffer) -> np.ndarray:
+    """Buffer [B, n_chunks, a] -> frames in FFT order [B, n_columns, M] (not windowed)."""
+    b = buffer.shape[0]
+    if self.offsets is not None:
+      k = len(self.columns)
+      out = np.empty((b, k, len(self.offsets), self.sig.a), buffer.dtype)
+      for w, o in enumerate(self.offsets):
+        out[:, :, w] = buffer[:, o:o + k]
+      return out.reshape(b, k, self.sig.M)
+    return buffer[:, self.local].reshape(b, len(self.columns), self.sig.M)
+
+  def overlap_add(self, buffer, frames) -> None:
+    """buffer [B, n_chunks, a] += the frames [B, n_columns, M] (FFT order) at their chunks."""
+    b, k = frames.shape[0], len(self.columns)
+    parts = frames.reshape(b, k, -1, self.sig.a)
+    for w in range(parts.shape[2]):
+      if self.offsets is not None:
+        buffer[:, self.offsets[w]:self.offsets[w] + k] += parts[:, :, w]
+      else:  # distinct columns: a column's chunk w is distinct across columns
+        buffer[:, self.local[:, w]] += parts[:, :, w]

@@ -29,9 +29,9 @@ _BLOWUP = 100.0  # a prediction this many times louder than its context is a fai
 # this fraction of its initial value (a prediction gain of 100 dB: only pure
 # synthetic signals get there; real audio stays far above, see tests/test_lpc.py).
 _EXACT = 1e-10
-# Contexts per Burg call: the working set (2 x 2 x 2047 x 24 float64 = 1.6 MB) stays in a
-# 2 MB L2 cache; measured fastest on this machine among 16..48 (benchmarks/bench_reconstruction.py).
-_CHUNK = 24
+# Contexts per Burg call: per order the loop costs ~15 numpy calls plus passes over the
+# errors; 48 was measured faster than 8..24 and as fast as 96 on a 2-core EPYC (issue 12).
+_CHUNK = 48
 
 
 def burg(x, order: int) -> np.ndarray:
@@ -40,7 +40,9 @@ def burg(x, order: int) -> np.ndarray:
   Same recursion and epsilon as librosa.lpc (Marple 1980), in float64. The
   forward and backward errors of each context sit in one [2, m] block, so the
   order update f' = f + k b, b' = b + k f is one batched 2 x 2 matmul (one pass
-  over memory instead of four elementwise ones).
+  over memory instead of four elementwise ones). Per order the cost is ~15 numpy
+  calls plus three passes over the errors, so predict() feeds it many contexts at
+  once (and the same float operations as before issue 12: reference.burg).
   """
   x = np.atleast_2d(np.asarray(x, np.float64))
   b, n = x.shape
@@ -50,31 +52,34 @@ def burg(x, order: int) -> np.ndarray:
   a[0] = 1.0
   a_prev = a.copy()
   m = n - 1
-  errors = np.stack([x[:, 1:], x[:, :-1]], axis=1)  # [B, 2, m]: forward, backward errors
   buffers = [np.empty(b * 2 * m), np.empty(b * 2 * m)]
+  errors = buffers[1][:b * 2 * m].reshape(b, 2, m)
+  errors[:, 0], errors[:, 1] = x[:, 1:], x[:, :-1]  # forward, backward errors
   den = np.einsum('ijk,ijk->i', errors, errors)
   eps = np.finfo(np.float64).tiny
   rotate = np.zeros((b, 2, 2))
   rotate[:, 0, 0] = rotate[:, 1, 1] = 1.0
+  off_diag = rotate.reshape(b, 4)[:, 1:3]  # rotate[:, 0, 1] and rotate[:, 1, 0]
   floor = _EXACT * den
   live = den > 0
+  k2 = np.empty((b, 1))
   for i in range(order):
-    k = -2.0 * np.einsum('ij,ij->i', errors[:, 1], errors[:, 0]) / (den + eps)
+    cross = np.einsum('ij,ij->i', errors[:, 1], errors[:, 0])
     # Once the error energy is at the floor the model is exact; higher orders would
     # only fit rounding noise (and |k| could exceed 1), so they stay zero.
     live &= den > floor
-    k = np.where(live, k, 0.0)
+    k = np.where(live, -2.0 * cross / (den + eps), 0.0)
     a, a_prev = a_prev, a
     np.multiply(a_prev[i::-1], k, out=a[1:i + 2])  # Levinson: a_j = a'_j + k a'_{i+1-j}
     a[1:i + 2] += a_prev[1:i + 2]
-    rotate[:, 0, 1] = rotate[:, 1, 0] = k
+    k2[:, 0] = k
+    off_diag[:] = k2
     buf = buffers[i % 2]
     new = np.matmul(rotate, errors, out=buf[:b * 2 * m].reshape(b, 2, m))
     den = (1.0 - k * k) * den - new[:, 1, -1] ** 2 - new[:, 0, 0] ** 2
     # Next order: forward errors drop their first sample, backward ones their last.
     m -= 1
-    step = buf.itemsize
-    errors = as_strided(buf[1:], shape=(b, 2, m), strides=(2 * (m + 1) * step, m * step, step))
+    errors = np.ndarray((b, 2, m), np.float64, buf, 8, (16 * (m + 1), 8 * m, 8))
   return np.ascontiguousarray(a.T)
 
 
@@ -93,17 +98,32 @@ def extrapolate(context, a, length: int) -> np.ndarray:
   return hist[:, p:]
 
 
-def predict(contexts, order: int, length: int):
-  """Extrapolations [B, length] of contexts [B, n], with the fallback mask [B]."""
+def burg_extrapolate(contexts, order: int, length: int) -> np.ndarray:
+  """Burg fits (in chunks of _CHUNK contexts) and their extrapolations [B, length], numpy."""
+  contexts = np.asarray(contexts, np.float64)
+  a = np.concatenate([burg(contexts[i:i + _CHUNK], order) for i in range(0, len(contexts), _CHUNK)])
+  with np.errstate(all='ignore'):
+    return extrapolate(contexts, a, length)
+
+
+def predict(contexts, order: int, length: int, backend: str = 'auto', workers: int = None):
+  """Extrapolations [B, length] of contexts [B, n], with the fallback mask [B].
+
+  backend: 'numpy' (rows split over `workers` processes, default compute.set_workers),
+  'tf' (lpc_tf: a TF graph, on a GPU when there is one) or 'auto' (compute.resolve).
+  """
+  from audio_context_encoder import compute
   contexts = np.asarray(contexts, np.float64)
   degenerate = np.ptp(contexts, axis=1) == 0
   pred = np.zeros((contexts.shape[0], length))
   rows = np.flatnonzero(~degenerate)
-  for i in range(0, rows.size, _CHUNK):
-    r = rows[i:i + _CHUNK]
-    a = burg(contexts[r], order)
-    with np.errstate(all='ignore'):
-      pred[r] = extrapolate(contexts[r], a, length)
+  if rows.size:
+    if compute.resolve(backend) == 'tf':
+      from audio_context_encoder import lpc_tf
+      pred[rows] = lpc_tf.burg_extrapolate(contexts[rows], order, length)
+    else:
+      pred[rows] = compute.map_rows(burg_extrapolate, (contexts[rows],), workers, order=order,
+                                    length=length)
   peak = np.abs(contexts).max(axis=1)
   with np.errstate(invalid='ignore'):
     bad = ~np.isfinite(pred).all(axis=1) | (np.abs(pred).max(axis=1) > _BLOWUP * peak)
@@ -117,7 +137,8 @@ def mix_window(length: int) -> np.ndarray:
   return np.cos(np.linspace(0, np.pi / 2, length)) ** 2
 
 
-def extrapolate_gap(before, after, length: int, order: int = 1000):
+def extrapolate_gap(before, after, length: int, order: int = 1000, backend: str = 'auto',
+                    workers: int = None):
   """(gap [B, length], fallback [B] bool) from contexts before [B, n1] and after [B, n2] the gap.
 
   Forward prediction from `before`, backward prediction from the time-reversed
@@ -129,16 +150,17 @@ def extrapolate_gap(before, after, length: int, order: int = 1000):
   after = np.atleast_2d(np.asarray(after, np.float64))
   b = before.shape[0]
   if before.shape[1] == after.shape[1]:
-    pred, fb = predict(np.concatenate([before, after[:, ::-1]]), order, length)
+    pred, fb = predict(np.concatenate([before, after[:, ::-1]]), order, length, backend, workers)
     fwd, bwd, fb_fwd, fb_bwd = pred[:b], pred[b:], fb[:b], fb[b:]
   else:
-    fwd, fb_fwd = predict(before, order, length)
-    bwd, fb_bwd = predict(after[:, ::-1], order, length)
+    fwd, fb_fwd = predict(before, order, length, backend, workers)
+    bwd, fb_bwd = predict(after[:, ::-1], order, length, backend, workers)
   w = mix_window(length)
   return w * fwd + w[::-1] * bwd[:, ::-1], fb_fwd | fb_bwd
 
 
-def lpc_inpaint(segments, sig: SignalConfig, order: int = 1000):
+def lpc_inpaint(segments, sig: SignalConfig, order: int = 1000, backend: str = 'auto',
+                workers: int = None):
   """(restored [B, L], n_fallback): the gap [Lc, Lc + Lg) filled by LPC; the rest bit-exact.
 
   n_fallback counts the segments where at least one side used the fallback.
@@ -148,7 +170,7 @@ def lpc_inpaint(segments, sig: SignalConfig, order: int = 1000):
   x = np.atleast_2d(x)
   if x.shape[-1] != sig.L:
     raise ValueError(f'segments must be {sig.L} samples long, got {x.shape}')
-  gap, fallback = extrapolate_gap(x[:, :sig.Lc], x[:, sig.Lc + sig.Lg:], sig.Lg, order)
+  gap, fallback = extrapolate_gap(x[:, :sig.Lc], x[:, sig.Lc + sig.Lg:], sig.Lg, order, backend, workers)
   out = x.copy()
   out[:, sig.Lc:sig.Lc + sig.Lg] = gap
   return (out[0] if squeeze else out), int(fallback.sum())

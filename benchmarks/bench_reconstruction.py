@@ -1,24 +1,32 @@
-"""LPC and phase retrieval speed per 64 ms gap, one core, beside librosa on the same segments.
+"""Phase retrieval and LPC per 64 ms gap: the pre-issue-12 code beside the batched backends, one run.
 
   make bench BENCH=reconstruction      (or: python -m benchmarks.bench_reconstruction)
 
-Ours: lpc.lpc_inpaint and phase.reconstruct_from_magnitudes on a batch.
-librosa-based LPC: librosa.lpc(order=1000) per context + scipy lfiltic/lfilter
-+ the squared-cosine mix, one gap at a time (and librosa.lpc on the whole batch
-at once, its vectorised mode). Phase: librosa.griffinlim(n_iter=100) on each
-segment's STFT (plain FGLA over the whole segment, no mask).
+Same gspi segments and true gap magnitudes for every side, measured in this one process:
+  * old: audio_context_encoder.reference (the code before issue 12), one process;
+  * new numpy: phase.reconstruct_from_magnitudes / lpc.lpc_inpaint, rows over 1 and
+    over all usable cores' worker processes (compute.map_rows);
+  * new tf: the TF graphs (phase_tf FGLA, lpc_tf Burg), here on whatever TF sees.
+Accuracy: the new outputs' DGT gap columns against the old ones (max |diff| / max |old|
+per segment, worst segment), and LPC against the librosa.lpc + lfilter recipe.
+Times are CPU-wall per gap, best of REPEATS; the machine may be shared: the ratios
+of one run are what counts. Ends with the projected time of `make tables` on the
+full FMA and NSynth test splits from these rates (network inference measured apart
+with the paper-size model, random weights).
 """
 
-from benchmarks.common import best_time, pin_one_core
+import time
 
-pin_one_core()
+import numpy as np
+from scipy import signal as sps
 
-import numpy as np  # noqa: E402
-from scipy import signal as sps  # noqa: E402
+from audio_context_encoder import compute, config, dgt, lpc, phase, reference
 
-from audio_context_encoder import config, dgt, lpc, metrics, phase  # noqa: E402
-
-N_SEGMENTS = 48
+N_NEW = 256  # segments per batched call (what make tables feeds: --batch_size)
+N_OLD = 32  # the old code is slow; its per-gap rate does not depend on the batch size
+REPEATS = 2
+# Test segments in the paper's datasets (issue 12): FMA small test split, NSynth test split.
+SPLITS = {'FMA': 700_000, 'NSynth': 300_000}
 
 
 def gspi_segments(n):
@@ -28,69 +36,136 @@ def gspi_segments(n):
   return np.stack([x[s:s + 5120] for s in starts])
 
 
+CPU = {}  # label -> this process's CPU ms per gap (in-process runs: steadier than wall on a shared machine)
+
+
+def per_gap_ms(fn, n, repeats=REPEATS, label=None):
+  """Best wall time of fn() over `repeats` runs (after one warm-up), in ms per gap."""
+  fn()
+  best, best_cpu = float('inf'), float('inf')
+  for _ in range(repeats):
+    t0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    best = min(best, time.perf_counter() - t0)
+    best_cpu = min(best_cpu, time.process_time() - c0)
+  if label:
+    CPU[label] = 1e3 * best_cpu / n
+  return 1e3 * best / n
+
+
+def old_reconstruct(x, mags, sig, rcfg):
+  """The pre-issue-12 pipeline: reference.pghi then reference.fgla, then the same synthesis."""
+  known = phase.gap_columns_mask(sig)
+  start, end = sig.gap_dgt_columns
+  work = x.astype(np.float64)
+  work[:, sig.Lc:sig.Lc + sig.Lg] = 0.0
+  c = dgt.dgt(work, sig)
+  c[:, start:end] = mags
+  c = reference.pghi(c, known, sig, gamma=rcfg.pghi_gamma_factor * sig.M ** 2)
+  c = reference.fgla(c, known, sig, rcfg.fgla_iterations, rcfg.fgla_alpha)
+  return phase._synthesize(x, c, sig)
+
+
+def old_lpc(x, sig):
+  before, after = x[:, :sig.Lc], x[:, sig.Lc + sig.Lg:][:, ::-1]
+  pred = reference.burg_extrapolate(np.concatenate([before, after]), 1000, sig.Lg)
+  w = lpc.mix_window(sig.Lg)
+  return w * pred[:len(x)] + w[::-1] * pred[len(x):, ::-1]
+
+
 def librosa_lpc_gap(librosa, segment, sig):
   def side(context):
     a = librosa.lpc(context, order=1000)
     zi = sps.lfiltic([1.0], a, context[::-1][:1000])
     return sps.lfilter([1.0], a, np.zeros(sig.Lg), zi=zi)[0]
-  w = np.cos(np.linspace(0, np.pi / 2, sig.Lg)) ** 2
+  w = lpc.mix_window(sig.Lg)
   return w * side(segment[:sig.Lc]) + w[::-1] * side(segment[sig.Lc + sig.Lg:][::-1])[::-1]
 
 
-def librosa_lpc_batched(librosa, segments, sig):
-  before = segments[:, :sig.Lc]
-  after = segments[:, sig.Lc + sig.Lg:][:, ::-1]
-  a = librosa.lpc(np.ascontiguousarray(np.concatenate([before, after])), order=1000, axis=-1)
-  preds = []
-  for ctx, coef in zip(np.concatenate([before, after]), a):
-    zi = sps.lfiltic([1.0], coef, ctx[::-1][:1000])
-    preds.append(sps.lfilter([1.0], coef, np.zeros(sig.Lg), zi=zi)[0])
-  return preds
+def gap_column_error(new, old, sig):
+  start, end = sig.gap_dgt_columns
+  cols = np.arange(start, end)
+  c_new, c_old = dgt.dgt(new, sig, cols), dgt.dgt(old, sig, cols)
+  scale = np.abs(c_old).max(axis=(1, 2))
+  ok = scale > 0
+  return float((np.abs(c_new - c_old).max(axis=(1, 2))[ok] / scale[ok]).max())
+
+
+def network_ms(n=64):
+  """Paper-size magnitude network, random weights, inference on n segments (ms per gap)."""
+  import tensorflow as tf
+  from audio_context_encoder import inference, model as model_lib
+  cfg = config.paper()
+  net = model_lib.build_model(cfg)
+  x = np.random.default_rng(0).standard_normal((n, cfg.signal.L)).astype(np.float32) * 0.1
+  del tf
+  return per_gap_ms(lambda: inference.predict_gap(net, cfg, x, 64), n, repeats=1)
 
 
 def main():
   import librosa
   sig = config.signal_config(64)
-  x = gspi_segments(N_SEGMENTS)
-  n = len(x)
-  print(f'{n} segments of gspi (16 kHz), 64 ms gaps, one core')
-
-  # ---- LPC ----
-  t_ours = best_time(lambda: lpc.lpc_inpaint(x, sig), repeats=3)
-  k = 8
-  librosa_lpc_gap(librosa, x[0], sig)  # numba compile outside the timing
-  t_lib = best_time(lambda: [librosa_lpc_gap(librosa, s, sig) for s in x[:k]], repeats=3)
-  librosa_lpc_batched(librosa, x[:2], sig)
-  t_lib_b = best_time(lambda: librosa_lpc_batched(librosa, x, sig), repeats=2)
-  ours_ms, lib_ms, lib_b_ms = 1e3 * t_ours / n, 1e3 * t_lib / k, 1e3 * t_lib_b / n
-  restored, _ = lpc.lpc_inpaint(x, sig)
-  ref = np.stack([librosa_lpc_gap(librosa, s, sig) for s in x[:k]])
-  err = np.abs(restored[:k, sig.Lc:sig.Lc + sig.Lg] - ref).max()
-  print(f'LPC ms per gap: ours {ours_ms:.2f} (batch of {n}) | librosa.lpc + lfilter per gap {lib_ms:.2f} '
-        f'| librosa.lpc batched + lfilter {lib_b_ms:.2f}')
-  print(f'LPC speed-up: {lib_ms / ours_ms:.2f}x vs per-gap librosa, {lib_b_ms / ours_ms:.2f}x vs batched '
-        f'librosa (target >= 2x); max |ours - librosa recipe| = {err:.1e}')
-
-  # ---- Phase retrieval ----
+  rcfg = config.ReconstructionConfig()
+  cores = compute.cores()
+  x = gspi_segments(N_NEW)
+  xo = x[:N_OLD]
   start, end = sig.gap_dgt_columns
   mags = np.abs(dgt.dgt(x, sig))[:, start:end]
-  times = {}
-  for method in ('pghi', 'fgla', 'pghi+fgla'):
-    times[method] = best_time(lambda: phase.reconstruct_from_magnitudes(x, mags, sig, method), repeats=2)
-  y = phase.reconstruct_from_magnitudes(x, mags, sig, 'pghi+fgla')
-  snr = metrics.snr_ms(x, y, sig).mean()
+  print(f'64 ms gaps of gspi (16 kHz); batched calls of {N_NEW} segments, the old code on {N_OLD}; '
+        f'{cores} usable core(s); best of {REPEATS}; wall ms per gap')
+
+  # ---- Phase retrieval: masked PGHI + 100 masked FGLA ----
+  t_old = per_gap_ms(lambda: old_reconstruct(xo, mags[:N_OLD], sig, rcfg), N_OLD, label='phase old')
+  t_new1 = per_gap_ms(lambda: phase.reconstruct_from_magnitudes(x, mags, sig, rcfg=rcfg, backend='numpy',
+                                                                workers=1), N_NEW, label='phase new')
+  t_new = per_gap_ms(lambda: phase.reconstruct_from_magnitudes(x, mags, sig, rcfg=rcfg, backend='numpy',
+                                                               workers=cores), N_NEW)
+  t_tf = per_gap_ms(lambda: phase.reconstruct_from_magnitudes(x[:64], mags[:64], sig, rcfg=rcfg,
+                                                              backend='tf'), 64, repeats=1)
+  y_old = old_reconstruct(xo, mags[:N_OLD], sig, rcfg)
+  y_new = phase.reconstruct_from_magnitudes(xo, mags[:N_OLD], sig, rcfg=rcfg, backend='numpy', workers=1)
+  y_tf = phase.reconstruct_from_magnitudes(xo, mags[:N_OLD], sig, rcfg=rcfg, backend='tf')
+  print(f'PGHI + 100 FGLA: old {t_old:.2f} | new numpy 1 process {t_new1:.2f} | new numpy {cores} processes '
+        f'{t_new:.2f} | new tf (this machine) {t_tf:.2f} -> {t_old / t_new:.1f}x (target <= 5 ms, 10x)')
+  print(f'  gap columns vs old: numpy {gap_column_error(y_new, y_old, sig):.1e}, '
+        f'tf {gap_column_error(y_tf, y_old, sig):.1e} relative (target 1e-6)')
+
+  # ---- LPC, Burg order 1000 ----
+  l_old = per_gap_ms(lambda: old_lpc(xo, sig), N_OLD, label='LPC old')
+  l_new1 = per_gap_ms(lambda: lpc.lpc_inpaint(x, sig, backend='numpy', workers=1), N_NEW, label='LPC new')
+  l_new = per_gap_ms(lambda: lpc.lpc_inpaint(x, sig, backend='numpy', workers=cores), N_NEW)
+  l_tf = per_gap_ms(lambda: lpc.lpc_inpaint(x[:64], sig, backend='tf'), 64, repeats=1)
   k = 8
-  spec = [np.abs(librosa.stft(s, n_fft=512, hop_length=128, win_length=512, window='hann')) for s in x[:k]]
-  t_gl = best_time(lambda: [librosa.griffinlim(S, n_iter=100, hop_length=128, win_length=512, n_fft=512,
-                                               window='hann', momentum=0.99, random_state=0) for S in spec],
-                   repeats=2)
-  gl_ms = 1e3 * t_gl / k
-  per = {m: 1e3 * t / n for m, t in times.items()}
-  print(f'phase ms per gap: ours PGHI {per["pghi"]:.2f} | ours 100 FGLA {per["fgla"]:.2f} | '
-        f'ours PGHI + 100 FGLA {per["pghi+fgla"]:.2f} (batch of {n}) | '
-        f'librosa.griffinlim(n_iter=100) {gl_ms:.2f} (whole segment, per segment)')
-  print(f'phase speed-up PGHI+FGLA vs librosa GLA: {gl_ms / per["pghi+fgla"]:.2f}x (target > 1); '
-        f'SNR_MS with true magnitudes, PGHI+FGLA: {snr:.1f} dB')
+  ref = np.stack([librosa_lpc_gap(librosa, s, sig) for s in x[:k]])
+  gap = slice(sig.Lc, sig.Lc + sig.Lg)
+  err_np = np.abs(lpc.lpc_inpaint(x[:k], sig, backend='numpy')[0][:, gap] - ref).max() / np.abs(ref).max()
+  err_tf = np.abs(lpc.lpc_inpaint(x[:k], sig, backend='tf')[0][:, gap] - ref).max() / np.abs(ref).max()
+  print(f'LPC Burg-1000: old {l_old:.2f} | new numpy 1 process {l_new1:.2f} | new numpy {cores} processes '
+        f'{l_new:.2f} | new tf (this machine) {l_tf:.2f} -> {l_old / l_new:.1f}x (target <= 3 ms, 3x)')
+  print(f'  gap vs librosa.lpc + lfilter recipe ({k} gaps): numpy {err_np:.1e}, tf {err_tf:.1e} '
+        f'relative to the peak')
+
+  print('CPU ms per gap of the in-process runs: '
+        + ', '.join(f'{k} {v:.2f}' for k, v in CPU.items())
+        + f' -> phase {CPU["phase old"] / CPU["phase new"]:.1f}x, LPC {CPU["LPC old"] / CPU["LPC new"]:.1f}x')
+  import os
+  print(f'load average during the run: {os.getloadavg()[0]:.1f} on {cores} core(s)')
+
+  # ---- Projection of `make tables` (Tables 2-3) on the full test splits ----
+  net = network_ms()
+  phase_ms, lpc_ms = t_new, l_new  # what make tables runs: one worker process per core
+
+  def hours(n, net_ms, phase_ms, lpc_ms):
+    # Table 2 (64 ms): network + phase retrieval, LPC; Table 3 (48 ms): three extensions
+    # through network + phase retrieval, LPC once (evaluation.evaluate).
+    return n * (4 * (net_ms + phase_ms) + 2 * lpc_ms) / 3.6e6
+
+  print(f'network inference (paper size, random weights, this CPU): {net:.2f} ms per gap')
+  for name, n in SPLITS.items():
+    print(f'projected make tables on the {name} test split ({n:,} segments), Tables 2 + 3, from these rates: '
+          f'{hours(n, net, phase_ms, lpc_ms):.1f} h with the network on this CPU '
+          f'(old code {hours(n, net, t_old, l_old):.1f} h); phase retrieval + LPC alone '
+          f'{hours(n, 0, phase_ms, lpc_ms):.1f} h (old code {hours(n, 0, t_old, l_old):.1f} h)')
 
 
 if __name__ == '__main__':

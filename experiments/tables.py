@@ -31,12 +31,15 @@ flags.DEFINE_string('music_model', None, '.keras magnitude network trained on mu
 flags.DEFINE_string('instruments_model', None, '.keras magnitude network trained on instruments')
 flags.DEFINE_string('split', 'test', 'split to evaluate')
 flags.DEFINE_integer('max_segments', 0, 'segments per dataset and gap length (0 = all)')
-flags.DEFINE_integer('batch_size', 64, 'segments per batch')
+flags.DEFINE_integer('batch_size', 256, 'segments per batch (phase retrieval and LPC are batched: '
+                     'larger batches are faster per segment, benchmarks/bench_reconstruction.py)')
 flags.DEFINE_enum('phase_method', None, ['pghi+fgla', 'pghi', 'fgla', 'true_phase'],
                   'phase retrieval for the network (default: config, PGHI + 100 FGLA)')
 flags.DEFINE_string('out_dir', 'results', 'where the tables go')
 flags.DEFINE_integer('tones', 64, 'pure tones to evaluate (log-spaced 50 Hz .. 7.5 kHz; 0 = none)')
 flags.DEFINE_bool('figures', True, 'write the spectrogram figures (needs a model)')
+flags.DEFINE_integer('workers', None, 'processes for phase retrieval and LPC (default: one per core)')
+flags.DEFINE_bool('estimate', True, 'time one batch per method and print the estimated total first')
 
 # The paper's numbers (REFERENCE.md): SNR_MS mean, std.
 PAPER = {
@@ -99,6 +102,31 @@ def _models():
       print(f'note: {path} is a {cfg.network.output} network; Tables 2-3 are for the magnitude one')
     models[kind] = (evaluation.network_predictor(model, cfg, FLAGS.batch_size), path, cfg)
   return models
+
+
+def _print_estimate(datasets, models, cfg):
+  """Times one batch of each (method, gap) and prints the projected total of all jobs (eta.py)."""
+  from audio_context_encoder import eta
+  from tfrecords_tools.manifest import DatasetError
+  jobs = []
+  for kind in KINDS:
+    for table, gap_ms in TABLE_GAP.items():
+      for method in ('network', 'lpc'):
+        if not datasets[kind] or (method == 'network' and not models[kind]):
+          continue
+        try:
+          n = eta.segment_count(datasets[kind], FLAGS.split, gap_ms, FLAGS.max_segments)
+        except DatasetError:
+          continue
+        jobs.append((f'{kind} Table {table} {method}', n, (method, gap_ms, kind)))
+  rates = {}
+  for _, _, key in jobs:
+    method, gap_ms, kind = key
+    predict_fn = models[kind][0] if method == 'network' else None
+    rates[key] = eta.seconds_per_segment(method, gap_ms, predict_fn, cfg, min(FLAGS.batch_size, 64),
+                                         FLAGS.phase_method)
+  if jobs:
+    print(eta.estimate(jobs, rates), flush=True)
 
 
 def _run(kind, data_dir, method, gap_ms, models, cfg):
@@ -268,6 +296,10 @@ def main(argv):
   from tfrecords_tools.manifest import DatasetError
   datasets = {'music': FLAGS.music_data, 'instruments': FLAGS.instruments_data}
   cfg = config_lib.paper()
+  from audio_context_encoder import compute
+  compute.set_workers(FLAGS.workers)
+  if FLAGS.estimate:
+    _print_estimate(datasets, models, cfg)
   results, raw = {}, {}
   for kind in KINDS:
     if not datasets[kind]:

@@ -10,9 +10,14 @@ SIG = config.signal_config(64)
 librosa = pytest.importorskip('librosa')  # test extra
 
 
-def test_burg_equals_librosa_lpc_order_1000(gspi_16k):
+@pytest.mark.parametrize('backend', ['numpy', 'tf'])
+def test_burg_equals_librosa_lpc_order_1000(backend, gspi_16k):
   contexts = np.stack([gspi_16k[s:s + 2048] for s in 1500 + 2900 * np.arange(6)])
-  ours = lpc.burg(contexts, 1000)
+  if backend == 'tf':
+    from audio_context_encoder import lpc_tf
+    ours = lpc_tf.burg(contexts, 1000)
+  else:
+    ours = lpc.burg(contexts, 1000)
   ref = librosa.lpc(contexts, order=1000, axis=-1)
   assert ours.shape == (6, 1001)
   np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-6)
@@ -39,11 +44,11 @@ def _reference_inpaint(segment, sig):
   return w * fwd + w[::-1] * bwd
 
 
-@pytest.mark.parametrize('gap_ms', [64, 48])
-def test_lpc_inpaint_equals_reference_recipe(gap_ms, gspi_segments):
+@pytest.mark.parametrize('gap_ms,backend', [(64, 'numpy'), (48, 'numpy'), (64, 'tf')])
+def test_lpc_inpaint_equals_reference_recipe(gap_ms, backend, gspi_segments):
   sig = config.signal_config(gap_ms)
   x = gspi_segments[:3]
-  out, n_fallback = lpc.lpc_inpaint(x, sig)
+  out, n_fallback = lpc.lpc_inpaint(x, sig, backend=backend)
   assert n_fallback == 0
   gap = slice(sig.Lc, sig.Lc + sig.Lg)
   for i in range(3):
@@ -93,3 +98,18 @@ def test_mix_window():
 def test_wrong_length():
   with pytest.raises(ValueError, match='5120 samples'):
     lpc.lpc_inpaint(np.zeros((1, 4000)), SIG)
+
+
+def test_worker_processes_and_backends_give_the_same_gaps(gspi_segments):
+  """Rows split over 2 processes: bit-identical to one process; TF graph: same to rounding."""
+  from audio_context_encoder import reference
+  x = np.concatenate([gspi_segments, gspi_segments[:, ::-1]])  # 16 segments
+  one, _ = lpc.lpc_inpaint(x, SIG, workers=1, backend='numpy')
+  two, _ = lpc.lpc_inpaint(x, SIG, workers=2, backend='numpy')
+  np.testing.assert_array_equal(one, two)
+  tf_out, _ = lpc.lpc_inpaint(x[:4], SIG, backend='tf')
+  gap = slice(SIG.Lc, SIG.Lc + SIG.Lg)
+  np.testing.assert_allclose(tf_out[:, gap], one[:4, gap], rtol=0, atol=1e-6 * np.abs(x).max())
+  # The batched Burg is the pre-issue-12 code's arithmetic, operation for operation.
+  contexts = x[:, :SIG.Lc].astype(np.float64)
+  np.testing.assert_array_equal(lpc.burg(contexts, 1000), reference.burg(contexts, 1000))

@@ -120,3 +120,64 @@ def test_gap_samples_are_not_read(gspi_segments, rng):
 def test_unknown_method():
   with pytest.raises(ValueError, match='phase method'):
     phase.reconstruct_from_magnitudes(np.zeros((1, SIG.L)), np.zeros((1, 11, 257)), SIG, 'magic')
+
+
+def _hard_batch(gspi_segments, rng):
+  """Music, a silent segment and one with silence around the gap (PGHI restarts), noisy magnitudes."""
+  x = gspi_segments[:5].astype(np.float64)
+  x[0] = 0.0
+  x[1, 1000:4000] = 0.0
+  c = dgt.dgt(x, SIG)
+  start, end = SIG.gap_dgt_columns
+  c[:, start:end] = np.abs(c[:, start:end]) * (1 + 0.1 * rng.standard_normal((5, end - start, SIG.bins)))
+  return c
+
+
+def test_pghi_equals_reference_implementation(gspi_segments, rng):
+  """The two-level lockstep heap pops in the same order as one global argmax per step."""
+  from audio_context_encoder import reference
+  c = _hard_batch(gspi_segments, rng)
+  known = phase.gap_columns_mask(SIG)
+  np.testing.assert_array_equal(phase.pghi(c, known, SIG), reference.pghi(c, known, SIG))
+  plain = np.abs(c[2:4]).astype(complex)  # no known column: starts and restarts from the maximum
+  none = np.zeros(SIG.dgt_columns, bool)
+  np.testing.assert_array_equal(phase.pghi(plain, none, SIG), reference.pghi(plain, none, SIG))
+
+
+@pytest.mark.parametrize('backend', ['numpy', 'tf'])
+def test_fgla_equals_reference_implementation(backend, gspi_segments, rng):
+  """Background + unknown-column loop = full idgt/dgt of the near columns, to 1e-10 relative."""
+  from audio_context_encoder import reference
+  known = phase.gap_columns_mask(SIG)
+  c = phase.pghi(_hard_batch(gspi_segments, rng), known, SIG)
+  new = phase.fgla(c, known, SIG, iterations=30, alpha=0.99, backend=backend)
+  old = reference.fgla(c, known, SIG, iterations=30, alpha=0.99)
+  start, end = SIG.gap_dgt_columns
+  scale = np.abs(old[:, start:end]).max(axis=(1, 2), keepdims=True) + 1e-300
+  assert np.max(np.abs(new[:, start:end] - old[:, start:end]) / scale) < 1e-10
+  np.testing.assert_array_equal(new[:, known], c[:, known])
+
+
+def test_hop_layout_equals_dgt_and_idgt(rng):
+  x = rng.standard_normal((2, SIG.L))
+  c = rng.standard_normal((2, 40, SIG.bins)) + 1j * rng.standard_normal((2, 40, SIG.bins))
+  for cols in (np.arange(15, 26), np.arange(40), np.array([0, 1, 39])):
+    layout = dgt.HopLayout(SIG, cols)
+    frames = layout.frames(layout.samples(x)) * layout.window_fft
+    np.testing.assert_allclose(np.fft.rfft(frames), dgt.dgt(x, SIG, cols), atol=1e-10)
+    buffer = np.zeros((2, len(layout.chunks), SIG.a))
+    layout.overlap_add(buffer, np.fft.irfft(c[:, cols], n=SIG.M) * layout.dual_fft)
+    np.testing.assert_allclose(buffer, layout.samples(dgt.idgt(c[:, cols], SIG, cols)), atol=1e-12)
+
+
+def test_reconstruction_split_over_processes_and_tf_backend(gspi_segments):
+  """2 worker processes: identical to 1 (per-row seeding); TF FGLA: the same to 1e-9 relative."""
+  x = np.concatenate([gspi_segments, gspi_segments[:, ::-1]]).astype(np.float64)  # 16 segments
+  mags = _true_gap_magnitudes(x) * 0.9
+  rcfg = config.ReconstructionConfig(fgla_iterations=20)
+  one = phase.reconstruct_from_magnitudes(x, mags, SIG, rcfg=rcfg, backend='numpy', workers=1)
+  two = phase.reconstruct_from_magnitudes(x, mags, SIG, rcfg=rcfg, backend='numpy', workers=2)
+  np.testing.assert_array_equal(one, two)
+  tf_out = phase.reconstruct_from_magnitudes(x[:4], mags[:4], SIG, rcfg=rcfg, backend='tf')
+  lo, hi = SIG.gap_region
+  assert np.abs(tf_out[:, lo:hi] - one[:4, lo:hi]).max() < 1e-9 * np.abs(one[:4, lo:hi]).max()

@@ -1,0 +1,94 @@
+"""Where batched numerical work runs: the backend choice and CPU worker processes.
+
+Phase retrieval and LPC have two backends with the same results:
+  * 'numpy': numpy/scipy on the CPU; a batch can be split over worker processes
+    (set_workers; make tables uses one per core), because the PGHI heap and the
+    Burg recursion are thousands of small numpy calls each, which hold the GIL
+    (threads would not scale);
+  * 'tf': TensorFlow graphs (phase_tf.py, lpc_tf.py) that run on a GPU when one
+    is visible.
+'auto' picks 'tf' when TensorFlow is already imported and sees a GPU, else 'numpy'
+(measured faster on CPU: benchmarks/bench_reconstruction.py).
+"""
+
+import atexit
+import os
+import sys
+
+from concurrent.futures.process import BrokenProcessPool
+
+import numpy as np
+
+BACKENDS = ('auto', 'numpy', 'tf')
+_POOL = {}
+_WORKERS = [1]
+
+
+def set_workers(n: int = None) -> None:
+  """Default worker processes of map_rows (None: one per usable core).
+
+  The default is 1 (work stays in this process): worker processes are started
+  with 'spawn', which re-imports the caller's main module, so only entry points
+  with an `if __name__ == '__main__'` guard turn them on (experiments/tables.py).
+  """
+  _WORKERS[0] = cores() if n is None else max(1, int(n))
+
+
+def resolve(backend: str = 'auto') -> str:
+  """'numpy' or 'tf' for `backend` ('auto': tf only with an already-imported TF that sees a GPU)."""
+  if backend not in BACKENDS:
+    raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
+  if backend != 'auto':
+    return backend
+  tf = sys.modules.get('tensorflow')
+  if tf is not None and tf.config.list_physical_devices('GPU'):
+    return 'tf'
+  return 'numpy'
+
+
+def cores() -> int:
+  """CPU cores this process may use."""
+  return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+
+
+def _pool(workers: int):
+  if workers not in _POOL:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    # spawn: the parent may hold TensorFlow's threads, which a fork would copy half-initialised.
+    _POOL[workers] = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn'))
+  return _POOL[workers]
+
+
+@atexit.register
+def _shutdown():
+  for pool in _POOL.values():
+    pool.shutdown(cancel_futures=True)
+  _POOL.clear()
+
+
+def map_rows(fn, arrays, workers: int = None, min_rows: int = 8, row_offset: str = None, **kwargs):
+  """fn(*arrays, **kwargs) with every array split by rows over `workers` processes, results joined.
+
+  fn must be a module-level function returning an array or a tuple of arrays with the
+  batch first. workers: default set_workers() (1); 1, or fewer than 2 * min_rows rows, runs here.
+  row_offset names a keyword of fn that gets each part's first row (for per-row seeding),
+  so that a row's result does not depend on the split.
+  """
+  workers = _WORKERS[0] if workers is None else workers
+  n = len(arrays[0])
+  workers = max(1, min(workers, n // min_rows))
+  if workers == 1:
+    return fn(*arrays, **kwargs)
+  edges = np.linspace(0, n, workers + 1).astype(int)
+  parts = [_pool(workers).submit(fn, *[a[lo:hi] for a in arrays], **kwargs,
+                                 **({row_offset: int(lo)} if row_offset else {}))
+           for lo, hi in zip(edges[:-1], edges[1:])]
+  try:
+    results = [p.result() for p in parts]
+  except BrokenProcessPool:
+    _POOL.pop(workers, None)  # a worker died (killed, out of memory): start afresh next time
+    raise
+  if isinstance(results[0], tuple):
+    return tuple(np.concatenate(r) for r in zip(*results))
+  return np.concatenate(results)
