@@ -12,6 +12,7 @@ one where it loses by the widest, as the paper chose them).
 
 import csv
 import datetime
+import io
 import os
 import shlex
 import sys
@@ -22,7 +23,7 @@ import numpy as np
 from absl import app, flags
 
 from audio_context_encoder import config as config_lib
-from audio_context_encoder import evaluation, metrics
+from audio_context_encoder import atomic, evaluation, metrics
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('music_data', 'data/demo-music', 'music dataset folder (manifest.json + tfrecords)')
@@ -50,19 +51,15 @@ KINDS = ('music', 'instruments')
 
 
 def _write_text(path, text):
-  tmp = f'{path}.tmp'
-  with open(tmp, 'w') as f:
-    f.write(text)
-  os.replace(tmp, path)
+  atomic.write_text(path, text)
 
 
 def _write_csv(path, rows):
-  tmp = f'{path}.tmp'
-  with open(tmp, 'w', newline='') as f:
-    w = csv.DictWriter(f, fieldnames=list(rows[0]))
-    w.writeheader()
-    w.writerows(rows)
-  os.replace(tmp, path)
+  buf = io.StringIO()
+  w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+  w.writeheader()
+  w.writerows(rows)
+  atomic.write_text(path, buf.getvalue())
 
 
 def _fmt(x):
@@ -70,16 +67,17 @@ def _fmt(x):
 
 
 def _summary(table, out):
-  """Mean/std of SNR_MS (Table 3 network: averaged over the three extensions, as the paper)."""
-  if table == 3 and 'snr_ms_forward' in out:
-    parts = [metrics.summary(out[f'snr_ms_{n}']) for n in ('forward', 'backward', 'centred')]
-    s = {'mean': float(np.mean([p['mean'] for p in parts])), 'std': float(np.mean([p['std'] for p in parts])),
-         'n': parts[0]['n'], 'n_nonfinite': parts[0]['n_nonfinite']}
-  else:
-    s = metrics.summary(out['snr_ms'])
+  """metrics.summary of SNR_MS, the one summary of tables, `evaluate` and README.
+
+  Table 3's network: out['snr_ms'] is each segment's mean over the three extensions
+  (evaluation.evaluate), so the std is over segments of that mean.
+  """
+  del table
+  s = metrics.summary(out['snr_ms'])
   s['snr_td_mean'] = metrics.summary(out['snr_td'])['mean']
   if 'snr_mag' in out:
     s['snr_mag_mean'] = metrics.summary(out['snr_mag'])['mean']
+  s['tracks'] = len(set(np.asarray(out.get('track_id', [])).tolist()))
   return s
 
 
@@ -104,7 +102,7 @@ def _run(kind, data_dir, method, gap_ms, models, cfg):
   os.makedirs(os.path.join(FLAGS.out_dir, 'per_segment'), exist_ok=True)
   tag = f'{kind}_{method}_{gap_ms}ms_{FLAGS.split}'
   if FLAGS.max_segments:
-    tag += f'_max{FLAGS.max_segments}'
+    tag += f'_spread{FLAGS.max_segments}'  # a fixed stride over the split (evaluate_dataset)
   final = os.path.join(FLAGS.out_dir, 'per_segment', f'{tag}.npz')
   predict_fn = models[kind][0] if method == 'network' else None
   out = evaluation.evaluate_dataset(data_dir, FLAGS.split, method, gap_ms, predict_fn, cfg,
@@ -134,9 +132,15 @@ def _table(table, results, datasets, models, command):
     lines.append(f'| {label} | ' + ' | '.join(_fmt(PAPER[(table, k, m)][i]) for k, m in cols) + ' |')
   lines.append('| Segments | ' + ' | '.join(str(get(k, m)['n']) if get(k, m) else '—' for k, m in cols)
                + ' |')
+  lines.append('| Tracks | ' + ' | '.join(str(get(k, m)['tracks']) if get(k, m) else '—' for k, m in cols)
+               + ' |')
   lines.append('| SNR_TD mean | ' + ' | '.join(_fmt(get(k, m)['snr_td_mean'] if get(k, m) else None)
                                               for k, m in cols) + ' |')
-  lines += ['', '— = not computed (no model given, or no dataset).', '']
+  lines += ['', '— = not computed (no model given, or no dataset).',
+            'Std is over segments (metrics.summary)' + ('; for the network, of each segment\'s mean over '
+                                                        'the three extensions' if table == 3 else '')
+            + '. ' + (f'At most {FLAGS.max_segments} segments per column, taken at a fixed stride over '
+                      'the whole split.' if FLAGS.max_segments else 'All segments of the split.'), '']
   for k in KINDS:
     ckpt = models[k][1] if models.get(k) else 'none (LPC only)'
     lines.append(f'- {k}: dataset `{datasets[k]}` split `{FLAGS.split}`, checkpoint `{ckpt}`')
@@ -154,6 +158,7 @@ def _table(table, results, datasets, models, command):
     rows.append({'table': table, 'gap_ms': gap_ms, 'dataset': k, 'data_dir': datasets[k], 'method': m,
                  'snr_ms_mean': s['mean'] if s else '', 'snr_ms_std': s['std'] if s else '',
                  'snr_td_mean': s['snr_td_mean'] if s else '', 'segments': s['n'] if s else 0,
+                 'tracks': s['tracks'] if s else 0,
                  'paper_mean': PAPER[(table, k, m)][0], 'paper_std': PAPER[(table, k, m)][1],
                  'checkpoint': (models[k][1] if (m == 'network' and models.get(k)) else ''),
                  'command': command})
@@ -242,10 +247,9 @@ def _figure(kind, data_dir, net, lpc_out, predict_fn, cfg):
   fig.suptitle(f'{kind}: magnitude spectrograms (dB), 64 ms gap between the dashed lines')
   fig.tight_layout()
   path = os.path.join(FLAGS.out_dir, f'figure4_{kind}.png')
-  tmp = path + '.tmp.png'
-  fig.savefig(tmp, dpi=110)
+  with atomic.replacing(path) as tmp:
+    fig.savefig(tmp, dpi=110)
   plt.close(fig)
-  os.replace(tmp, path)
   return path
 
 
@@ -279,7 +283,7 @@ def main(argv):
         s['n_fallback'] = out.get('n_fallback', 0)
         results[(table, kind, method)] = s
         print(f'Table {table} {kind} {method}: SNR_MS {s["mean"]:.2f} ({s["std"]:.2f}) dB '
-              f'over {s["n"]} segments')
+              f'over {s["n"]} segments of {s["tracks"]} tracks')
   for table in TABLE_GAP:
     _table(table, results, datasets, models, command)
   if FLAGS.tones:
