@@ -31,6 +31,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from audio_context_encoder import atomic
 from audio_context_encoder.config import DataConfig
 from tfrecords_tools import audio_io, segmenting
 from tfrecords_tools.splits import SPLITS
@@ -236,12 +237,14 @@ def build(items: Sequence[TrackItem], out_dir, source: str, layout: str = 'compa
                          'finished shards are kept, run again to resume') from None
   bar.close()
   elapsed = time.perf_counter() - t0
+  if not sum(r['records'] for r in results):
+    skipped = sum(len(r['skipped']) for r in results)
+    raise BuildError(f'{out}: no segment kept from {len(items)} file(s) ({skipped} unreadable, the '
+                     'rest shorter than 320 ms or silent); no manifest written')
   manifest = _manifest(out, source, layout, data, jobs, results, tracks_per_shard, extra_manifest)
   manifest['last_run'] = {'shards_written': len(todo), 'seconds': round(elapsed, 2),
                           'processes': processes}
-  tmp = out / '.manifest.json.tmp'
-  tmp.write_text(json.dumps(manifest, indent=1))
-  os.replace(tmp, out / 'manifest.json')
+  atomic.write_json(str(out / 'manifest.json'), manifest, indent=1)
   return manifest
 
 
