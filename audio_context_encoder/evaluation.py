@@ -123,7 +123,7 @@ def evaluate_dataset(data_dir, split: str, method: str, gap_ms: int = 64,
   """`evaluate` over a dataset split; per-segment arrays concatenated, in file order.
 
   Windows come from tfrecords_tools.reader.evaluation_dataset (gap RMS >= 1e-4 for
-  this gap length, §3.2). max_segments > 0 takes that many at a fixed stride over the
+  this gap length, §3.2); 'index' is each segment's position in them. max_segments > 0 takes that many at a fixed stride over the
   whole split (metrics.spread_indices), so every track is represented in proportion.
   With resume_path, the arrays so far are saved there (npz, temp file + rename) after
   every batch and a rerun with the same batch size and max_segments continues from them.
@@ -160,14 +160,14 @@ def evaluate_dataset(data_dir, split: str, method: str, gap_ms: int = 64,
   if progress:
     from tqdm import tqdm
     bar = tqdm(total=total, initial=done, unit='seg', desc=f'{method} {gap_ms} ms {data_dir}')
-  pending = {'audio': [], 'track_id': [], 'offset': []}
+  pending = {'audio': [], 'track_id': [], 'offset': [], 'index': []}
   selected = first_index  # selected records met so far (all skipped ones were selected)
 
-  def run_batch(audio, track_id, offset):
+  def run_batch(audio, track_id, offset, index):
     nonlocal done
     out = evaluate(audio, method, gap_ms, predict_fn, config, phase_method)
     out['n_fallback'] = np.array([out.get('n_fallback', 0)])
-    out['track_id'], out['offset'] = track_id.astype(str), offset
+    out['track_id'], out['offset'], out['index'] = track_id.astype(str), offset, index
     for k, v in out.items():
       parts.setdefault(k, []).append(np.asarray(v))
     done += len(audio)
@@ -191,15 +191,16 @@ def evaluate_dataset(data_dir, split: str, method: str, gap_ms: int = 64,
     pending['audio'].append(batch['audio'].numpy()[take])
     pending['track_id'].append(batch['track_id'].numpy()[take])
     pending['offset'].append(batch['offset'].numpy()[take])
+    pending['index'].append(index[take])
     while sum(len(a) for a in pending['audio']) >= batch_size:
       joined = {k: np.concatenate(v) for k, v in pending.items()}
-      run_batch(*(joined[k][:batch_size] for k in ('audio', 'track_id', 'offset')))
+      run_batch(*(joined[k][:batch_size] for k in ('audio', 'track_id', 'offset', 'index')))
       pending = {k: [v[batch_size:]] for k, v in joined.items()}
     if chosen is not None and selected >= total:
       break
   if pending['audio'] and sum(len(a) for a in pending['audio']):
     joined = {k: np.concatenate(v) for k, v in pending.items()}
-    run_batch(joined['audio'], joined['track_id'], joined['offset'])
+    run_batch(joined['audio'], joined['track_id'], joined['offset'], joined['index'])
   if bar is not None:
     bar.close()
   result = {k: np.concatenate(v) for k, v in parts.items()}

@@ -215,7 +215,8 @@ def _figure(kind, data_dir, net, lpc_out, predict_fn, cfg):
   picks = [int(np.flatnonzero(ok)[np.argmax(diff[ok])]), int(np.flatnonzero(ok)[np.argmin(diff[ok])])]
   sig = config_lib.signal_config(64)
   fig, axes = plt.subplots(2, 3, figsize=(12, 6.5), sharex=True, sharey=True)
-  for row, idx in enumerate(picks):
+  for row, pick in enumerate(picks):
+    idx = int(net['index'][pick]) if 'index' in net else pick  # position in the split
     ds = reader.evaluation_dataset(data_dir, FLAGS.split, 64, FLAGS.batch_size).skip(idx // FLAGS.batch_size)
     batch = next(iter(ds.take(1)))
     audio = batch['audio'].numpy()[idx % FLAGS.batch_size:idx % FLAGS.batch_size + 1]
@@ -238,7 +239,7 @@ def _figure(kind, data_dir, net, lpc_out, predict_fn, cfg):
         ax.set_xlabel('time (ms)')
       if col == 0:
         # Largest / smallest (network - LPC) SNR_MS: 'wins' only when that difference is positive.
-        d = float(diff[idx])
+        d = float(diff[pick])
         verdict = ('network wins' if d > 0 else 'network loses') + f' by {abs(d):.1f} dB'
         ax.set_ylabel(f'{verdict}\nfrequency (kHz)')
     track = batch['track_id'].numpy()[idx % FLAGS.batch_size].decode(errors='replace')
