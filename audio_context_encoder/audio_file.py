@@ -12,6 +12,7 @@ with the file's length.
 """
 
 import contextlib
+import errno
 import math
 import os
 from typing import Iterator, List, NamedTuple, Sequence, Tuple
@@ -135,20 +136,28 @@ def read_raw(src: Source, start: int, stop: int) -> np.ndarray:
 
 
 def blocks(src: Source, size: int = BLOCK) -> Iterator[Tuple[int, np.ndarray]]:
-  """(first frame, codes [n, channels]) of the whole file, block by block."""
+  """(first frame, codes [n, channels]) of the whole file, block by block.
+
+  stderr is silenced around each read only, never across a yield: the caller's own
+  messages (an error while writing the output) must still reach the terminal.
+  """
   try:
-    with quiet_stderr(), soundfile.SoundFile(src.path) as f:
-      start = 0
-      while True:
-        raw = f.read(size, dtype=src.dtype, always_2d=True)
-        if not len(raw):
-          return
-        yield start, raw
-        start += len(raw)
-  except UserError:
-    raise
+    with quiet_stderr():
+      f = soundfile.SoundFile(src.path)
   except Exception as e:
     raise _cannot_read(src.path, e) from None
+  with f:
+    start = 0
+    while True:
+      try:
+        with quiet_stderr():
+          raw = f.read(size, dtype=src.dtype, always_2d=True)
+      except Exception as e:
+        raise _cannot_read(src.path, e) from None
+      if not len(raw):
+        return
+      yield start, raw
+      start += len(raw)
 
 
 def read(path: str) -> Audio:
@@ -197,9 +206,14 @@ def expected_size(src: Source, fmt: str, subtype: str) -> int:
 
 def _write_codes(tmp: str, frames: Iterator[np.ndarray], rate: int, channels: int, fmt: str,
                  subtype: str) -> None:
-  with soundfile.SoundFile(tmp, 'w', rate, channels, subtype, format=fmt) as f:
-    for raw in frames:
-      f.write(raw)
+  """Writes code blocks; libsndfile's write errors (a full disk: an error code or a short
+  write) come out as OSError, which atomic.replacing turns into one line."""
+  try:
+    with soundfile.SoundFile(tmp, 'w', rate, channels, subtype, format=fmt) as f:
+      for raw in frames:
+        f.write(raw)
+  except (RuntimeError, AssertionError) as e:
+    raise OSError(errno.EIO, f'libsndfile: {str(e).strip() or "short write"}') from None
 
 
 def write_patched(path: str, src: Source, patches: Sequence[Tuple[int, np.ndarray]],

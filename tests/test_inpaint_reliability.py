@@ -134,23 +134,48 @@ def test_read_only_folder(tmp_path, capsys, monkeypatch, no_filling):
   assert not list(ro.iterdir())
 
 
-def test_disk_full_before_and_during_the_write(tmp_path, capsys, monkeypatch):
+def test_disk_full_before_and_during_the_write(tmp_path, capfd, monkeypatch):
+  """capfd: the line must reach file descriptor 2 (decoder chatter is silenced there)."""
   tone_file(tmp_path / 'in.wav')
   args = ['inpaint', str(tmp_path / 'in.wav'), str(tmp_path / 'out.wav'), '--method', 'lpc',
           '--gap', '0.5:64']
   usage = atomic.shutil.disk_usage
   monkeypatch.setattr(atomic.shutil, 'disk_usage', lambda p: usage(p)._replace(free=1000))
-  rc, err = run_cli(args, capsys)
+  rc, err = run_cli(args, capfd)
   assert rc == 2 and 'not enough free space' in err and one_line(err)
   monkeypatch.setattr(atomic.shutil, 'disk_usage', usage)
 
   def full_disk(tmp, frames, *a):
     with open(tmp, 'wb') as f:
       f.write(b'partial')
+      next(frames)  # the input is being read, block by block
     raise OSError(errno.ENOSPC, 'No space left on device')
   monkeypatch.setattr(audio_file, '_write_codes', full_disk)
-  rc, err = run_cli(args, capsys)
+  rc, err = run_cli(args, capfd)
   assert rc == 2 and 'the disk is full' in err and one_line(err)
+  assert sorted(p.name for p in tmp_path.iterdir()) == ['in.wav']
+
+
+FAILING_WRITE = """
+import errno, sys
+from audio_context_encoder import __main__ as cli, audio_file
+def full_disk(tmp, frames, *a):
+  next(frames)  # reading the input, block by block, when the disk fills up
+  raise OSError(errno.ENOSPC, 'No space left on device')
+audio_file._write_codes = full_disk
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_write_error_reaches_the_terminal(tmp_path):
+  """In a real process: the input's reader silences libmpg123 on fd 2 while it reads; the error
+  line, printed while that reader is still open, must not be silenced with it."""
+  tone_file(tmp_path / 'in.wav')
+  r = subprocess.run([sys.executable, '-c', FAILING_WRITE, 'inpaint', str(tmp_path / 'in.wav'),
+                      str(tmp_path / 'out.wav'), '--method', 'lpc', '--gap', '0.5:64'],
+                     capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)),
+                     timeout=120)
+  assert r.returncode == 2 and 'the disk is full' in r.stderr and one_line(r.stderr.strip())
   assert sorted(p.name for p in tmp_path.iterdir()) == ['in.wav']
 
 
@@ -256,7 +281,7 @@ def test_corrupt_mp3_is_one_line_without_decoder_chatter(tmp_path, capfd):
   assert one_line(err) and 'cannot be read as audio' in err and 'pipe' not in err
 
 
-def test_ctrl_c_is_one_line_exit_130_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+def test_ctrl_c_is_one_line_exit_130_and_leaves_nothing(tmp_path, capfd, monkeypatch):
   tone_file(tmp_path / 'in.wav')
   args = ['inpaint', str(tmp_path / 'in.wav'), str(tmp_path / 'out.wav'), '--method', 'lpc',
           '--gap', '0.5:64']
@@ -264,9 +289,10 @@ def test_ctrl_c_is_one_line_exit_130_and_leaves_nothing(tmp_path, capsys, monkey
   def interrupted_write(tmp, frames, *a):
     with open(tmp, 'wb') as f:
       f.write(b'half a file')
+      next(frames)
     raise KeyboardInterrupt
   monkeypatch.setattr(audio_file, '_write_codes', interrupted_write)
-  rc, err = run_cli(args, capsys)
+  rc, err = run_cli(args, capfd)
   assert rc == 130 and one_line(err) and 'interrupted' in err
   assert sorted(p.name for p in tmp_path.iterdir()) == ['in.wav']
 
