@@ -173,7 +173,8 @@ def output_format(path: str, src_format: str, src_subtype: str) -> Tuple[str, st
   """(format, subtype) to write `path` with: the format its extension names, the input's subtype.
 
   A lossless subtype the named format cannot hold is refused (it could not stay bit-exact);
-  a lossy output format (.ogg, .mp3) gets its default codec.
+  a lossy output format (.ogg, .mp3), or a lossy input written to another format, gets that
+  format's default subtype (e.g. .mp3 to .wav: 16-bit PCM).
   """
   ext = os.path.splitext(path)[1].lower()
   if not ext:
@@ -182,7 +183,7 @@ def output_format(path: str, src_format: str, src_subtype: str) -> Tuple[str, st
   if fmt not in soundfile.available_formats():
     raise UserError(f'{path}: cannot write {ext} files (soundfile writes '
                     f'{", ".join("." + f.lower() for f in ("WAV", "FLAC", "OGG", "MP3", "AIFF"))}, ...)')
-  if fmt == src_format or soundfile.check_format(fmt, src_subtype):
+  if fmt == src_format or (src_subtype in LOSSLESS and soundfile.check_format(fmt, src_subtype)):
     return fmt, src_subtype
   if src_subtype in LOSSLESS and fmt not in ('OGG', 'MP3'):
     can = [s for s in soundfile.available_subtypes(fmt) if s in LOSSLESS]

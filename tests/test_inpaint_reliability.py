@@ -238,6 +238,10 @@ def test_output_extension_names_the_format(tmp_path, capsys):
   assert (info.format, info.subtype) == ('FLAC', 'PCM_16')
   keep = outside(16000, 16000, 0.5, 64, 0)
   np.testing.assert_array_equal(codes(tmp_path / 'o.flac')[keep], codes(tmp_path / 'in.wav')[keep])
+  soundfile.write(str(tmp_path / 'm.mp3'), soundfile.read(str(tmp_path / 'in.wav'))[0], 16000)
+  assert cli.main(args('o.wav')[:1] + [str(tmp_path / 'm.mp3')] + args('o.wav')[2:]) == 0
+  info = soundfile.info(str(tmp_path / 'o.wav'))  # a lossy input to another format: its default
+  assert (info.format, info.subtype) == ('WAV', 'PCM_16')
   soundfile.write(str(tmp_path / 'f.wav'), np.zeros((16000, 1)) + 0.1, 16000, subtype='FLOAT')
   for src, out, message in [('in.wav', 'o.xyz', 'cannot write .xyz'), ('in.wav', 'o', 'no extension'),
                             ('f.wav', 'o2.flac', 'FLAC cannot hold the input\'s FLOAT')]:
