@@ -58,6 +58,11 @@ def run_inpaint(args) -> int:
   gaps = [inpaint.parse_gap(g) for g in args.gap]
   if not gaps and not args.detect_dropouts:
     raise inpaint.UserError('give at least one --gap START_SECONDS:DURATION_MS or --detect-dropouts')
+  # Input, output folder and format first: loading a model takes seconds.
+  from audio_context_encoder import atomic, audio_file
+  src = audio_file.open_source(args.input)
+  atomic.check_writable(args.output)
+  audio_file.output_format(args.output, src.format, src.subtype)
   filler = _filler(args)
   done = inpaint.inpaint_file(args.input, args.output, gaps, filler, filler.zone, filler.context,
                               filler.max_ms, detect=args.detect_dropouts)

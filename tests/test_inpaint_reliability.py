@@ -113,6 +113,15 @@ def test_bad_output_paths(tmp_path, capsys, no_filling, target, message):
   assert not list((tmp_path / 'folder').iterdir())
 
 
+def test_output_is_checked_before_the_model_is_loaded(tmp_path, capsys, monkeypatch):
+  tone_file(tmp_path / 'in.wav')
+  monkeypatch.setattr(fillers.NetworkFiller, '__init__',
+                      lambda *a: pytest.fail('the model was loaded before the output was checked'))
+  rc, err = run_cli(['inpaint', str(tmp_path / 'in.wav'), str(tmp_path / 'no' / 'o.wav'),
+                     '--method', 'network', '--model', 'm.keras', '--gap', '0.5:64'], capsys)
+  assert rc == 2 and 'does not exist' in err and one_line(err)
+
+
 def test_read_only_folder(tmp_path, capsys, monkeypatch, no_filling):
   tone_file(tmp_path / 'in.wav')
   ro = tmp_path / 'ro'
