@@ -12,7 +12,7 @@ GPU ?= 0
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONDONTWRITEBYTECODE = 1
 
-.PHONY: venv sysdeps test demo models standin-tables bench selfcheck clean-venv
+.PHONY: venv sysdeps test test-fast demo models standin-tables bench selfcheck clean-venv
 
 venv: $(STAMP)
 
@@ -31,6 +31,10 @@ $(STAMP): setup.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests
+
+# The quick loop: every test not marked slow (subprocesses, training), under a minute on 2 cores.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m 'not slow' tests
 
 selfcheck: $(STAMP)
 	$(PY) -m audio_context_encoder selfcheck

@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
 
   p = commands.add_parser('inpaint', help='fill gaps in an audio file')
   p.add_argument('input', help='audio file (wav, flac, ogg, mp3; any rate, any channels)')
-  p.add_argument('output', help='where to write the result (same format and rate as the input)')
+  p.add_argument('output', help='where to write the result: the format its extension names, '
+                 "the input's rate and sample format")
   p.add_argument('--gap', action='append', default=[], metavar='START_SECONDS:DURATION_MS',
                  help='a gap to fill, e.g. 1.5:64; repeat for several gaps')
   p.add_argument('--detect-dropouts', action='store_true',
@@ -63,6 +64,11 @@ def run_inpaint(args) -> int:
   gaps = [inpaint.parse_gap(g) for g in args.gap]
   if not gaps and not args.detect_dropouts:
     raise inpaint.UserError('give at least one --gap START_SECONDS:DURATION_MS or --detect-dropouts')
+  # Input, output folder and format first: loading a model takes seconds.
+  from audio_context_encoder import atomic, audio_file
+  src = audio_file.open_source(args.input)
+  atomic.check_writable(args.output)
+  audio_file.output_format(args.output, src.format, src.subtype)
   filler = _filler(args)
   done = inpaint.inpaint_file(args.input, args.output, gaps, filler, filler.zone, filler.context,
                               filler.max_ms, detect=args.detect_dropouts)
@@ -81,7 +87,7 @@ def run_evaluate(args) -> int:
 
 def main(argv=None) -> int:
   args = build_parser().parse_args(argv)
-  from audio_context_encoder.audio_file import UserError
+  from audio_context_encoder.audio_file import UserError, WriteError
   try:
     if args.command == 'selfcheck':
       from audio_context_encoder import selfcheck
@@ -90,9 +96,12 @@ def main(argv=None) -> int:
       return run_inpaint(args)
     if args.command == 'evaluate':
       return run_evaluate(args)
-  except UserError as e:
+  except (UserError, WriteError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
+  except KeyboardInterrupt:  # temp files are already removed (atomic.replacing)
+    print('interrupted; nothing was written', file=sys.stderr)
+    return 130
   return 2
 
 

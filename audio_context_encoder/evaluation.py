@@ -140,47 +140,54 @@ def evaluate_dataset(data_dir, split: str, method: str, gap_ms: int = 64,
                      predict_fn: Optional[Callable] = None, config: config_lib.Config = None,
                      max_segments: int = 0, batch_size: int = 64, phase_method: str = None,
                      resume_path: str = None, progress: bool = True) -> dict:
-  """`evaluate` over a dataset split in file order; per-segment arrays concatenated.
+  """`evaluate` over a dataset split; per-segment arrays concatenated, in file order.
 
   Windows come from tfrecords_tools.reader.evaluation_dataset (gap RMS >= 1e-4 for
-  this gap length, §3.2). max_segments > 0 stops after that many. With
-  resume_path, the arrays so far are saved there (npz, temp file + rename)
-  after every batch and a rerun continues from them.
+  this gap length, §3.2); 'index' is each segment's position in them. max_segments > 0 takes that many at a fixed stride over the
+  whole split (metrics.spread_indices), so every track is represented in proportion.
+  With resume_path, the arrays so far are saved there (npz, temp file + rename) after
+  every batch and a rerun with the same batch size and max_segments continues from them.
   """
   import os
   from tfrecords_tools import reader
-  from tfrecords_tools.manifest import read_manifest
+  from tfrecords_tools.manifest import DatasetError, read_manifest
 
   manifest = read_manifest(data_dir)
   counts = manifest.get('splits', {}).get(split, {}) or {}
-  total = counts.get(f'kept_{gap_ms}', counts.get('records'))
-  if max_segments:
-    total = min(total, max_segments) if total else max_segments
+  available = counts.get(f'kept_{gap_ms}')
+  if available is None:
+    raise DatasetError(f'{data_dir}/manifest.json: no kept_{gap_ms} count for split {split!r}')
+  chosen = None
+  if max_segments and max_segments < available:
+    chosen = metrics.spread_indices(available, max_segments)
+  total = available if chosen is None else len(chosen)
   parts = {}
   done = 0
   if resume_path and os.path.exists(resume_path):
     with np.load(resume_path, allow_pickle=False) as saved:
-      if int(saved['batch_size']) == batch_size:
-        parts = {k: [saved[k]] for k in saved.files if k not in ('batch_size', 'n_fallback')}
+      if (int(saved['batch_size']) == batch_size and 'max_segments' in saved.files
+          and int(saved['max_segments']) == int(max_segments or 0)):
+        parts = {k: [saved[k]] for k in saved.files
+                 if k not in ('batch_size', 'n_fallback', 'max_segments')}
         parts['n_fallback'] = [saved['n_fallback']]
         done = len(parts['snr_ms'][0])
   ds = reader.evaluation_dataset(data_dir, split, gap_ms=gap_ms, batch_size=batch_size)
-  if done:
+  first_index = 0  # index in the split of the batch's first record
+  if done and chosen is None:
     ds = ds.skip(done // batch_size)
+    first_index = done // batch_size * batch_size
   bar = None
   if progress:
     from tqdm import tqdm
     bar = tqdm(total=total, initial=done, unit='seg', desc=f'{method} {gap_ms} ms {data_dir}')
-  for batch in ds:
-    audio = batch['audio'].numpy()
-    if max_segments:
-      audio = audio[:max(0, max_segments - done)]
-    if not len(audio):
-      break
+  pending = {'audio': [], 'track_id': [], 'offset': [], 'index': []}
+  selected = first_index  # selected records met so far (all skipped ones were selected)
+
+  def run_batch(audio, track_id, offset, index):
+    nonlocal done
     out = evaluate(audio, method, gap_ms, predict_fn, config, phase_method)
     out['n_fallback'] = np.array([out.get('n_fallback', 0)])
-    out['track_id'] = batch['track_id'].numpy()[:len(audio)].astype(str)
-    out['offset'] = batch['offset'].numpy()[:len(audio)]
+    out['track_id'], out['offset'], out['index'] = track_id.astype(str), offset, index
     for k, v in out.items():
       parts.setdefault(k, []).append(np.asarray(v))
     done += len(audio)
@@ -188,9 +195,32 @@ def evaluate_dataset(data_dir, split: str, method: str, gap_ms: int = 64,
       bar.update(len(audio))
     if resume_path and len(audio) == batch_size:
       _save_npz(resume_path, {**{k: np.concatenate(v) for k, v in parts.items()},
-                              'batch_size': np.array(batch_size)})
-    if max_segments and done >= max_segments:
+                              'batch_size': np.array(batch_size),
+                              'max_segments': np.array(int(max_segments or 0))})
+
+  for batch in ds:
+    n = len(batch['offset'])
+    index = np.arange(first_index, first_index + n)
+    first_index += n
+    take = np.ones(n, bool) if chosen is None else np.isin(index, chosen)
+    order = selected + np.cumsum(take) - 1  # rank of each taken record among the selected
+    selected += int(take.sum())
+    take &= order >= done  # already evaluated before a resume
+    if not take.any():
+      continue
+    pending['audio'].append(batch['audio'].numpy()[take])
+    pending['track_id'].append(batch['track_id'].numpy()[take])
+    pending['offset'].append(batch['offset'].numpy()[take])
+    pending['index'].append(index[take])
+    while sum(len(a) for a in pending['audio']) >= batch_size:
+      joined = {k: np.concatenate(v) for k, v in pending.items()}
+      run_batch(*(joined[k][:batch_size] for k in ('audio', 'track_id', 'offset', 'index')))
+      pending = {k: [v[batch_size:]] for k, v in joined.items()}
+    if chosen is not None and selected >= total:
       break
+  if pending['audio'] and sum(len(a) for a in pending['audio']):
+    joined = {k: np.concatenate(v) for k, v in pending.items()}
+    run_batch(joined['audio'], joined['track_id'], joined['offset'], joined['index'])
   if bar is not None:
     bar.close()
   result = {k: np.concatenate(v) for k, v in parts.items()}
@@ -200,7 +230,6 @@ def evaluate_dataset(data_dir, split: str, method: str, gap_ms: int = 64,
 
 def _save_npz(path: str, arrays: dict) -> None:
   """np.savez to a temp file, then rename (never a half-written file)."""
-  import os
-  tmp = f'{path}.tmp.npz'
-  np.savez(tmp, **arrays)
-  os.replace(tmp, path)
+  from audio_context_encoder import atomic
+  with atomic.replacing(path) as tmp:
+    np.savez(tmp, **arrays)

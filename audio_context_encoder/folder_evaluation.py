@@ -3,20 +3,26 @@
 Each audio file is decoded to mono 16 kHz and cut exactly as the datasets are
 (tfrecords_tools.segmenting: silence rule, a window every 32 ms, gap RMS >= 1e-4),
 then scored by audio_context_encoder.evaluation.evaluate, the function behind
-`make tables`, so the numbers are the tables' numbers on the same windows.
+`make tables`, and summarised by metrics.summary, as the tables are: the numbers are
+the tables' numbers on the same windows. Files that cannot be decoded or are shorter
+than one 320 ms window are skipped and reported. --max-segments takes segments at a
+fixed stride over all files (metrics.spread_indices), not the first ones.
 """
 
-import json
-import os
 import pathlib
 
 import numpy as np
 
+from audio_context_encoder import atomic
 from audio_context_encoder import config as config_lib
-from audio_context_encoder import evaluation
+from audio_context_encoder import evaluation, metrics
 from audio_context_encoder.audio_file import UserError
 
 BATCH = 64
+
+
+class Skip(Exception):
+  """A file that is reported and left out (message names it)."""
 
 
 def audio_files(folder: str):
@@ -24,59 +30,100 @@ def audio_files(folder: str):
   root = pathlib.Path(folder)
   if not root.is_dir():
     raise UserError(f'{folder}: not a folder')
-  files = sorted(p for p in root.rglob('*') if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+  files = sorted(p for p in root.rglob('*') if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
+                 and not p.name.startswith(atomic.PREFIX))
   if not files:
     raise UserError(f'{folder}: no audio files ({", ".join(AUDIO_EXTENSIONS)}) found')
   return files
 
 
-def windows_of(path, gap_ms: int, cfg: config_lib.Config):
-  """(windows with margins [N, L + 2 margin], offsets [N]) of one file, as the datasets cut them."""
-  from tfrecords_tools import audio_io, segmenting
-  x = audio_io.load(path, cfg.signal.sample_rate)
+def _load(path, cfg: config_lib.Config):
+  from tfrecords_tools import audio_io
+  from audio_context_encoder.audio_file import quiet_stderr
+  try:
+    with quiet_stderr():
+      x = audio_io.load(path, cfg.signal.sample_rate)
+  except audio_io.AudioDecodeError as e:
+    raise Skip(str(e)) from None
+  if len(x) < cfg.signal.L:
+    raise Skip(f'{path}: shorter than one {cfg.signal.L * 1000 // cfg.signal.sample_rate} ms '
+               f'window ({len(x) * 1000 / cfg.signal.sample_rate:.0f} ms)')
+  return x
+
+
+def _offsets(x, gap_ms: int, cfg: config_lib.Config):
+  from tfrecords_tools import segmenting
   seg = segmenting.segment_track(x, cfg.signal.L, cfg.data)
   rms = seg.rms_64 if gap_ms == 64 else seg.rms_48
-  offsets = seg.offsets[rms >= cfg.data.gap_rms_threshold]
+  return seg.offsets[rms >= cfg.data.gap_rms_threshold]
+
+
+def windows_of(path, gap_ms: int, cfg: config_lib.Config):
+  """(windows with margins [N, L + 2 margin], offsets [N]) of one file, as the datasets cut them."""
+  from tfrecords_tools import segmenting
+  x = _load(path, cfg)
+  offsets = _offsets(x, gap_ms, cfg)
   return segmenting.extract(x, offsets, cfg.signal.L, cfg.data.eval_margin), offsets
 
 
 def evaluate_folder(folder: str, method: str, gap_ms: int, predict_fn=None, max_segments=None,
                     progress: bool = True) -> dict:
-  """Per-segment SNRs over every audio file of `folder` (recursively, sorted by path)."""
-  from tfrecords_tools.audio_io import AudioDecodeError
+  """Per-segment SNRs over every audio file of `folder` (recursively, sorted by path).
+
+  Returns rows (file, offset, snr_ms, snr_td per segment), the skipped files' messages and
+  n_files, the number of files that were read and cut (skipped ones not counted).
+  """
+  from tfrecords_tools import segmenting
   from tqdm import tqdm
   cfg = config_lib.paper()
   rows = {'file': [], 'offset': [], 'snr_ms': [], 'snr_td': []}
-  skipped = []
+  skipped, n_files = [], 0
   files = audio_files(folder)
+  keep = None  # {path: local indices} when max_segments limits the run
+  if max_segments:
+    counts = {}
+    for path in tqdm(files, unit='file', desc='counting segments', disable=not progress):
+      try:
+        counts[path] = len(_offsets(_load(path, cfg), gap_ms, cfg))
+      except Skip:
+        continue
+    total = sum(counts.values())
+    chosen = metrics.spread_indices(total, max_segments)
+    starts = np.cumsum([0] + list(counts.values()))
+    keep = {p: chosen[(chosen >= a) & (chosen < b)] - a
+            for p, a, b in zip(counts, starts[:-1], starts[1:])}
   for path in tqdm(files, unit='file', desc=f'{method} {gap_ms} ms', disable=not progress):
     try:
-      windows, offsets = windows_of(path, gap_ms, cfg)
-    except AudioDecodeError as e:
+      x = _load(path, cfg)
+    except Skip as e:
       skipped.append(str(e))
       continue
-    if max_segments is not None:
-      keep = max(0, max_segments - len(rows['snr_ms']))
-      windows, offsets = windows[:keep], offsets[:keep]
+    n_files += 1
+    offsets = _offsets(x, gap_ms, cfg)
+    if keep is not None:
+      offsets = offsets[keep.get(path, np.zeros(0, np.int64))]
+    windows = segmenting.extract(x, offsets, cfg.signal.L, cfg.data.eval_margin)
     for i in range(0, len(windows), BATCH):
       out = evaluation.evaluate(windows[i:i + BATCH], method, gap_ms, predict_fn, cfg)
       rows['snr_ms'] += out['snr_ms'].tolist()
       rows['snr_td'] += out['snr_td'].tolist()
     rows['offset'] += offsets.tolist()
     rows['file'] += [str(path)] * len(offsets)
-    if max_segments is not None and len(rows['snr_ms']) >= max_segments:
-      break
-  return {'rows': rows, 'skipped': skipped, 'n_files': len(files)}
+  return {'rows': rows, 'skipped': skipped, 'n_files': n_files}
 
 
 def summary(result: dict, method: str, gap_ms: int) -> dict:
-  ms, td = np.asarray(result['rows']['snr_ms']), np.asarray(result['rows']['snr_td'])
-  stats = lambda v: {'mean': float(np.mean(v)), 'std': float(np.std(v))} if len(v) else None
-  return {'method': method, 'gap_ms': gap_ms, 'segments': int(len(ms)), 'files': result['n_files'],
-          'skipped_files': result['skipped'], 'snr_ms': stats(ms), 'snr_td': stats(td)}
+  """The tables' summary (metrics.summary) of SNR_MS and SNR_TD, with what it covers."""
+  rows = result['rows']
+  return {'method': method, 'gap_ms': gap_ms, 'segments': len(rows['snr_ms']),
+          'files': result['n_files'], 'files_with_segments': len(set(rows['file'])),
+          'skipped_files': result['skipped'], 'snr_ms': metrics.summary(rows['snr_ms']),
+          'snr_td': metrics.summary(rows['snr_td'])}
 
 
 def run(args) -> int:
+  if args.json:
+    atomic.check_writable(args.json)  # before the work, not after it
   predict_fn = None
   if args.method == 'network':
     from audio_context_encoder.fillers import NetworkFiller
@@ -88,12 +135,12 @@ def run(args) -> int:
     print(f'skipped: {line}')
   if not s['segments']:
     raise UserError(f'{args.folder}: no segment passed the silence rule and the gap-RMS filter')
-  print(f"{args.method}, {args.gap_ms} ms gaps, {s['segments']} segments from {s['files']} files: "
-        f"SNR_MS {s['snr_ms']['mean']:.2f} dB (std {s['snr_ms']['std']:.2f}), "
-        f"SNR_TD {s['snr_td']['mean']:.2f} dB (std {s['snr_td']['std']:.2f})")
+  ms, td = s['snr_ms'], s['snr_td']
+  nonfinite = (f'; {ms["n_nonfinite"]} non-finite SNR_MS left out' if ms['n_nonfinite'] else '')
+  print(f"{args.method}, {args.gap_ms} ms gaps, {s['segments']} segments from {s['files_with_segments']} "
+        f"of {s['files']} files read ({len(s['skipped_files'])} skipped): "
+        f"SNR_MS {ms['mean']:.2f} dB (std {ms['std']:.2f}), "
+        f"SNR_TD {td['mean']:.2f} dB (std {td['std']:.2f}){nonfinite}")
   if args.json:
-    tmp = args.json + '.tmp'
-    with open(tmp, 'w') as f:
-      json.dump({'summary': s, 'segments': result['rows']}, f)
-    os.replace(tmp, args.json)
+    atomic.write_json(args.json, {'summary': s, 'segments': result['rows']})
   return 0

@@ -20,12 +20,14 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from audio_context_encoder import audio_file
+from audio_context_encoder import atomic, audio_file
 from audio_context_encoder.audio_file import UserError
 from audio_context_encoder.config import SignalConfig
 
 RATE = 16000
 RESAMPLE_GUARD = 512  # extra 16 kHz samples around a spliced region so filter edges stay outside
+# 16 kHz samples a filler may read beyond its gap: the context plus a 64 ms extension.
+PIECE_REACH = 2048 + 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,10 +67,16 @@ def detect_dropouts(samples: np.ndarray, rate: int, max_ms: float = 64.0,
   """
   silent = np.all(samples == 0, axis=1).astype(np.int8)
   edges = np.diff(np.concatenate([[0], silent, [0]]))
-  starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+  runs = zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))
+  return classify_runs(runs, len(silent), rate, max_ms, min_ms)
+
+
+def classify_runs(runs, n_samples: int, rate: int, max_ms: float = 64.0,
+                  min_ms: float = 1.0) -> Tuple[List[Gap], List[Gap]]:
+  """[start, end) runs of silence -> (dropouts to fill, too long); see detect_dropouts."""
   fill, too_long = [], []
-  for s, e in zip(starts, ends):
-    if s == 0 or e == len(silent):
+  for s, e in runs:
+    if s == 0 or e == n_samples:
       continue
     ms = (e - s) * 1000 / rate
     if ms < min_ms:
@@ -83,27 +91,73 @@ def detect_dropouts(samples: np.ndarray, rate: int, max_ms: float = 64.0,
 Filler = Callable[[np.ndarray, int, int], np.ndarray]
 
 
-def check_gaps(gaps: Sequence[Gap], n_samples: int, rate: int, max_ms: float,
-               context: int, path: str) -> List[Tuple[int, int]]:
-  """Validates the gaps against the file; returns their 16 kHz [first, end) ranges in order."""
+def _gap_range(gap: Gap, max_ms: float) -> Tuple[int, int]:
+  first, end = gap.samples(RATE)
+  return first, min(end, first + int(round(max_ms * RATE / 1000)))  # one sample of rounding
+
+
+def gap_problem(gap: Gap, n_samples: int, rate: int, max_ms: float, context: int) -> Optional[str]:
+  """Why `gap` cannot be filled on its own (too long, beyond the end, too little context)."""
   duration = n_samples / rate
-  n16 = int(np.floor(n_samples * RATE / rate))
+  if gap.duration * 1000 > max_ms + 1000 / rate + 1e-6:  # one sample of rounding allowed
+    return f'gap {gap} is longer than {max_ms:g} ms'
+  if gap.start + gap.duration > duration + 1e-9:
+    return f'gap {gap} ends beyond the end of the file ({duration:.3f} s)'
+  first, end = _gap_range(gap, max_ms)
+  if first < context or end + context > int(np.floor(n_samples * RATE / rate)):
+    return f'gap {gap} needs {context * 1000 / RATE:g} ms of audio on both sides'
+  return None
+
+
+def pair_problem(a: Gap, b: Gap, max_ms: float, context: int, guard: int) -> Optional[str]:
+  """Why gaps a <= b cannot both be filled: overlapping, or closer than the context, which
+  would make one hole longer than the maximum gap out of several short ones."""
+  (_, end_a), (first_b, _) = _gap_range(a, max_ms), _gap_range(b, max_ms)
+  if first_b < end_a:
+    return f'gaps {a} and {b} overlap'
+  need = context + 2 * guard
+  if first_b - end_a < need:
+    return (f'gaps {a} and {b} are {(first_b - end_a) * 1000 / RATE:g} ms apart; gaps must be '
+            f'at least {need * 1000 / RATE:g} ms apart (the context each needs on both sides)')
+  return None
+
+
+def check_gaps(gaps: Sequence[Gap], n_samples: int, rate: int, max_ms: float,
+               context: int, path: str, guard: int = 0) -> List[Tuple[int, int]]:
+  """Validates the gaps against the file; returns their 16 kHz [first, end) ranges in order.
+
+  `context` counts the guard: each gap needs context 16 kHz samples on both sides in the
+  file, and context + guard of untouched audio between neighbouring gaps.
+  """
   ordered = sorted(gaps, key=lambda g: g.start)
-  ranges = []
   for gap in ordered:
-    if gap.duration * 1000 > max_ms + 1000 / rate + 1e-6:  # one sample of rounding allowed
-      raise UserError(f'{path}: gap {gap} is longer than {max_ms:g} ms')
-    if gap.start + gap.duration > duration + 1e-9:
-      raise UserError(f'{path}: gap {gap} ends beyond the end of the file ({duration:.3f} s)')
-    first, end = gap.samples(RATE)
-    end = min(end, first + int(round(max_ms * RATE / 1000)))  # that rounding, at 16 kHz
-    if first < context or end + context > n16:
-      raise UserError(f'{path}: gap {gap} needs {context * 1000 / RATE:g} ms of audio on both sides')
-    ranges.append((first, end))
-  for i in range(1, len(ranges)):
-    if ranges[i][0] < ranges[i - 1][1]:
-      raise UserError(f'{path}: gaps {ordered[i - 1]} and {ordered[i]} overlap')
-  return ranges
+    problem = gap_problem(gap, n_samples, rate, max_ms, context)
+    if problem:
+      raise UserError(f'{path}: {problem}')
+  for a, b in zip(ordered, ordered[1:]):
+    problem = pair_problem(a, b, max_ms, context - guard, guard)
+    if problem:
+      raise UserError(f'{path}: {problem}')
+  return [_gap_range(g, max_ms) for g in ordered]
+
+
+def fillable(fixed: Sequence[Gap], found: Sequence[Gap], n_samples: int, rate: int, max_ms: float,
+             context: int, guard: int = 0) -> Tuple[List[Gap], List[Tuple[Gap, str]]]:
+  """Detected dropouts that can be filled beside the user's gaps, in time order, and the
+  others with the reason (too close to the file's ends or to another gap)."""
+  keep, refused = [], []
+  for gap in sorted(found, key=lambda g: g.start):
+    problem = gap_problem(gap, n_samples, rate, max_ms, context)
+    for other in list(fixed) + keep:
+      if problem:
+        break
+      a, b = sorted([gap, other], key=lambda g: g.start)
+      problem = pair_problem(a, b, max_ms, context - guard, guard)
+    if problem:
+      refused.append((gap, problem))
+    else:
+      keep.append(gap)
+  return keep, refused
 
 
 def _ramp(n: int) -> np.ndarray:
@@ -127,6 +181,58 @@ def fill_channel(x16: np.ndarray, ranges: Sequence[Tuple[int, int]], filler, zon
   return y
 
 
+def patches_for(read: Callable[[int, int], np.ndarray], n_samples: int, rate: int,
+                ranges: Sequence[Tuple[int, int]], filler, zone: int,
+                path: str = '<input>') -> List[Tuple[int, np.ndarray]]:
+  """(native first frame, new float64 samples [n, channels]) for each 16 kHz gap range.
+
+  Only a window around each gap is read (`read(lo, hi)` -> float64 [hi - lo, channels] at
+  the native rate), resampled to 16 kHz, filled, and its changed part resampled back, so
+  memory does not grow with the file. Earlier patches are visible to later reads.
+  """
+  n16 = int(np.floor(n_samples * RATE / rate))
+  step = RATE // math.gcd(RATE, rate)  # 16 kHz samples between points of both grids
+  reach = PIECE_REACH + RESAMPLE_GUARD
+  patches: List[Tuple[int, np.ndarray]] = []
+
+  def read_patched(lo, hi):
+    x = np.array(read(lo, hi), np.float64)
+    for p_lo, values in patches:
+      a, b = max(lo, p_lo), min(hi, p_lo + len(values))
+      if a < b:
+        x[a - lo:b - lo] = values[a - p_lo:b - p_lo]
+    return x
+
+  for first, end in ranges:
+    lo16, hi16 = first - zone, end + zone
+    # Native-rate samples whose time lies in the changed 16 kHz region.
+    lo = int(np.floor(lo16 * rate / RATE))
+    hi = min(int(np.ceil(hi16 * rate / RATE)), n_samples)
+    # The 16 kHz piece [a16, b16) the filler sees, a16 on the common grid of both rates.
+    a16 = max(first - reach, 0) // step * step
+    b16 = min(end + reach, n16)
+    a, b = a16 * rate // RATE, min(int(np.ceil(b16 * rate / RATE)) + 64, n_samples)
+    native = read_patched(a, b)
+    if not np.all(np.isfinite(native)):
+      raise UserError(f'{path}: the audio around the gap at {first / RATE:g} s holds NaN or '
+                      'infinite samples')
+    new = np.empty((hi - lo, native.shape[1]))
+    for ch in range(native.shape[1]):
+      x16 = audio_file.resample(native[:, ch], rate, RATE)[:b16 - a16]
+      y16 = fill_channel(x16, [(first - a16, end - a16)], filler, zone)
+      if rate == RATE:
+        new[:, ch] = y16[lo - a16:hi - a16]
+        continue
+      # Resample back the changed region plus a guard (c16 on the common grid), splice it in.
+      c16 = max(lo16 - RESAMPLE_GUARD - a16, 0) // step * step
+      d16 = min(hi16 + RESAMPLE_GUARD - a16, len(y16))
+      back = audio_file.resample(y16[c16:d16], RATE, rate)
+      offset = (a16 + c16) * rate // RATE
+      new[:, ch] = back[lo - offset:hi - offset]
+    patches.append((lo, new))
+  return patches
+
+
 def inpaint_samples(samples: np.ndarray, rate: int, gaps: Sequence[Gap], filler, zone: int,
                     context: int, max_ms: float, path: str = '<input>',
                     edge_guard: int = 0) -> np.ndarray:
@@ -138,47 +244,64 @@ def inpaint_samples(samples: np.ndarray, rate: int, gaps: Sequence[Gap], filler,
   network's transition zone already covers it).
   """
   guard = edge_guard if rate != RATE else 0
-  ranges = check_gaps(gaps, samples.shape[0], rate, max_ms, context + guard, path)
+  ranges = check_gaps(gaps, samples.shape[0], rate, max_ms, context + guard, path, guard)
   ranges = [(first - guard, end + guard) for first, end in ranges]
   out = np.array(samples, dtype=np.float64, copy=True)
-  for ch in range(samples.shape[1]):
-    x16 = audio_file.resample(samples[:, ch], rate, RATE)
-    y16 = fill_channel(x16, ranges, filler, zone)
-    for first, end in ranges:
-      lo16, hi16 = first - zone, end + zone
-      # Native-rate samples whose time lies in the changed 16 kHz region.
-      lo = int(np.floor(lo16 * rate / RATE))
-      hi = min(int(np.ceil(hi16 * rate / RATE)), samples.shape[0])
-      if rate == RATE:
-        out[lo:hi, ch] = y16[lo:hi]
-        continue
-      # Resample back only the changed region plus a guard, and splice it in.
-      # a16 on the common grid of both rates, so that back[0] falls on a native sample.
-      step = RATE // math.gcd(RATE, rate)
-      a16 = max(lo16 - RESAMPLE_GUARD, 0) // step * step
-      b16 = min(hi16 + RESAMPLE_GUARD, len(y16))
-      back = audio_file.resample(y16[a16:b16], RATE, rate)
-      offset = a16 * rate // RATE
-      out[lo:hi, ch] = back[lo - offset:hi - offset]
+  for lo, values in patches_for(lambda a, b: samples[a:b], samples.shape[0], rate, ranges,
+                                filler, zone, path):
+    out[lo:lo + len(values)] = values
   return out
+
+
+def dropouts_of(src: audio_file.Source, max_ms: float) -> Tuple[List[Gap], List[Gap]]:
+  """detect_dropouts over a file, streamed block by block."""
+  runs, begin = [], None
+  for start, raw in audio_file.blocks(src):
+    silent = np.all(raw == 0, axis=1).astype(np.int8)
+    edges = np.diff(np.concatenate([[1 if begin is not None else 0], silent]))
+    for i in np.flatnonzero(edges):
+      if edges[i] == 1:
+        begin = start + i
+      else:
+        runs.append((begin, start + i))
+        begin = None
+  if begin is not None:
+    runs.append((begin, src.frames))
+  return classify_runs(runs, src.frames, src.sample_rate, max_ms)
 
 
 def inpaint_file(in_path: str, out_path: str, gaps: Optional[Sequence[Gap]], filler, zone: int,
                  context: int, max_ms: float, detect: bool = False, log=print) -> List[Gap]:
-  """Reads, inpaints and writes (atomically, same format and rate). Returns the gaps filled."""
-  audio = audio_file.read(in_path)
+  """Reads, inpaints and writes (atomically, in the format the output's extension names).
+
+  Everything that can be refused is checked before the filling: the gaps, the output's
+  format and folder. Returns the gaps filled. Detected dropouts that cannot be filled
+  are logged and left alone.
+  """
+  src = audio_file.open_source(in_path)
+  atomic.check_writable(out_path)
+  fmt, subtype = audio_file.output_format(out_path, src.format, src.subtype)
+  rate = src.sample_rate
+  guard = getattr(filler, 'edge_guard', 0) if rate != RATE else 0
   gaps = list(gaps or [])
+  ranges = check_gaps(gaps, src.frames, rate, max_ms, context + guard, in_path, guard)
   if detect:
-    found, too_long = detect_dropouts(audio.samples, audio.sample_rate, max_ms)
+    found, too_long = dropouts_of(src, max_ms)
     for g in too_long:
       log(f'{in_path}: digital silence at {g} is longer than {max_ms:g} ms; left as it is')
+    found, refused = fillable(gaps, found, src.frames, rate, max_ms, context + guard, guard)
+    for g, why in refused:
+      log(f'{in_path}: dropout at {g} left as it is: {why}')
     gaps += found
+    ranges = check_gaps(gaps, src.frames, rate, max_ms, context + guard, in_path, guard)
   if not gaps:
-    raise UserError(f'{in_path}: no gaps given' + (' and no dropouts found' if detect else
-                                                    ' (use --gap or --detect-dropouts)'))
-  restored = inpaint_samples(audio.samples, audio.sample_rate, gaps, filler, zone, context, max_ms,
-                             in_path, getattr(filler, 'edge_guard', 0))
-  audio_file.write(out_path, audio._replace(samples=restored))
+    raise UserError(f'{in_path}: no gaps given' + (' and no dropout that can be filled found'
+                                                    if detect else ' (use --gap or --detect-dropouts)'))
+  atomic.check_writable(out_path, audio_file.expected_size(src, fmt, subtype))
+  ranges = [(first - guard, end + guard) for first, end in ranges]
+  read = lambda a, b: audio_file.to_float(audio_file.read_raw(src, a, b))
+  patches = patches_for(read, src.frames, rate, ranges, filler, zone, in_path)
+  audio_file.write_patched(out_path, src, patches, fmt, subtype)
   return sorted(gaps, key=lambda g: g.start)
 
 

@@ -59,9 +59,24 @@ def snr_magnitudes(true_magnitudes, predicted_magnitudes) -> np.ndarray:
 
 
 def summary(values) -> dict:
-  """Mean, std and count of finite per-segment values (non-finite ones are counted apart)."""
+  """Mean, std and count of finite per-segment values (non-finite ones are counted apart).
+
+  The one summary of every table, `evaluate` and the README: the population std (ddof 0)
+  over segments. A +inf SNR (perfect restoration) or a nan (silent reference) is left out
+  of mean and std and counted in n_nonfinite. For Table 3's network the values are the
+  per-segment means over the three gap extensions (evaluation.evaluate), so its std is the
+  spread over segments of that mean, not a mean of three stds.
+  """
   v = np.asarray(values, np.float64)
   finite = v[np.isfinite(v)]
   return {'mean': float(finite.mean()) if finite.size else float('nan'),
           'std': float(finite.std()) if finite.size else float('nan'),
           'n': int(finite.size), 'n_nonfinite': int(v.size - finite.size)}
+
+
+def spread_indices(total: int, n: int) -> np.ndarray:
+  """n indices out of range(total) at a fixed stride (floor(i * total / n)): a limited
+  evaluation covers the whole split, every track in proportion, not the first n segments."""
+  if n <= 0 or n >= total:
+    return np.arange(total)
+  return (np.arange(n, dtype=np.int64) * total) // n

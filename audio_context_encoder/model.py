@@ -14,13 +14,12 @@ The .keras file written by `save_model` also carries the Config (as JSON), so
 import dataclasses
 import json
 import os
-import tempfile
 import zipfile
 from typing import List, Tuple
 
 import keras
 
-from audio_context_encoder import features
+from audio_context_encoder import atomic, features
 from audio_context_encoder.config import RESIDUALS, Config, SignalConfig
 
 CONFIG_ENTRY = 'audio_context_encoder_config.json'
@@ -136,18 +135,11 @@ def save_model(model: keras.Model, cfg: Config, path: str) -> None:
   path = os.fspath(path)
   if not path.endswith('.keras'):
     raise ValueError(f'{path}: model files must end in .keras')
-  folder = os.path.dirname(os.path.abspath(path))
-  os.makedirs(folder, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(suffix='.keras', prefix='.tmp-', dir=folder)
-  os.close(fd)
-  try:
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  with atomic.replacing(path) as tmp:
     model.save(tmp)
     with zipfile.ZipFile(tmp, 'a') as z:
       z.writestr(CONFIG_ENTRY, json.dumps(cfg.to_dict(), indent=1))
-    os.replace(tmp, path)
-  finally:
-    if os.path.exists(tmp):
-      os.remove(tmp)
 
 
 def load_model(path: str):

@@ -1,6 +1,5 @@
 """Spectrogram figures people look at (PNG, written atomically)."""
 
-import os
 
 import numpy as np
 
@@ -31,8 +30,8 @@ def save_spectrograms(panels, rate: int, path: str, title: str, marks=(), column
     ax.set_xlabel('time (s)')
   fig.suptitle(title, fontsize=10)
   fig.tight_layout()
-  tmp = path + '.tmp.png'
-  fig.savefig(tmp, dpi=100)
+  from audio_context_encoder import atomic
+  with atomic.replacing(path) as tmp:
+    fig.savefig(tmp, dpi=100)
   plt.close(fig)
-  os.replace(tmp, path)
   return path

@@ -26,7 +26,6 @@ import json
 import math
 import os
 import signal
-import tempfile
 import time
 from typing import Callable, Dict, Optional
 
@@ -34,7 +33,7 @@ import numpy as np
 import tensorflow as tf
 import keras
 
-from audio_context_encoder import losses
+from audio_context_encoder import atomic, losses
 from audio_context_encoder import model as model_lib
 from audio_context_encoder.config import Config
 
@@ -58,6 +57,7 @@ class RunOptions:
   seed: int = 0
   progress: bool = True
   time_budget_s: float = 0  # stop (checkpoint, validate, save) after this much wall time; 0 = none
+  stop_at_step: int = 0  # likewise, stop this invocation at that step; 0 = none (not a run change)
 
 
 class UserError(ValueError):
@@ -86,25 +86,33 @@ def _is_chief(strategy) -> bool:
   return resolver.task_type == 'worker' and resolver.task_id == 0 and not has_chief
 
 
-def _write_atomic(path: str, text: str) -> None:
-  fd, tmp = tempfile.mkstemp(prefix='.tmp-', dir=os.path.dirname(os.path.abspath(path)))
-  with os.fdopen(fd, 'w') as f:
-    f.write(text)
-  os.replace(tmp, path)
+# Run options that change what a run computes: a resume must use the values it started with.
+RESUME_OPTIONS = ('steps', 'lr_drop_step', 'seed')
 
 
-def check_run_config(run_dir: str, cfg: Config) -> None:
-  """Writes run_dir/config.json, or checks that a resumed run uses the same config."""
+def check_run_config(run_dir: str, cfg: Config, options: Optional['RunOptions'] = None) -> None:
+  """Writes run_dir/config.json (the config and the RESUME_OPTIONS), or checks that a resumed
+  run uses the same ones. A config.json without options (older runs) gets them recorded."""
   path = os.path.join(run_dir, 'config.json')
+  run = {k: getattr(options, k) for k in RESUME_OPTIONS} if options is not None else None
   if os.path.exists(path):
     with open(path) as f:
-      old = Config.from_dict(json.load(f))
+      saved = json.load(f)
+    old = Config.from_dict(saved)
     if old != cfg:
       diff = [k for k, v in cfg.to_dict().items() if old.to_dict().get(k) != v]
       raise UserError(f'{path}: this run was started with a different config (sections {diff}); '
                       'use another output folder or the same preset and flags')
+    before = saved.get('run_options')
+    if run is not None and before is not None and before != run:
+      diff = ', '.join(f'--{k}={before.get(k)} (now {run[k]})' for k in RESUME_OPTIONS
+                       if before.get(k) != run[k])
+      raise UserError(f'{path}: this run was started with {diff}; resume it with the same '
+                      'values or train into another --name')
+    if run is not None and before is None:
+      atomic.write_json(path, {**saved, 'run_options': run}, indent=1)
   else:
-    _write_atomic(path, json.dumps(cfg.to_dict(), indent=1))
+    atomic.write_json(path, {**cfg.to_dict(), **({'run_options': run} if run else {})}, indent=1)
 
 
 def spectrogram_images(context: np.ndarray, target: np.ndarray, prediction: np.ndarray,
@@ -149,7 +157,7 @@ class Trainer:
                       f'{self.replicas} replicas')
     os.makedirs(run_dir, exist_ok=True)
     if self.chief:
-      check_run_config(run_dir, cfg)
+      check_run_config(run_dir, cfg, options)
     keras.mixed_precision.set_global_policy(options.precision)
     keras.utils.set_random_seed(options.seed)
     with self.strategy.scope():
@@ -301,7 +309,8 @@ class Trainer:
     deadline = time.monotonic() + opts.time_budget_s if opts.time_budget_s else math.inf
     validated_at = None
     try:
-      while (int(self.step.numpy()) < self.total_steps() and stop['signal'] is None
+      stop_at = opts.stop_at_step or math.inf
+      while (int(self.step.numpy()) < min(self.total_steps(), stop_at) and stop['signal'] is None
              and time.monotonic() < deadline):
         t0 = time.perf_counter()
         batch = next(iterator)

@@ -12,6 +12,7 @@ one where it loses by the widest, as the paper chose them).
 
 import csv
 import datetime
+import io
 import os
 import shlex
 import sys
@@ -22,7 +23,7 @@ import numpy as np
 from absl import app, flags
 
 from audio_context_encoder import config as config_lib
-from audio_context_encoder import evaluation, metrics
+from audio_context_encoder import atomic, evaluation, metrics
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('music_data', 'data/demo-music', 'music dataset folder (manifest.json + tfrecords)')
@@ -54,19 +55,15 @@ KINDS = ('music', 'instruments')
 
 
 def _write_text(path, text):
-  tmp = f'{path}.tmp'
-  with open(tmp, 'w') as f:
-    f.write(text)
-  os.replace(tmp, path)
+  atomic.write_text(path, text)
 
 
 def _write_csv(path, rows):
-  tmp = f'{path}.tmp'
-  with open(tmp, 'w', newline='') as f:
-    w = csv.DictWriter(f, fieldnames=list(rows[0]))
-    w.writeheader()
-    w.writerows(rows)
-  os.replace(tmp, path)
+  buf = io.StringIO()
+  w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+  w.writeheader()
+  w.writerows(rows)
+  atomic.write_text(path, buf.getvalue())
 
 
 def _fmt(x):
@@ -74,16 +71,17 @@ def _fmt(x):
 
 
 def _summary(table, out):
-  """Mean/std of SNR_MS (Table 3 network: averaged over the three extensions, as the paper)."""
-  if table == 3 and 'snr_ms_forward' in out:
-    parts = [metrics.summary(out[f'snr_ms_{n}']) for n in ('forward', 'backward', 'centred')]
-    s = {'mean': float(np.mean([p['mean'] for p in parts])), 'std': float(np.mean([p['std'] for p in parts])),
-         'n': parts[0]['n'], 'n_nonfinite': parts[0]['n_nonfinite']}
-  else:
-    s = metrics.summary(out['snr_ms'])
+  """metrics.summary of SNR_MS, the one summary of tables, `evaluate` and README.
+
+  Table 3's network: out['snr_ms'] is each segment's mean over the three extensions
+  (evaluation.evaluate), so the std is over segments of that mean.
+  """
+  del table
+  s = metrics.summary(out['snr_ms'])
   s['snr_td_mean'] = metrics.summary(out['snr_td'])['mean']
   if 'snr_mag' in out:
     s['snr_mag_mean'] = metrics.summary(out['snr_mag'])['mean']
+  s['tracks'] = len(set(np.asarray(out.get('track_id', [])).tolist()))
   return s
 
 
@@ -111,7 +109,7 @@ def _print_estimate(datasets, models, cfg):
   jobs = []
   for kind in KINDS:
     for table, gap_ms in TABLE_GAP.items():
-      for method in ('network', 'lpc'):
+      for method in METHODS:
         if not datasets[kind] or (method == 'network' and not models[kind]):
           continue
         try:
@@ -133,7 +131,7 @@ def _run(kind, data_dir, method, gap_ms, models, cfg):
   os.makedirs(os.path.join(FLAGS.out_dir, 'per_segment'), exist_ok=True)
   tag = f'{kind}_{method}_{gap_ms}ms_{FLAGS.split}'
   if FLAGS.max_segments:
-    tag += f'_max{FLAGS.max_segments}'
+    tag += f'_spread{FLAGS.max_segments}'  # a fixed stride over the split (evaluate_dataset)
   final = os.path.join(FLAGS.out_dir, 'per_segment', f'{tag}.npz')
   predict_fn = models[kind][0] if method == 'network' else None
   out = evaluation.evaluate_dataset(data_dir, FLAGS.split, method, gap_ms, predict_fn, cfg,
@@ -164,11 +162,17 @@ def _table(table, results, datasets, models, command):
                                             for k, m in cols) + ' |')
   lines.append('| Segments | ' + ' | '.join(str(get(k, m)['n']) if get(k, m) else '—' for k, m in cols)
                + ' |')
+  lines.append('| Tracks | ' + ' | '.join(str(get(k, m)['tracks']) if get(k, m) else '—' for k, m in cols)
+               + ' |')
   lines.append('| SNR_TD mean | ' + ' | '.join(_fmt(get(k, m)['snr_td_mean'] if get(k, m) else None)
                                               for k, m in cols) + ' |')
   lines += ['', '— = not computed (no model given, or no dataset; the paper has no Interp column).',
             'Interp = per-bin linear interpolation of the border context frames\' magnitudes + the '
-            'same phase retrieval as the network: the no-training baseline the network must beat.', '']
+            'same phase retrieval as the network: the no-training baseline the network must beat.',
+            'Std is over segments (metrics.summary)' + ('; for the network, of each segment\'s mean over '
+                                                        'the three extensions' if table == 3 else '')
+            + '. ' + (f'At most {FLAGS.max_segments} segments per column, taken at a fixed stride over '
+                      'the whole split.' if FLAGS.max_segments else 'All segments of the split.'), '']
   for k in KINDS:
     ckpt = models[k][1] if models.get(k) else 'none (LPC only)'
     lines.append(f'- {k}: dataset `{datasets[k]}` split `{FLAGS.split}`, checkpoint `{ckpt}`')
@@ -186,6 +190,7 @@ def _table(table, results, datasets, models, command):
     rows.append({'table': table, 'gap_ms': gap_ms, 'dataset': k, 'data_dir': datasets[k], 'method': m,
                  'snr_ms_mean': s['mean'] if s else '', 'snr_ms_std': s['std'] if s else '',
                  'snr_td_mean': s['snr_td_mean'] if s else '', 'segments': s['n'] if s else 0,
+                 'tracks': s['tracks'] if s else 0,
                  'paper_mean': PAPER.get((table, k, m), ('', ''))[0],
                  'paper_std': PAPER.get((table, k, m), ('', ''))[1],
                  'checkpoint': (models[k][1] if (m == 'network' and models.get(k)) else ''),
@@ -243,7 +248,8 @@ def _figure(kind, data_dir, net, lpc_out, predict_fn, cfg):
   picks = [int(np.flatnonzero(ok)[np.argmax(diff[ok])]), int(np.flatnonzero(ok)[np.argmin(diff[ok])])]
   sig = config_lib.signal_config(64)
   fig, axes = plt.subplots(2, 4, figsize=(15, 6.5), sharex=True, sharey=True)
-  for row, idx in enumerate(picks):
+  for row, pick in enumerate(picks):
+    idx = int(net['index'][pick]) if 'index' in net else pick  # position in the split
     ds = reader.evaluation_dataset(data_dir, FLAGS.split, 64, FLAGS.batch_size).skip(idx // FLAGS.batch_size)
     batch = next(iter(ds.take(1)))
     audio = batch['audio'].numpy()[idx % FLAGS.batch_size:idx % FLAGS.batch_size + 1]
@@ -268,7 +274,7 @@ def _figure(kind, data_dir, net, lpc_out, predict_fn, cfg):
         ax.set_xlabel('time (ms)')
       if col == 0:
         # Largest / smallest (network - LPC) SNR_MS: 'wins' only when that difference is positive.
-        d = float(diff[idx])
+        d = float(diff[pick])
         verdict = ('network wins' if d > 0 else 'network loses') + f' by {abs(d):.1f} dB'
         ax.set_ylabel(f'{verdict}\nfrequency (kHz)')
     track = batch['track_id'].numpy()[idx % FLAGS.batch_size].decode(errors='replace')
@@ -277,10 +283,9 @@ def _figure(kind, data_dir, net, lpc_out, predict_fn, cfg):
   fig.suptitle(f'{kind}: magnitude spectrograms (dB), 64 ms gap between the dashed lines')
   fig.tight_layout()
   path = os.path.join(FLAGS.out_dir, f'figure4_{kind}.png')
-  tmp = path + '.tmp.png'
-  fig.savefig(tmp, dpi=110)
+  with atomic.replacing(path) as tmp:
+    fig.savefig(tmp, dpi=110)
   plt.close(fig)
-  os.replace(tmp, path)
   return path
 
 
@@ -318,7 +323,7 @@ def main(argv):
         s['n_fallback'] = out.get('n_fallback', 0)
         results[(table, kind, method)] = s
         print(f'Table {table} {kind} {method}: SNR_MS {s["mean"]:.2f} ({s["std"]:.2f}) dB '
-              f'over {s["n"]} segments')
+              f'over {s["n"]} segments of {s["tracks"]} tracks')
   for table in TABLE_GAP:
     _table(table, results, datasets, models, command)
   if FLAGS.tones:

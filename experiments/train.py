@@ -70,13 +70,19 @@ def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)  # TF's per-checkpoint INFO lines would break the progress bar
   from audio_context_encoder import training
+  from audio_context_encoder.atomic import WriteError
   if not FLAGS.data_dir:
     sys.exit('train.py: --data_dir is required (e.g. data/demo-music; `make demo-data` builds it)')
   if not os.path.isfile(os.path.join(FLAGS.data_dir, 'manifest.json')):
     sys.exit(f'train.py: {FLAGS.data_dir}: no manifest.json, not a dataset folder '
              '(`make demo-data` builds one)')
   from tfrecords_tools import reader
+  from tfrecords_tools.manifest import DatasetError, check_splits
   cfg = build_config()
+  try:  # before the run folder exists: a bad dataset leaves nothing behind
+    check_splits(FLAGS.data_dir, ('train', 'valid'), 64 if cfg.signal.Lg == 1024 else 48)
+  except DatasetError as e:
+    sys.exit(f'train.py: {e}')
   name = FLAGS.name or f'{FLAGS.preset}-{os.path.basename(os.path.normpath(FLAGS.data_dir))}-{FLAGS.network}'
   run_dir = os.path.join(FLAGS.runs_dir, name)
   options = training.RunOptions(
@@ -94,7 +100,7 @@ def main(argv):
                                              seed=seed, repeat=True),
         lambda: reader.training_dataset(FLAGS.data_dir, 'valid', cfg, batch, shuffle=False,
                                         repeat=False))
-  except (training.UserError, FileNotFoundError) as e:
+  except (training.UserError, FileNotFoundError, DatasetError, WriteError) as e:
     sys.exit(f'train.py: {e}')
   print(f'{run_dir}: step {result["step"]}, learning-rate phase {result["phase"]}, '
         f'best validation NMSE {result["best_valid_nmse"]:.4g}')

@@ -131,6 +131,7 @@ def read_back(out, split):
   return ids, (np.concatenate(segs) if segs else np.zeros((0, 5120))), offs
 
 
+@pytest.mark.slow
 def test_fma_like_download_build_read_back(tmp_path):
   """A miniature fma_small.zip (44.1 kHz stereo MP3) + fma_metadata.zip, end to end."""
   small, meta = io.BytesIO(), io.BytesIO()

@@ -87,6 +87,7 @@ def test_errors(windows):
     evaluation.evaluate(windows[:, 128:-128], 'network', 48, predict_fn=oracle_magnitudes)
 
 
+@pytest.mark.slow
 def test_evaluate_dataset_resumes_to_the_same_values(tmp_path):
   """A run stopped after two batches and resumed gives the uninterrupted run's values."""
   import soundfile as sf
@@ -110,14 +111,26 @@ def test_evaluate_dataset_resumes_to_the_same_values(tmp_path):
   part = evaluation.evaluate_dataset(ds, 'train', 'lpc', 64, batch_size=8, max_segments=16,
                                      resume_path=resume, progress=False)
   assert len(part['snr_ms']) == 16
-  with np.load(resume) as saved:  # mark the saved values: a resumed run must reuse, not recompute
-    state = {k: saved[k] for k in saved.files}
-  state['snr_ms'][0] = 1234.5
-  np.savez(resume, **state)
-  again = evaluation.evaluate_dataset(ds, 'train', 'lpc', 64, batch_size=8, resume_path=resume,
-                                      progress=False)
-  assert again['snr_ms'][0] == 1234.5
-  again['snr_ms'][0] = full['snr_ms'][0]
-  for key in ('snr_ms', 'snr_td', 'offset', 'track_id'):
-    np.testing.assert_array_equal(again[key], full[key])
-  assert again['n_fallback'] == full['n_fallback'] == 0
+  # A limited run is a fixed stride over the whole split, not its first 16 segments.
+  picks = metrics.spread_indices(len(full['snr_ms']), 16)
+  np.testing.assert_array_equal(part['snr_ms'], full['snr_ms'][picks])
+  np.testing.assert_array_equal(part['index'], picks)  # positions in the split (figures use them)
+  assert len(set(part['track_id'])) == len(set(full['track_id'])) > 1
+  part24 = evaluation.evaluate_dataset(ds, 'train', 'lpc', 64, batch_size=8, max_segments=24,
+                                       progress=False)
+  for limit in (0, 24):  # a stopped run (first two batches saved) resumed, full and limited
+    with np.load(resume) as saved:
+      state = {k: saved[k] for k in saved.files}
+    wanted = full if not limit else part24
+    state.update({k: wanted[k][:16] for k in ('snr_ms', 'snr_td', 'offset', 'track_id', 'index')},
+                 max_segments=np.array(limit))
+    state['snr_ms'] = state['snr_ms'].copy()
+    state['snr_ms'][0] = 1234.5  # mark a saved value: a resumed run must reuse, not recompute
+    np.savez(resume, **state)
+    again = evaluation.evaluate_dataset(ds, 'train', 'lpc', 64, batch_size=8, max_segments=limit,
+                                        resume_path=resume, progress=False)
+    assert again['snr_ms'][0] == 1234.5
+    again['snr_ms'][0] = wanted['snr_ms'][0]
+    for key in ('snr_ms', 'snr_td', 'offset', 'track_id', 'index'):
+      np.testing.assert_array_equal(again[key], wanted[key])
+  assert full['n_fallback'] == 0

@@ -37,6 +37,7 @@ def run(tmp_path_factory):
   return cfg, run_dir, trainer, result, (train_fn, valid_fn, options)
 
 
+@pytest.mark.slow  # the `run` fixture trains in-process
 def test_finishes_with_dropped_rate(run):
   cfg, run_dir, trainer, result, _ = run
   assert result['step'] == 4 and result['phase'] == 1
@@ -49,6 +50,7 @@ def test_finishes_with_dropped_rate(run):
     np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
+@pytest.mark.slow  # the `run` fixture trains in-process
 def test_resume_restores_model_optimizer_and_phase(run):
   cfg, run_dir, trainer, _, (_, _, options) = run
   again = training.Trainer(cfg, run_dir, options)
@@ -69,6 +71,7 @@ def test_resume_restores_model_optimizer_and_phase(run):
   assert all(np.abs(v.numpy()).max() > 0 for v in moments(trainer.optimizer))
 
 
+@pytest.mark.slow  # the `run` fixture trains in-process
 def test_tensorboard_scalars_images_text(run):
   _, run_dir, _, _, _ = run
   train = read_events(os.path.join(run_dir, 'train'))
@@ -104,6 +107,7 @@ def test_spectrogram_image_layout():
   assert images['target'].min() >= 0 and images['target'].max() <= 1
 
 
+@pytest.mark.slow  # the `run` fixture trains in-process
 def test_other_config_in_same_folder_is_refused(run):
   cfg, run_dir, _, _, (_, _, options) = run
   other = small_config(batch_size=4, validation_interval=2)
@@ -119,6 +123,7 @@ def test_bad_options_are_one_line_errors(tmp_path):
     training.Trainer(cfg, str(tmp_path), training.RunOptions(precision='float8'))
 
 
+@pytest.mark.slow
 def test_sigterm_stops_cleanly_with_a_checkpoint(tmp_path):
   """SIGTERM (e.g. a cluster pre-emption) ends the loop after the current step and saves."""
   import signal

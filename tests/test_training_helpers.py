@@ -63,7 +63,7 @@ def main(argv):
   options = training.RunOptions(steps=args['steps'], lr_drop_step=args.get('lr_drop_step', 0),
                                 checkpoint_every=args['checkpoint_every'], log_every=1,
                                 strategy=args.get('strategy', 'default'), progress=False,
-                                image_examples=2)
+                                image_examples=2, stop_at_step=args.get('stop_at_step', 0))
   trainer = training.Trainer(cfg, args['run_dir'], options)
   print(json.dumps({'resumed_from': trainer.resumed_from,
                     'replicas': trainer.replicas}), flush=True)

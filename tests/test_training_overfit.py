@@ -7,7 +7,11 @@ Uses two documented options, measured with `python -m experiments.overfit` (READ
     behind training in a run this short (training 37 dB, inference 0.2 dB at step 300).
 """
 
+import pytest
+
 from experiments.overfit import overfit
+
+pytestmark = pytest.mark.slow
 
 
 def test_small_network_overfits_32_examples():

@@ -12,8 +12,11 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from tests.test_training import read_events
+
+pytestmark = pytest.mark.slow  # each test starts TensorFlow processes
 
 HELPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'test_training_helpers.py')
 
@@ -74,7 +77,7 @@ def test_sigkill_then_resume_continues_step_phase_and_loss(tmp_path):
   assert last_before >= 13, f'killed too early: logged up to step {last_before}'
   assert last_before < 40
 
-  args['steps'] = last_before + 3
+  args['stop_at_step'] = last_before + 3  # the same run (--steps=40), stopped early
   info, result = finish(start(args))
   assert info['resumed_from'] == 12
   assert result['step'] == last_before + 3 and result['phase'] == 1
@@ -97,12 +100,12 @@ def test_sigkill_then_resume_continues_step_phase_and_loss(tmp_path):
 
 def test_mirrored_two_virtual_cpus_trains_and_resumes(tmp_path):
   run_dir = str(tmp_path / 'mirrored')
-  args = dict(run_dir=run_dir, steps=3, batch_size=4, examples=4, validation_interval=3,
-              checkpoint_every=2, strategy='mirrored', virtual_cpus=2)
+  args = dict(run_dir=run_dir, steps=5, stop_at_step=3, batch_size=4, examples=4,
+              validation_interval=3, checkpoint_every=2, strategy='mirrored', virtual_cpus=2)
   info, result = finish(start(args))
   assert info == {'resumed_from': 0, 'replicas': 2}
   assert result['step'] == 3 and np.isfinite(result['best_valid_nmse'])
-  args['steps'] = 5
+  args['stop_at_step'] = 0
   info, result = finish(start(args))
   assert info == {'resumed_from': 3, 'replicas': 2}
   assert result['step'] == 5

@@ -31,6 +31,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from audio_context_encoder import atomic
 from audio_context_encoder.config import DataConfig
 from tfrecords_tools import audio_io, segmenting
 from tfrecords_tools.splits import SPLITS
@@ -119,9 +120,8 @@ def write_shard(job: dict) -> dict:
   stats = {'name': job['name'], 'split': job['split'], 'tracks': 0, 'windows': 0,
            'kept_64': 0, 'kept_48': 0, 'records': 0, 'skipped': [], 'seconds': 0.0,
            'kept_seconds': 0.0}
-  tmp = out / f'.{job["name"]}.tmp'
   t0 = time.perf_counter()
-  with tf.io.TFRecordWriter(str(tmp)) as w:
+  with atomic.replacing(str(out / job['name'])) as tmp, tf.io.TFRecordWriter(tmp) as w:
     for d in job['items']:
       item = TrackItem(**d)
       try:
@@ -153,12 +153,10 @@ def write_shard(job: dict) -> dict:
           w.write(_example(tf, audio[j].tobytes(), item.track_id, o, seg.rms_64[i + j],
                            seg.rms_48[i + j], extra[j]))
         stats['records'] += len(offs)
-  stats['build_seconds'] = time.perf_counter() - t0
-  progress = out / '.progress'
-  tmp_stats = progress / f'.{job["name"]}.json.tmp'
-  tmp_stats.write_text(json.dumps(stats))
-  os.replace(tmp_stats, progress / f'{job["name"]}.json')
-  os.replace(tmp, out / job['name'])
+    w.flush()
+    stats['build_seconds'] = time.perf_counter() - t0
+    # The counts first, then (leaving the with) the shard: a shard on disk always has its counts.
+    atomic.write_json(str(out / '.progress' / f'{job["name"]}.json'), stats)
   return stats
 
 
@@ -179,9 +177,7 @@ def _check_settings(out: pathlib.Path, settings: dict):
       raise BuildError(f'{out}: was started with different settings ({", ".join(diff)}); '
                        'use another --out folder or delete this one')
   else:
-    tmp = path.with_name('.settings.json.tmp')
-    tmp.write_text(json.dumps(settings, indent=1, sort_keys=True))
-    os.replace(tmp, path)
+    atomic.write_text(str(path), json.dumps(settings, indent=1, sort_keys=True))
 
 
 def build(items: Sequence[TrackItem], out_dir, source: str, layout: str = 'compact',
@@ -199,8 +195,9 @@ def build(items: Sequence[TrackItem], out_dir, source: str, layout: str = 'compa
               'tracks_per_shard': tracks_per_shard,
               'items': sorted([i.track_id, i.split, i.note_seconds, i.max_seconds] for i in items)}
   _check_settings(out, json.loads(json.dumps(settings)))
-  for stale in out.glob('.*.tmp'):
+  for stale in out.glob('.*.tmp'):  # temp names of builds before atomic.py
     stale.unlink()
+  atomic.clean_stale(str(out))
   jobs = plan_shards(items, tracks_per_shard)
   common = {'out': str(out), 'layout': layout, 'margin': margin, 'data': dataclasses.asdict(data)}
   results, todo = [], []
@@ -236,12 +233,14 @@ def build(items: Sequence[TrackItem], out_dir, source: str, layout: str = 'compa
                          'finished shards are kept, run again to resume') from None
   bar.close()
   elapsed = time.perf_counter() - t0
+  if not sum(r['records'] for r in results):
+    skipped = sum(len(r['skipped']) for r in results)
+    raise BuildError(f'{out}: no segment kept from {len(items)} file(s) ({skipped} unreadable, the '
+                     'rest shorter than 320 ms or silent); no manifest written')
   manifest = _manifest(out, source, layout, data, jobs, results, tracks_per_shard, extra_manifest)
   manifest['last_run'] = {'shards_written': len(todo), 'seconds': round(elapsed, 2),
                           'processes': processes}
-  tmp = out / '.manifest.json.tmp'
-  tmp.write_text(json.dumps(manifest, indent=1))
-  os.replace(tmp, out / 'manifest.json')
+  atomic.write_json(str(out / 'manifest.json'), manifest, indent=1)
   return manifest
 
 

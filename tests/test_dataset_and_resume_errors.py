@@ -1,0 +1,73 @@
+"""Issue 9, case 8 and resumes: empty or malformed datasets refused before anything is created,
+a training resume that would change the run refused."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+
+from audio_context_encoder import training
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_module(args, timeout=300):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', CUDA_VISIBLE_DEVICES='')
+  return subprocess.run([sys.executable, '-m'] + args, cwd=ROOT, env=env, capture_output=True,
+                        text=True, timeout=timeout)
+
+
+def test_build_that_keeps_no_segment_is_an_error(tmp_path):
+  """Case 8: a build from only unreadable or too short files used to exit 0, empty."""
+  from tfrecords_tools import writer
+  folder = tmp_path / 'in'
+  folder.mkdir()
+  (folder / 'bad.wav').write_bytes(b'not audio')
+  soundfile.write(str(folder / 'short.wav'), np.full(2000, 0.3), 16000)
+  items = [writer.TrackItem(p.name, str(p), 'train') for p in sorted(folder.iterdir())]
+  with pytest.raises(writer.BuildError, match='no segment kept from 2 file'):
+    writer.build(items, tmp_path / 'ds', 'folder', progress=False, processes=1)
+  assert not (tmp_path / 'ds' / 'manifest.json').exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('manifest', ['{}', 'not json', 'empty splits'])
+def test_training_on_an_empty_or_malformed_dataset_is_one_line(tmp_path, manifest):
+  data = tmp_path / 'ds'
+  data.mkdir()
+  if manifest == 'empty splits':
+    counts = {'tracks': 0, 'kept_64': 0, 'kept_48': 0, 'records': 0}
+    manifest = json.dumps({'layout': 'compact', 'audio_dtype': 'int16', 'segment_length': 5120,
+                           'margin': 256, 'record_length': 5632,
+                           'splits': {s: counts for s in ('train', 'valid', 'test')}})
+  (data / 'manifest.json').write_text(manifest)
+  runs = tmp_path / 'runs'
+  r = run_module(['experiments.train', f'--data_dir={data}', f'--runs_dir={runs}', '--preset=small'])
+  err = r.stderr.strip()
+  assert r.returncode != 0 and len(err.splitlines()) == 1 and 'Traceback' not in err, err
+  assert 'manifest' in err or 'holds no' in err
+  assert not runs.exists()
+
+
+def test_resume_with_other_steps_or_drop_step_is_refused(tmp_path):
+  from tests.test_training_helpers import small_config
+  cfg = small_config(2, 2)
+  run_dir = str(tmp_path)
+  training.check_run_config(run_dir, cfg, training.RunOptions(steps=100, lr_drop_step=80))
+  training.check_run_config(run_dir, cfg, training.RunOptions(steps=100, lr_drop_step=80,
+                                                              time_budget_s=60))  # same run
+  with pytest.raises(training.UserError, match=r'--steps=100 \(now 200\)'):
+    training.check_run_config(run_dir, cfg, training.RunOptions(steps=200, lr_drop_step=80))
+  with pytest.raises(training.UserError, match=r'--lr_drop_step=80 \(now 50\)'):
+    training.check_run_config(run_dir, cfg, training.RunOptions(steps=100, lr_drop_step=50))
+  # A run folder from before the options were stored records them on its next resume.
+  path = os.path.join(run_dir, 'config.json')
+  saved = json.load(open(path))
+  del saved['run_options']
+  json.dump(saved, open(path, 'w'))
+  training.check_run_config(run_dir, cfg, training.RunOptions(steps=300))
+  assert json.load(open(path))['run_options']['steps'] == 300
