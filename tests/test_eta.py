@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 
 from audio_context_encoder import eta, evaluation
+from tfrecords_tools.manifest import REQUIRED
 
 
 def test_segment_count_from_manifest(tmp_path):
-  (tmp_path / 'manifest.json').write_text(json.dumps(
-      {'splits': {'test': {'records': 900, 'kept_64': 700, 'kept_48': 650}}}))
+  # Every key the readers require, with the counts this test is about.
+  manifest = {key: None for key in REQUIRED}
+  manifest['splits'] = {'test': {'records': 900, 'kept_64': 700, 'kept_48': 650}}
+  (tmp_path / 'manifest.json').write_text(json.dumps(manifest))
   assert eta.segment_count(tmp_path, 'test', 64) == 700
   assert eta.segment_count(tmp_path, 'test', 48) == 650
   assert eta.segment_count(tmp_path, 'test', 64, max_segments=100) == 100

@@ -79,7 +79,7 @@ def test_network_48_extensions(windows):
 def test_errors(windows):
   with pytest.raises(ValueError, match='predict_fn'):
     evaluation.evaluate(windows, 'network', 64)
-  with pytest.raises(ValueError, match="'lpc' or 'network'"):
+  with pytest.raises(ValueError, match="method must be one of"):
     evaluation.evaluate(windows, 'magic', 64)
   with pytest.raises(ValueError, match='margins'):
     evaluation.evaluate(windows[:, :5121], 'lpc', 64)
