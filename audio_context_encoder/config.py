@@ -127,6 +127,11 @@ class NetworkConfig:
   # interpolated_gap_magnitude) and starts the last kernel at zero, so training starts at that
   # baseline and learns corrections. README "Deviations" explains why (CPU-scale training).
   residual: str = 'none'
+  # Deviation, off by default (False = the paper's four Re/Im channels): the first convolution
+  # also sees |S_b| and |S_a|, computed inside the model from the same input (model.
+  # ContextMagnitudes). A ReLU network must otherwise learn the modulus of rotating complex
+  # coefficients before it can use the context's energy, which CPU-scale training does not reach.
+  context_magnitudes: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -49,6 +49,16 @@ class InterpolatedGap(keras.layers.Layer):
     return {**super().get_config(), 'signal': self.signal}
 
 
+@keras.saving.register_keras_serializable(package='audio_context_encoder')
+class ContextMagnitudes(keras.layers.Layer):
+  """[..., 4] Re/Im of S_b, S_a -> [..., 6]: the same channels, then |S_b| and |S_a|."""
+
+  def call(self, context):
+    before = keras.ops.sqrt(context[..., 0] ** 2 + context[..., 1] ** 2)
+    after = keras.ops.sqrt(context[..., 2] ** 2 + context[..., 3] ** 2)
+    return keras.ops.concatenate([context, before[..., None], after[..., None]], axis=-1)
+
+
 def output_shape(cfg: Config) -> Tuple[int, int, int]:
   """(gap frames, bins, channels) of the network output: 11 x 257 x 1 (magnitude) or x 2."""
   return (cfg.signal.gap_frames, cfg.signal.bins, 2 if cfg.network.output == 'complex' else 1)
@@ -69,7 +79,7 @@ def build_model(cfg: Config) -> keras.Model:
                      f'{sig.Lg}: the decoder geometry is fixed to the 64 ms gap, as in the paper '
                      '(48 ms gaps are filled by the 64 ms network, Table 3)')
   inputs = keras.Input((sig.context_frames, sig.bins, 4), name='context')
-  x = inputs
+  x = ContextMagnitudes(name='context_magnitudes')(inputs) if net.context_magnitudes else inputs
   for i, (k, s, c) in enumerate(zip(net.encoder_kernels, net.encoder_strides, net.encoder_channels)):
     x = keras.layers.Conv2D(c, k, strides=s, padding='same', use_bias=False, name=f'conv{i + 1}')(x)
     x = _relu_bn(x, f'conv{i + 1}', cfg)

@@ -42,6 +42,9 @@ flags.DEFINE_float('batch_norm_momentum', None, 'batch-norm moving-average momen
 flags.DEFINE_enum('residual', None, ['none', 'interp'],
                   "deviation: 'interp' = interpolated border magnitudes + learnt correction "
                   "(default: none, the paper's output)")
+flags.DEFINE_bool('context_magnitudes', None,
+                  'deviation: the encoder also sees the context magnitudes |S_b|, |S_a| '
+                  "(default: false, the paper's Re/Im input)")
 
 
 def build_config():
@@ -61,6 +64,8 @@ def build_config():
     network['batch_norm_momentum'] = FLAGS.batch_norm_momentum
   if FLAGS.residual is not None:
     network['residual'] = FLAGS.residual
+  if FLAGS.context_magnitudes is not None:
+    network['context_magnitudes'] = FLAGS.context_magnitudes
   if network:
     cfg = cfg.replace(network=dataclasses.replace(cfg.network, **network))
   return cfg

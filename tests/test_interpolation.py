@@ -53,13 +53,15 @@ def test_interp_is_near_exact_on_a_stationary_tone():
   assert np.all(out['snr_ms'] > 25), out['snr_ms']
 
 
-def residual_config(preset='small'):
+def residual_config(preset='small', **network):
   cfg = config.get(preset)
-  return cfg.replace(network=dataclasses.replace(cfg.network, residual='interp'))
+  return cfg.replace(network=dataclasses.replace(cfg.network, residual='interp', **network))
 
 
-def test_residual_model_at_step_zero_is_the_interpolation(tmp_path, gspi_segments):
-  cfg = residual_config()
+@pytest.mark.parametrize('context_magnitudes', [False, True])
+def test_residual_model_at_step_zero_is_the_interpolation(tmp_path, gspi_segments,
+                                                          context_magnitudes):
+  cfg = residual_config(context_magnitudes=context_magnitudes)
   model = model_lib.build_model(cfg)
   interp = evaluation.interpolation_predictor(cfg.signal)(gspi_segments)
   ctx = features.context_features(gspi_segments, cfg.signal)
@@ -69,6 +71,7 @@ def test_residual_model_at_step_zero_is_the_interpolation(tmp_path, gspi_segment
   model_lib.save_model(model, cfg, path)
   loaded, loaded_cfg = model_lib.load_model(path)
   assert loaded_cfg.network.residual == 'interp'
+  assert loaded_cfg.network.context_magnitudes == context_magnitudes
   np.testing.assert_array_equal(loaded(ctx, training=False).numpy()[..., 0], interp)
 
 
@@ -80,3 +83,21 @@ def test_residual_is_off_in_the_paper_preset():
   with pytest.raises(ValueError, match='residual'):
     model_lib.build_model(residual_config().replace(network=dataclasses.replace(
         residual_config().network, residual='cubic')))
+
+
+def test_context_magnitudes_are_the_moduli_of_the_input(gspi_segments):
+  cfg = residual_config(context_magnitudes=True)
+  ctx = features.context_features(gspi_segments, cfg.signal).numpy()
+  out = model_lib.ContextMagnitudes()(ctx).numpy()
+  np.testing.assert_array_equal(out[..., :4], ctx)
+  np.testing.assert_allclose(out[..., 4], np.hypot(ctx[..., 0], ctx[..., 1]), rtol=1e-6)
+  np.testing.assert_allclose(out[..., 5], np.hypot(ctx[..., 2], ctx[..., 3]), rtol=1e-6)
+  model = model_lib.build_model(cfg)
+  assert model.get_layer('conv1').kernel.shape[2] == 6  # the paper's conv1 sees 4 channels
+
+
+def test_context_magnitudes_are_off_in_every_preset():
+  for preset in config.PRESETS:
+    assert not config.get(preset).network.context_magnitudes
+  names = [layer.name for layer in model_lib.build_model(config.get('small')).layers]
+  assert 'context_magnitudes' not in names
