@@ -22,7 +22,7 @@ import soundfile
 from scipy import signal as sps
 
 from audio_context_encoder import atomic
-from audio_context_encoder.atomic import WriteError  # noqa: F401  (re-exported for callers)
+from audio_context_encoder.errors import UserError
 
 BLOCK = 1 << 16  # frames per block when streaming a file
 # Integer-coded subtypes and their bits; libsndfile reads them exactly as int32.
@@ -33,10 +33,6 @@ LOSSLESS = frozenset(INT_BITS) | frozenset(FLOAT_SUBTYPES)
 # Output extensions soundfile does not name by format.
 EXTENSION_FORMATS = {'.aif': 'AIFF', '.aiff': 'AIFF', '.aifc': 'AIFF', '.oga': 'OGG',
                      '.opus': 'OGG', '.snd': 'AU'}
-
-
-class UserError(Exception):
-  """A mistake in what the user asked for; the CLI prints it as one line, no traceback."""
 
 
 class Audio(NamedTuple):

@@ -22,13 +22,10 @@ context's peak is unusable. Both get the fallback "hold the last context sample"
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from audio_context_encoder.config import SignalConfig
+from audio_context_encoder import compute
+from audio_context_encoder.config import BURG_EXACT, SignalConfig
 
 _BLOWUP = 100.0  # a prediction this many times louder than its context is a failed fit
-# Burg stops raising the order of a context whose prediction-error energy fell to
-# this fraction of its initial value (a prediction gain of 100 dB: only pure
-# synthetic signals get there; real audio stays far above, see tests/test_lpc.py).
-_EXACT = 1e-10
 # Contexts per Burg call: per order the loop costs ~15 numpy calls plus passes over the
 # errors; 48 was measured faster than 8..24 and as fast as 96 on a 2-core EPYC (issue 12).
 _CHUNK = 48
@@ -60,7 +57,7 @@ def burg(x, order: int) -> np.ndarray:
   rotate = np.zeros((b, 2, 2))
   rotate[:, 0, 0] = rotate[:, 1, 1] = 1.0
   off_diag = rotate.reshape(b, 4)[:, 1:3]  # rotate[:, 0, 1] and rotate[:, 1, 0]
-  floor = _EXACT * den
+  floor = BURG_EXACT * den
   live = den > 0
   k2 = np.empty((b, 1))
   for i in range(order):
@@ -112,14 +109,13 @@ def predict(contexts, order: int, length: int, backend: str = 'auto', workers: i
   backend: 'numpy' (rows split over `workers` processes, default compute.set_workers),
   'tf' (lpc_tf: a TF graph, on a GPU when there is one) or 'auto' (compute.resolve).
   """
-  from audio_context_encoder import compute
   contexts = np.asarray(contexts, np.float64)
   degenerate = np.ptp(contexts, axis=1) == 0
   pred = np.zeros((contexts.shape[0], length))
   rows = np.flatnonzero(~degenerate)
   if rows.size:
     if compute.resolve(backend) == 'tf':
-      from audio_context_encoder import lpc_tf
+      from audio_context_encoder import lpc_tf  # TensorFlow: only for the 'tf' backend
       pred[rows] = lpc_tf.burg_extrapolate(contexts[rows], order, length)
     else:
       pred[rows] = compute.map_rows(burg_extrapolate, (contexts[rows],), workers, order=order,

@@ -24,7 +24,9 @@ magnitude s (x in samples, omega in cycles per sample):
 """
 
 import numpy as np
+from scipy import fft as sfft
 
+from audio_context_encoder import compute
 from audio_context_encoder import dgt as dgt_lib
 from audio_context_encoder.config import ReconstructionConfig, SignalConfig
 
@@ -34,7 +36,7 @@ METHODS = ('true_phase', 'pghi', 'fgla', 'pghi+fgla')
 _LOG_FLOOR = 11.0
 
 
-def gap_columns_mask(sig: SignalConfig) -> np.ndarray:
+def known_columns_mask(sig: SignalConfig) -> np.ndarray:
   """Boolean [40]: True on known columns (0..14, 26..39 for 64 ms)."""
   known = np.ones(sig.dgt_columns, bool)
   start, end = sig.gap_dgt_columns
@@ -239,7 +241,6 @@ def _fgla_iterate(c, target, background, layout, iterations, alpha):
   (their idgt on the buffer chunks, computed once) and each iteration costs one
   irfft and one rfft per unknown column.
   """
-  from scipy import fft as sfft
   t_old = c.copy()
   for _ in range(iterations):
     frames = sfft.irfft(c, n=layout.sig.M, axis=-1)
@@ -285,7 +286,7 @@ def fgla(coeffs, known_columns, sig: SignalConfig, iterations: int = 100,
   c_u = np.ascontiguousarray(c[:, unknown])
   target = np.abs(c_u)
   if backend == 'tf':
-    from audio_context_encoder import phase_tf
+    from audio_context_encoder import phase_tf  # TensorFlow: only for the 'tf' backend
     c[:, unknown] = phase_tf.fgla_unknown(c_u, target, background, layout, iterations, alpha)
   elif backend == 'numpy':
     c[:, unknown] = _fgla_iterate(c_u, target, background, layout, iterations, alpha)
@@ -332,7 +333,6 @@ def reconstruct_from_magnitudes(segments, gap_magnitudes, sig: SignalConfig, met
   (FGLA as a TF graph, on a GPU when there is one; PGHI stays numpy on the workers, see
   _integrate) or 'auto' (compute.resolve). All give the same result up to rounding.
   """
-  from audio_context_encoder import compute
   if method not in METHODS:
     raise ValueError(f'unknown phase method {method!r}; choose one of {METHODS}')
   rcfg = rcfg or ReconstructionConfig()
@@ -350,7 +350,7 @@ def reconstruct_from_magnitudes(segments, gap_magnitudes, sig: SignalConfig, met
     c = compute.map_rows(_reconstruct, (x, mags), workers, row_offset='row_offset', fgla_backend=None,
                          **kwargs)
     if method in ('fgla', 'pghi+fgla'):
-      c = fgla(c, gap_columns_mask(sig), sig, rcfg.fgla_iterations, rcfg.fgla_alpha, 'tf')
+      c = fgla(c, known_columns_mask(sig), sig, rcfg.fgla_iterations, rcfg.fgla_alpha, 'tf')
     out = _synthesize(x, c, sig)
   return out[0] if squeeze else out
 
@@ -360,7 +360,7 @@ def _reconstruct(x, mags, sig, method, rcfg, seed, fgla_backend='numpy', row_off
 
   fgla_backend None: stop before FGLA and return the DGT coefficients [B, 40, bins].
   """
-  known = gap_columns_mask(sig)
+  known = known_columns_mask(sig)
   start, end = sig.gap_dgt_columns
   work = x.astype(np.float64)
   if method != 'true_phase':

@@ -12,10 +12,9 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from audio_context_encoder import dgt as dgt_lib
-from audio_context_encoder.config import ReconstructionConfig, SignalConfig
+from audio_context_encoder.config import BURG_EXACT, ReconstructionConfig, SignalConfig
 
 _LOG_FLOOR = 11.0
-_EXACT = 1e-10
 _CHUNK = 24
 
 
@@ -169,7 +168,7 @@ def burg(x, order: int) -> np.ndarray:
   eps = np.finfo(np.float64).tiny
   rotate = np.zeros((b, 2, 2))
   rotate[:, 0, 0] = rotate[:, 1, 1] = 1.0
-  floor = _EXACT * den
+  floor = BURG_EXACT * den
   live = den > 0
   for i in range(order):
     k = -2.0 * np.einsum('ij,ij->i', errors[:, 1], errors[:, 0]) / (den + eps)

@@ -14,7 +14,8 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 from audio_context_encoder import config  # noqa: E402
 from audio_context_encoder.config import DataConfig  # noqa: E402
-from tfrecords_tools import reader, sources, writer  # noqa: E402
+from audio_context_encoder import reader  # noqa: E402
+from tfrecords_tools import sources, writer  # noqa: E402
 
 # Inputs per layout: whole Wesnoth tracks (OGG, 44.1 kHz stereo), FMA-like clips (30 s of
 # them encoded here as 44.1 kHz stereo MP3, decoded by tensorflow-io like FMA) and NSynth-like
@@ -31,7 +32,7 @@ PAPER_DATA = {'FMA small (music)': ('clips', 7.4e6, 8000 * 30.0),
 def nsynth_like_notes(folder, n):
   """n notes of the tonejs sets as NSynth-like files: 4 s, 16 kHz, mono, 16-bit WAV."""
   import soundfile as sf
-  from tfrecords_tools import audio_io, segmenting
+  from audio_context_encoder import audio_io, segmenting
   root = sources.fetch_demo_instruments(pathlib.Path('data/downloads'))
   notes = sources.demo_instrument_items(root, (1.0, 0.0, 0.0), 0)[:n]
   folder.mkdir(parents=True, exist_ok=True)

@@ -55,7 +55,7 @@ def per_gap_ms(fn, n, repeats=REPEATS, label=None):
 
 def old_reconstruct(x, mags, sig, rcfg):
   """The pre-issue-12 pipeline: reference.pghi then reference.fgla, then the same synthesis."""
-  known = phase.gap_columns_mask(sig)
+  known = phase.known_columns_mask(sig)
   start, end = sig.gap_dgt_columns
   work = x.astype(np.float64)
   work[:, sig.Lc:sig.Lc + sig.Lg] = 0.0

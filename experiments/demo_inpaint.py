@@ -35,7 +35,7 @@ def gap_snr(x, y, spans):
 
 def test_excerpt(data_dir, audio_root, seconds):
   """(samples [n, ch], rate, name): the first test-split window's track, from its offset on."""
-  from tfrecords_tools import reader
+  from audio_context_encoder import reader
   batch = next(iter(reader.evaluation_dataset(data_dir, 'test', batch_size=1)))
   track = batch['track_id'].numpy()[0].decode()
   offset_s = int(batch['offset'].numpy()[0]) / 16000

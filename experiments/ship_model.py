@@ -51,7 +51,7 @@ def training_seconds(wall_times, pause_s):
 def interpolation_validation_snr(data_dir, cfg, batches):
   """Mean per-example SNR (dB) of the interpolated magnitudes on the run's validation batches."""
   from audio_context_encoder import features, losses
-  from tfrecords_tools import reader
+  from audio_context_encoder import reader
   total, count = 0.0, 0
   ds = reader.training_dataset(data_dir, 'valid', cfg, cfg.train.batch_size, shuffle=False,
                                repeat=False)
@@ -74,7 +74,7 @@ def git_commit():
 
 def provenance(run_dir, data_dir, command, valid_batches, pause_s):
   from audio_context_encoder.config import Config
-  from tfrecords_tools.manifest import read_manifest
+  from audio_context_encoder.manifest import read_manifest
   with open(os.path.join(run_dir, 'config.json')) as f:
     cfg = Config.from_dict(json.load(f))
   nmse = scalars(os.path.join(run_dir, 'valid'), 'nmse')

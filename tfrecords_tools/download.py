@@ -20,6 +20,8 @@ import urllib.request
 import zipfile
 from typing import Optional
 
+from tqdm import tqdm
+
 
 class DownloadError(Exception):
   """A download or unpack that failed (message names the URL or file)."""
@@ -73,7 +75,6 @@ def download(url: str, dest, checksum: Optional[str] = None, algorithm: str = 's
       return dest
     dest.unlink()  # a stale or corrupt earlier download
   part = dest.with_name(dest.name + '.part')
-  from tqdm import tqdm
   bar = tqdm(unit='B', unit_scale=True, desc=dest.name, disable=not progress, file=sys.stderr)
   last = None
   try:

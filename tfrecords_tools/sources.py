@@ -13,7 +13,7 @@ import subprocess
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from tfrecords_tools import download
-from tfrecords_tools.audio_io import AUDIO_EXTENSIONS
+from audio_context_encoder.audio_io import AUDIO_EXTENSIONS
 from tfrecords_tools.splits import SPLITS, split_by_track
 from tfrecords_tools.writer import BuildError, TrackItem
 
