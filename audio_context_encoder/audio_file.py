@@ -246,7 +246,7 @@ def write(path: str, audio: Audio) -> None:
 def glockenspiel_16k() -> np.ndarray:
   """ltfatpy's real glockenspiel recording (gspi.wav, 44.1 kHz) at 16 kHz, float64: the
   built-in music used by selfcheck, tests, benchmarks and the overfit probe."""
-  from ltfatpy.signals.gspi import gspi
+  from ltfatpy.signals.gspi import gspi  # ltfatpy is slow to import; only this signal needs it
   x, fs = gspi()
   return resample(np.asarray(x, np.float64).ravel(), int(fs), 16000)
 

@@ -12,9 +12,10 @@ import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-from audio_context_encoder import config  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+from audio_context_encoder import audio_io, config, reader, segmenting  # noqa: E402
 from audio_context_encoder.config import DataConfig  # noqa: E402
-from audio_context_encoder import reader  # noqa: E402
 from tfrecords_tools import sources, writer  # noqa: E402
 
 # Inputs per layout: whole Wesnoth tracks (OGG, 44.1 kHz stereo), FMA-like clips (30 s of
@@ -31,8 +32,6 @@ PAPER_DATA = {'FMA small (music)': ('clips', 7.4e6, 8000 * 30.0),
 
 def nsynth_like_notes(folder, n):
   """n notes of the tonejs sets as NSynth-like files: 4 s, 16 kHz, mono, 16-bit WAV."""
-  import soundfile as sf
-  from audio_context_encoder import audio_io, segmenting
   root = sources.fetch_demo_instruments(pathlib.Path('data/downloads'))
   notes = sources.demo_instrument_items(root, (1.0, 0.0, 0.0), 0)[:n]
   folder.mkdir(parents=True, exist_ok=True)
@@ -44,7 +43,6 @@ def nsynth_like_notes(folder, n):
 
 def fma_like_clips(folder, music, n):
   """The central 30 s of n Wesnoth tracks as 44.1 kHz stereo MP3 files, like FMA clips."""
-  import soundfile as sf
   folder.mkdir(parents=True, exist_ok=True)
   for item in music[:n]:
     x, rate = sf.read(item.path, dtype='float32', always_2d=True)

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 import keras
 
-from audio_context_encoder import config, features, training
+from audio_context_encoder import config, features, reader, training
 from audio_context_encoder import model as model_lib
 
 BATCH = int(os.environ.get('BENCH_BATCH', 32))
@@ -96,7 +96,6 @@ def feature_pipeline_rate(n=2048) -> float:
 
 def reader_rate(data_dir='data/demo-music', batches=40) -> float:
   """examples/s of audio_context_encoder.reader.training_dataset (shuffled, repeated), after warm-up."""
-  from audio_context_encoder import reader
   ds = reader.training_dataset(data_dir, 'train', config.get('paper'), BATCH)
   it = iter(ds)
   for _ in range(5):  # fills the shuffle buffer's first part and starts the prefetch

@@ -19,7 +19,8 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from audio_context_encoder import atomic, compute, dgt, eta, evaluation, methods, metrics, phase  # noqa: E402
+from audio_context_encoder import atomic, compute, eta, evaluation, methods, metrics, phase  # noqa: E402
+from audio_context_encoder import plots  # noqa: E402
 from audio_context_encoder import config as config_lib  # noqa: E402
 from audio_context_encoder import paper_tables  # noqa: E402
 from audio_context_encoder.errors import DatasetError, UserError  # noqa: E402
@@ -165,11 +166,11 @@ def _figure(kind, data_dir, net, lpc_out, chosen):
               ('LPC', l['restored'][0], l['snr_ms'][0])]
     vmax = None
     for col, (name, x, snr) in enumerate(panels):
-      spec = 20 * np.log10(np.abs(dgt.dgt(x.astype(np.float64)[None], sig)[0]).T + 1e-6)
+      # The paper's STFT resolution (M = 512, a = 128).
+      t, f, spec = plots.spectrogram_db(x, sig.sample_rate, sig.M, sig.a)
       vmax = spec.max() if vmax is None else vmax
       ax = axes[row, col]
-      ax.imshow(spec, origin='lower', aspect='auto', vmin=vmax - 80, vmax=vmax, cmap='magma',
-                extent=[0, sig.L / sig.sample_rate * 1e3, 0, sig.sample_rate / 2e3])
+      ax.pcolormesh(t * 1e3, f / 1e3, spec, vmin=vmax - 80, vmax=vmax, cmap='magma', shading='auto')
       for edge in (sig.Lc, sig.Lc + sig.Lg):
         ax.axvline(edge / sig.sample_rate * 1e3, color='w', lw=0.6, ls='--')
       title = name if snr is None else f'{name}: SNR_MS {snr:.1f} dB'

@@ -101,6 +101,7 @@ def download(url: str, dest, checksum: Optional[str] = None, algorithm: str = 's
       part.unlink()
       raise DownloadError(f'{url}: {algorithm} checksum {got} does not match the published '
                           f'{checksum}; the file was deleted')
+  # Not atomic.replacing: the .part file must outlive a failure, so the next run resumes it.
   os.replace(part, dest)
   return dest
 
@@ -137,5 +138,5 @@ def unpack(archive, dest) -> pathlib.Path:
   except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as e:
     shutil.rmtree(tmp, ignore_errors=True)
     raise DownloadError(f'{archive}: cannot unpack ({e}); delete it and download again') from None
-  os.replace(tmp, dest)
+  os.replace(tmp, dest)  # a folder: atomic.replacing is for files
   return dest

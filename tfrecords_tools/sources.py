@@ -134,7 +134,7 @@ def fetch_demo_music(download_dir) -> pathlib.Path:
     _run(['dpkg-deb', '-x', str(deb), str(tmp)], None, str(deb))
   except subprocess.CalledProcessError as e:
     raise BuildError(f'{deb}: dpkg-deb -x failed: {e.stderr.strip()}') from None
-  tmp.rename(root)
+  tmp.rename(root)  # a folder, unpacked whole then renamed (atomic.replacing is for files)
   return root
 
 
