@@ -31,6 +31,18 @@ _BLOWUP = 100.0  # a prediction this many times louder than its context is a fai
 _CHUNK = 48
 
 
+def burg_start(x, order: int):
+  """(x as float64 [B, n], coefficient buffers a and a_prev [order + 1, B] with a_0 = 1, swapped
+  each order): the checked start of Burg's recursion, shared with reference.burg."""
+  x = np.atleast_2d(np.asarray(x, np.float64))
+  n = x.shape[1]
+  if not 0 < order < n:
+    raise ValueError(f'order must be in [1, {n - 1}] for {n}-sample contexts, got {order}')
+  a = np.zeros((order + 1, x.shape[0]))  # [coefficient, batch]
+  a[0] = 1.0
+  return x, a, a.copy()
+
+
 def burg(x, order: int) -> np.ndarray:
   """AR coefficients [B, order + 1] (a[:, 0] = 1) of signals [B, n] by Burg's method.
 
@@ -41,13 +53,8 @@ def burg(x, order: int) -> np.ndarray:
   calls plus three passes over the errors, so predict() feeds it many contexts at
   once (and the same float operations as before issue 12: reference.burg).
   """
-  x = np.atleast_2d(np.asarray(x, np.float64))
+  x, a, a_prev = burg_start(x, order)
   b, n = x.shape
-  if not 0 < order < n:
-    raise ValueError(f'order must be in [1, {n - 1}] for {n}-sample contexts, got {order}')
-  a = np.zeros((order + 1, b))  # [coefficient, batch]; two buffers, swapped each order
-  a[0] = 1.0
-  a_prev = a.copy()
   m = n - 1
   buffers = [np.empty(b * 2 * m), np.empty(b * 2 * m)]
   errors = buffers[1][:b * 2 * m].reshape(b, 2, m)

@@ -44,6 +44,37 @@ def known_columns_mask(sig: SignalConfig) -> np.ndarray:
   return known
 
 
+def heap_region(known_columns: np.ndarray, sig: SignalConfig):
+  """Where masked PGHI works: the unknown columns plus their known time-neighbours (the only
+  known coefficients whose heap pops can reach an unknown one). Returns (region [R] columns,
+  pos [N]: each column's index in region or -1, neighbour table [R * bins, 4] of flat indices:
+  east, west (time, circular), north, south (frequency); -1 where there is none)."""
+  n_cols, bins = sig.dgt_columns, sig.bins
+  unknown = np.flatnonzero(~np.asarray(known_columns, bool))
+  region = np.unique(np.concatenate([unknown, (unknown - 1) % n_cols, (unknown + 1) % n_cols]))
+  pos = -np.ones(n_cols, int)
+  pos[region] = np.arange(region.size)
+  k = region.size * bins
+  col, row = np.divmod(np.arange(k), bins)
+  east = pos[(region[col] + 1) % n_cols]
+  west = pos[(region[col] - 1) % n_cols]
+  nb = np.stack([np.where(east >= 0, east * bins + row, -1), np.where(west >= 0, west * bins + row, -1),
+                 np.where(row + 1 < bins, np.arange(k) + 1, -1), np.where(row > 0, np.arange(k) - 1, -1)],
+                axis=1)
+  return region, pos, nb
+
+
+def heap_start(coeffs: np.ndarray, known_columns: np.ndarray, sig: SignalConfig):
+  """heap_region, then the heap's start on it, flat [B, R * bins]: magnitudes, which entries are
+  known, and their phases (the known ones' true phase, 0 elsewhere)."""
+  region, pos, nb = heap_region(known_columns, sig)
+  b = coeffs.shape[0]
+  mag = np.abs(coeffs[:, region]).reshape(b, -1)
+  is_known = np.repeat(np.asarray(known_columns, bool)[region], sig.bins)[None, :].repeat(b, axis=0)
+  phase = np.where(is_known, np.angle(coeffs[:, region]).reshape(b, -1), 0.0)
+  return region, pos, nb, mag, is_known, phase
+
+
 def _phase_gradients(mag: np.ndarray, sig: SignalConfig, gamma: float, columns=None):
   """Time- and frequency-direction phase derivatives [B, C, bins] on `columns` (default all).
 
@@ -90,25 +121,9 @@ def pghi(coeffs, known_columns, sig: SignalConfig, gamma: float = None, tol: flo
   if unknown.size == 0:
     return out
   mag_all = np.abs(out)
-  # Work on the unknown columns plus their known time-neighbours (the only known
-  # coefficients whose heap pops can reach an unknown one).
-  region = np.unique(np.concatenate([unknown, (unknown - 1) % n_cols, (unknown + 1) % n_cols]))
-  pos = -np.ones(n_cols, int)
-  pos[region] = np.arange(region.size)
-  b = out.shape[0]
+  region, pos, nb, mag, is_known, phase = heap_start(out, known_columns, sig)
+  b, k = out.shape[0], region.size * bins
   tgrad, fgrad = _phase_gradients(mag_all, sig, gamma, region)
-  mag = mag_all[:, region].reshape(b, -1)
-  is_known = np.repeat(known_columns[region], bins)[None, :].repeat(b, axis=0)
-  phase = np.where(is_known, np.angle(out[:, region]).reshape(b, -1), 0.0)
-
-  # Neighbour table [K, 4]: east, west (time, circular), north, south (frequency).
-  k = region.size * bins
-  col, row = np.divmod(np.arange(k), bins)
-  east = pos[(region[col] + 1) % n_cols]
-  west = pos[(region[col] - 1) % n_cols]
-  nb = np.stack([np.where(east >= 0, east * bins + row, -1), np.where(west >= 0, west * bins + row, -1),
-                 np.where(row + 1 < bins, np.arange(k) + 1, -1), np.where(row > 0, np.arange(k) - 1, -1)],
-                axis=1)
   half_a, half_bin = sig.a / 2, 1.0 / (2 * sig.M)
 
   small = (mag < tol * mag_all.max(axis=(1, 2))[:, None]) & ~is_known

@@ -104,15 +104,17 @@ def check_run_config(run_dir: str, cfg: Config) -> None:
     with open(path) as f:
       saved = json.load(f)
     old = _saved_config(saved, cfg)
-    changed = [k for k in RESUME_FIELDS if getattr(old.train, k) != getattr(cfg.train, k)]
-    if changed:
-      diff = ', '.join(f'--{k}={getattr(old.train, k)} (now {getattr(cfg.train, k)})' for k in changed)
-      raise UserError(f'{path}: this run was started with {diff}; resume it with the same '
-                      'values or train into another --name')
-    if old != cfg:
-      diff = [k for k, v in cfg.to_dict().items() if old.to_dict().get(k) != v]
+    schedule = {k: getattr(cfg.train, k) for k in RESUME_FIELDS}
+    same_schedule = old.replace(train=dataclasses.replace(old.train, **schedule))
+    if same_schedule != cfg:
+      diff = [k for k, v in cfg.to_dict().items() if same_schedule.to_dict().get(k) != v]
       raise UserError(f'{path}: this run was started with a different config (sections {diff}); '
                       'use another output folder or the same preset and flags')
+    changed = [k for k in RESUME_FIELDS if getattr(old.train, k) != schedule[k]]
+    if changed:
+      diff = ', '.join(f'--{k}={getattr(old.train, k)} (now {schedule[k]})' for k in changed)
+      raise UserError(f'{path}: this run was started with {diff}; resume it with the same '
+                      'values or train into another --name')
     if saved == cfg.to_dict():
       return
   atomic.write_json(path, cfg.to_dict(), indent=1)
