@@ -18,12 +18,10 @@ import secrets
 import shutil
 import stat
 
+from audio_context_encoder.errors import WriteError
+
 PREFIX = '.tmp-ace-'
 _OURS = re.compile(re.escape(PREFIX) + r'(\d+)-')
-
-
-class WriteError(Exception):
-  """The output cannot be written (message names the path); the CLIs print it as one line."""
 
 
 def _alive(pid: int) -> bool:

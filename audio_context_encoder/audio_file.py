@@ -22,7 +22,7 @@ import soundfile
 from scipy import signal as sps
 
 from audio_context_encoder import atomic
-from audio_context_encoder.atomic import WriteError  # noqa: F401  (re-exported for callers)
+from audio_context_encoder.errors import UserError
 
 BLOCK = 1 << 16  # frames per block when streaming a file
 # Integer-coded subtypes and their bits; libsndfile reads them exactly as int32.
@@ -33,10 +33,6 @@ LOSSLESS = frozenset(INT_BITS) | frozenset(FLOAT_SUBTYPES)
 # Output extensions soundfile does not name by format.
 EXTENSION_FORMATS = {'.aif': 'AIFF', '.aiff': 'AIFF', '.aifc': 'AIFF', '.oga': 'OGG',
                      '.opus': 'OGG', '.snd': 'AU'}
-
-
-class UserError(Exception):
-  """A mistake in what the user asked for; the CLI prints it as one line, no traceback."""
 
 
 class Audio(NamedTuple):
@@ -250,7 +246,7 @@ def write(path: str, audio: Audio) -> None:
 def glockenspiel_16k() -> np.ndarray:
   """ltfatpy's real glockenspiel recording (gspi.wav, 44.1 kHz) at 16 kHz, float64: the
   built-in music used by selfcheck, tests, benchmarks and the overfit probe."""
-  from ltfatpy.signals.gspi import gspi
+  from ltfatpy.signals.gspi import gspi  # ltfatpy is slow to import; only this signal needs it
   x, fs = gspi()
   return resample(np.asarray(x, np.float64).ravel(), int(fs), 16000)
 

@@ -12,9 +12,10 @@ Phase retrieval and LPC have two backends with the same results:
 """
 
 import atexit
+import multiprocessing
 import os
 import sys
-
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
@@ -53,8 +54,6 @@ def cores() -> int:
 
 def _pool(workers: int):
   if workers not in _POOL:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
     # spawn: the parent may hold TensorFlow's threads, which a fork would copy half-initialised.
     _POOL[workers] = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn'))
   return _POOL[workers]

@@ -2,7 +2,7 @@
 
 Marafioti, Holighaus, Majdak, Perraudin, "Audio inpainting of music by means of
 neural networks", AES 146, 2019. Section numbers below refer to that paper;
-facts the paper leaves open come from the authors' code (see REFERENCE.md).
+facts the paper leaves open come from the authors' code (docs/reference.md).
 
 Two presets:
   * ``paper``: the exact setting of the paper.
@@ -15,6 +15,12 @@ Deviations from the paper are fields that default to the paper's choice.
 
 import dataclasses
 from typing import Tuple
+
+# Burg's method (§3.5) stops raising the order of a context whose prediction-error energy fell
+# to this fraction of its initial value (a prediction gain of 100 dB: only pure synthetic
+# signals get there; real audio stays far above, see tests/test_lpc.py). Shared by lpc.py,
+# lpc_tf.py and reference.py.
+BURG_EXACT = 1e-10
 
 # Gap durations the paper evaluates (§3.1): 64 ms (trained) and 48 ms (Table 3).
 GAP_LENGTHS = {64: 1024, 48: 768}
@@ -142,7 +148,8 @@ class TrainConfig:
   lambda_: float = 0.01  # eq. (3): T = F + lambda/2 * sum w^2
   # 'paper' = eq. (2)+(3); 'authors_code' = 0.5*||S-S'||^2 (1 + 5/(||S||^2+1e-4)) + L2 on all variables.
   loss: str = 'paper'
-  # How per-example losses combine over a batch. The authors SUM (see REFERENCE.md).
+  # How per-example losses combine over a batch. The authors SUM (docs/reference.md, "Loss
+  # and training").
   batch_reduction: str = 'sum'
   learning_rate: float = 1e-3  # §3.3: ADAM, learning rate 1e-3
   learning_rate_final: float = 1e-4  # §3.3: dropped to 1e-4 at convergence
@@ -153,6 +160,12 @@ class TrainConfig:
   # §3.3 "when converging": the rate also drops after this many validations without a new
   # best validation NMSE (0 = only at steps_first_phase, the paper's ~600k).
   lr_drop_patience: int = 0
+  # The run's schedule (what a resume must keep): total steps (0 = steps_first_phase +
+  # steps_second_phase), the step of the drop (0 = steps_first_phase), the initialisation and
+  # shuffle seed.
+  steps: int = 0
+  lr_drop_step: int = 0
+  seed: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,7 +177,7 @@ class DataConfig:
   music_split: Tuple[float, float, float] = (0.7, 0.2, 0.1)  # Table 1, by track
   split_seed: int = 0
   # §3.2 "the silence was removed": the paper states no rule; the authors' code trims
-  # leading and trailing frames of 1024 samples whose RMS is <= 1e-2 (REFERENCE.md).
+  # leading and trailing frames of 1024 samples whose RMS is <= 1e-2 (docs/reference.md, "Data").
   silence_frame_length: int = 1024
   silence_rms_threshold: float = 1e-2
   # Samples stored on each side of a 5120-sample segment: 256 = 16 ms, the largest
@@ -277,13 +290,16 @@ def small(gap_ms: int = 64, output: str = 'magnitude') -> Config:
 PRESETS = {'paper': paper, 'small': small}
 
 
-RESIDUALS = ('none', 'interp')
+RESIDUALS = ('none', 'interp')  # NetworkConfig.residual
+OUTPUTS = ('magnitude', 'complex')  # NetworkConfig.output (§2.3)
+LOSSES = ('paper', 'authors_code')  # TrainConfig.loss
+REDUCTIONS = ('sum', 'mean')  # TrainConfig.batch_reduction
 
 
 def get(preset: str = 'paper', gap_ms: int = 64, output: str = 'magnitude') -> Config:
   """Look up a preset by name (the --preset flag of every entry point)."""
   if preset not in PRESETS:
     raise ValueError(f'unknown preset {preset!r}; choose one of {sorted(PRESETS)}')
-  if output not in ('magnitude', 'complex'):
+  if output not in OUTPUTS:
     raise ValueError(f"output must be 'magnitude' or 'complex', got {output!r}")
   return PRESETS[preset](gap_ms, output)

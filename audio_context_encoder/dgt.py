@@ -1,7 +1,7 @@
 """Circular discrete Gabor transform of a segment, batched, in numpy (evaluation side, §2.4/§3.4).
 
-The evaluation protocol (REFERENCE.md) works on LTFAT's
-`dgtreal(x, hann 512, a=128, M=512, L=5120, 'timeinv')`: 40 columns, column n
+The evaluation protocol (docs/reference.md, "Reconstruction and evaluation") works on
+LTFAT's `dgtreal(x, hann 512, a=128, M=512, L=5120, 'timeinv')`: 40 columns, column n
 centred on sample n*a (circularly), window a periodic Hann with peak 1.
 Coefficients here are laid out [..., columns, bins] like features.py's frames
 (time first), so column k + 2 equals tf.signal.stft frame k in magnitude.

@@ -12,11 +12,12 @@ import time
 import numpy as np
 
 from audio_context_encoder import config as config_lib
+from audio_context_encoder import evaluation
+from audio_context_encoder.manifest import read_manifest
 
 
 def segment_count(data_dir, split: str, gap_ms: int, max_segments: int = 0) -> int:
   """Windows evaluation_dataset yields for this split and gap length (manifest counts)."""
-  from tfrecords_tools.manifest import read_manifest
   counts = read_manifest(data_dir).get('splits', {}).get(split, {}) or {}
   total = int(counts.get(f'kept_{gap_ms}', counts.get('records', 0)) or 0)
   return min(total, max_segments) if max_segments else total
@@ -36,7 +37,6 @@ def probe_windows(n: int, seed: int = 0) -> np.ndarray:
 def seconds_per_segment(method: str, gap_ms: int, predict_fn=None, cfg=None, batch: int = 64,
                         phase_method: str = None) -> float:
   """Wall seconds per segment of evaluation.evaluate on one batch (after a small warm-up call)."""
-  from audio_context_encoder import evaluation
   windows = probe_windows(batch)
   run = lambda w: evaluation.evaluate(w, method, gap_ms, predict_fn, cfg, phase_method)
   run(windows[:16])  # worker processes, graph tracing: once per run, not per segment

@@ -1,6 +1,8 @@
-"""STFT features of a segment (paper §2.1) and their inverse (§2.4), in TF ops.
+"""STFT features of a segment (paper §2.1), in TF ops.
 
-Written once, used by the dataset builder, the tf.data pipeline and inference.
+Written once, used by the dataset builder, the tf.data pipeline and inference. Their inverse
+is not here: every synthesis goes through the segment's DGT (phase.synthesize_gap and
+phase.reconstruct_from_magnitudes, §2.4), one path for evaluation, inpainting and selfcheck.
 
 Tensor layout (64 ms gap; 48 ms in brackets). All tensors are channels-last and
 carry an optional leading batch dimension.
@@ -16,7 +18,6 @@ carry an optional leading batch dimension.
                    i.e. [1664, 3456) for 64 ms. The complex target is [11, 257, 2] (Re, Im).
   segment frames   the non-padded STFT of the whole segment has 37 frames:
                    0..12 = clean frames of S_b, 13..23 = gap target, 24..36 = clean S_a.
-                   `assemble_frames` builds it; `synthesize` inverts it.
 
 STFT: periodic Hann window of length M = 512 with peak 1, hop a = 128, FFT 512,
 frame k starting at sample 128 k (tf.signal.stft). Frame k equals in magnitude
@@ -121,51 +122,3 @@ def interpolated_gap_magnitude(context: tf.Tensor, sig: SignalConfig) -> tf.Tens
   after = tf.abs(tf.complex(context[..., first_after, :, 2], context[..., first_after, :, 3]))
   w = tf.constant(interpolation_weights(sig)[:, None], context.dtype)  # [gap_frames, 1]
   return (1 - w) * before[..., None, :] + w * after[..., None, :]
-
-
-def complex_from_channels(x: tf.Tensor) -> tf.Tensor:
-  """[..., 2] (Re, Im) -> complex64."""
-  return tf.complex(x[..., 0], x[..., 1])
-
-
-def assemble_frames(context: tf.Tensor, gap: tf.Tensor, sig: SignalConfig) -> tf.Tensor:
-  """Segment STFT [..., 37, bins] from context features and complex gap coefficients.
-
-  The gap coefficients go between the context frames that do not touch the
-  padding (§2.4): clean S_b frames, then the gap frames, then clean S_a frames.
-  """
-  gap = tf.convert_to_tensor(gap)
-  if not gap.dtype.is_complex:
-    raise ValueError(f'gap coefficients must be complex, got {gap.dtype.name}; use '
-                     'complex_from_channels or attach a phase to magnitudes first')
-  if gap.shape[-2] is not None and gap.shape[-2] != sig.gap_frames:
-    raise ValueError(f'expected {sig.gap_frames} gap frames, got {gap.shape[-2]}')
-  n = sig.clean_context_frames
-  s_b = tf.complex(context[..., :n, :, 0], context[..., :n, :, 1])
-  s_a = tf.complex(context[..., -n:, :, 2], context[..., -n:, :, 3])
-  return tf.concat([s_b, tf.cast(gap, tf.complex64), s_a], axis=-2)
-
-
-def synthesize(frames: tf.Tensor, sig: SignalConfig) -> tf.Tensor:
-  """Time signal [..., L] from the segment's 37 STFT frames (dual-window overlap-add).
-
-  Exact wherever four frames overlap, i.e. on [M - a, L - (M - a)); the first and
-  last 384 samples are only partly covered and are not meaningful.
-  """
-  return tf.signal.inverse_stft(frames, frame_length=sig.M, frame_step=sig.a, fft_length=sig.M,
-                                window_fn=tf.signal.inverse_stft_window_fn(
-                                    sig.a, forward_window_fn=tf.signal.hann_window))
-
-
-def inpaint_segments(segments, gap: tf.Tensor, sig: SignalConfig) -> tf.Tensor:
-  """Segments with the gap region [Lc - 384, Lc + Lg + 384) resynthesised from `gap`.
-
-  Samples outside that region are returned unchanged (bit-exact); inside it the
-  context frames and the gap frames cross-fade by overlap-add, as in §2.4. With the
-  true gap coefficients this is the identity up to float rounding.
-  """
-  x = check_segments(segments, sig)
-  frames = assemble_frames(context_features(x, sig), gap, sig)
-  y = synthesize(frames, sig)
-  start, end = sig.gap_region
-  return tf.concat([x[..., :start], y[..., start:end], x[..., end:]], axis=-1)

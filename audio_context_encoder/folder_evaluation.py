@@ -1,7 +1,7 @@
 """`python -m audio_context_encoder evaluate DIR`: the paper's protocol on a user's folder.
 
 Each audio file is decoded to mono 16 kHz and cut exactly as the datasets are
-(tfrecords_tools.segmenting: silence rule, a window every 32 ms, gap RMS >= 1e-4),
+(segmenting: silence rule, a window every 32 ms, gap RMS >= 1e-4),
 then scored by audio_context_encoder.evaluation.evaluate, the function behind
 `make tables`, and summarised by metrics.summary, as the tables are: the numbers are
 the tables' numbers on the same windows. Files that cannot be decoded or are shorter
@@ -12,11 +12,13 @@ fixed stride over all files (metrics.spread_indices), not the first ones.
 import pathlib
 
 import numpy as np
+from tqdm import tqdm
 
-from audio_context_encoder import atomic
+from audio_context_encoder import atomic, audio_io, evaluation, metrics, segmenting
 from audio_context_encoder import config as config_lib
-from audio_context_encoder import evaluation, metrics
-from audio_context_encoder.audio_file import UserError
+from audio_context_encoder import methods as methods_lib
+from audio_context_encoder.audio_file import quiet_stderr
+from audio_context_encoder.errors import AudioDecodeError, UserError
 
 BATCH = 64
 
@@ -26,24 +28,21 @@ class Skip(Exception):
 
 
 def audio_files(folder: str):
-  from tfrecords_tools.audio_io import AUDIO_EXTENSIONS
   root = pathlib.Path(folder)
   if not root.is_dir():
     raise UserError(f'{folder}: not a folder')
-  files = sorted(p for p in root.rglob('*') if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
+  files = sorted(p for p in root.rglob('*') if p.is_file() and p.suffix.lower() in audio_io.AUDIO_EXTENSIONS
                  and not p.name.startswith(atomic.PREFIX))
   if not files:
-    raise UserError(f'{folder}: no audio files ({", ".join(AUDIO_EXTENSIONS)}) found')
+    raise UserError(f'{folder}: no audio files ({", ".join(audio_io.AUDIO_EXTENSIONS)}) found')
   return files
 
 
 def _load(path, cfg: config_lib.Config):
-  from tfrecords_tools import audio_io
-  from audio_context_encoder.audio_file import quiet_stderr
   try:
     with quiet_stderr():
       x = audio_io.load(path, cfg.signal.sample_rate)
-  except audio_io.AudioDecodeError as e:
+  except AudioDecodeError as e:
     raise Skip(str(e)) from None
   if len(x) < cfg.signal.L:
     raise Skip(f'{path}: shorter than one {cfg.signal.L * 1000 // cfg.signal.sample_rate} ms '
@@ -52,7 +51,6 @@ def _load(path, cfg: config_lib.Config):
 
 
 def _offsets(x, gap_ms: int, cfg: config_lib.Config):
-  from tfrecords_tools import segmenting
   seg = segmenting.segment_track(x, cfg.signal.L, cfg.data)
   rms = seg.rms_64 if gap_ms == 64 else seg.rms_48
   return seg.offsets[rms >= cfg.data.gap_rms_threshold]
@@ -60,22 +58,19 @@ def _offsets(x, gap_ms: int, cfg: config_lib.Config):
 
 def windows_of(path, gap_ms: int, cfg: config_lib.Config):
   """(windows with margins [N, L + 2 margin], offsets [N]) of one file, as the datasets cut them."""
-  from tfrecords_tools import segmenting
   x = _load(path, cfg)
   offsets = _offsets(x, gap_ms, cfg)
   return segmenting.extract(x, offsets, cfg.signal.L, cfg.data.eval_margin), offsets
 
 
-def evaluate_folder(folder: str, method: str, gap_ms: int, predict_fn=None, max_segments=None,
+def evaluate_folder(folder: str, method: methods_lib.Method, gap_ms: int, max_segments=None,
                     progress: bool = True) -> dict:
   """Per-segment SNRs over every audio file of `folder` (recursively, sorted by path).
 
   Returns rows (file, offset, snr_ms, snr_td per segment), the skipped files' messages and
   n_files, the number of files that were read and cut (skipped ones not counted).
   """
-  from tfrecords_tools import segmenting
-  from tqdm import tqdm
-  cfg = config_lib.paper()
+  cfg = config_lib.paper()  # the datasets' cut (§3.2); the method carries its own config
   rows = {'file': [], 'offset': [], 'snr_ms': [], 'snr_td': []}
   skipped, n_files = [], 0
   files = audio_files(folder)
@@ -92,7 +87,7 @@ def evaluate_folder(folder: str, method: str, gap_ms: int, predict_fn=None, max_
     starts = np.cumsum([0] + list(counts.values()))
     keep = {p: chosen[(chosen >= a) & (chosen < b)] - a
             for p, a, b in zip(counts, starts[:-1], starts[1:])}
-  for path in tqdm(files, unit='file', desc=f'{method} {gap_ms} ms', disable=not progress):
+  for path in tqdm(files, unit='file', desc=f'{method.name} {gap_ms} ms', disable=not progress):
     try:
       x = _load(path, cfg)
     except Skip as e:
@@ -104,7 +99,7 @@ def evaluate_folder(folder: str, method: str, gap_ms: int, predict_fn=None, max_
       offsets = offsets[keep.get(path, np.zeros(0, np.int64))]
     windows = segmenting.extract(x, offsets, cfg.signal.L, cfg.data.eval_margin)
     for i in range(0, len(windows), BATCH):
-      out = evaluation.evaluate(windows[i:i + BATCH], method, gap_ms, predict_fn, cfg)
+      out = evaluation.evaluate(windows[i:i + BATCH], method, gap_ms)
       rows['snr_ms'] += out['snr_ms'].tolist()
       rows['snr_td'] += out['snr_td'].tolist()
     rows['offset'] += offsets.tolist()
@@ -124,12 +119,8 @@ def summary(result: dict, method: str, gap_ms: int) -> dict:
 def run(args) -> int:
   if args.json:
     atomic.check_writable(args.json)  # before the work, not after it
-  predict_fn = None
-  if args.method == 'network':
-    from audio_context_encoder.fillers import NetworkFiller
-    net = NetworkFiller(args.model)  # checks the model file and loads it
-    predict_fn = evaluation.network_predictor(net.model, net.cfg)
-  result = evaluate_folder(args.folder, args.method, args.gap_ms, predict_fn, args.max_segments)
+  method = methods_lib.get(args.method, model=args.model)  # checks the model file and loads it
+  result = evaluate_folder(args.folder, method, args.gap_ms, args.max_segments)
   s = summary(result, args.method, args.gap_ms)
   for line in s['skipped_files']:
     print(f'skipped: {line}')

@@ -1,8 +1,9 @@
 """Inpainting gaps in a user's recording (any rate, any channel count).
 
-Each channel is resampled to 16 kHz, each gap is filled there by a *filler* (LPC or the
-network), and only the gap and its transition zone are resampled back and spliced into
-the original samples, so everything else stays bit-exact:
+Each channel is resampled to 16 kHz, each gap is filled there by a *filler*, a function
+filler(x16, first, end) -> the samples of [first - zone, end + zone) (methods.Method.fill_gap),
+and only the gap and its transition zone are resampled back and spliced into the original
+samples, so everything else stays bit-exact:
 
   * LPC: the gap itself (paper §3.5 fills exactly the gap).
   * network: the gap plus M - a = 384 samples at 16 kHz (24 ms) on each side, where the
@@ -21,8 +22,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from audio_context_encoder import atomic, audio_file
-from audio_context_encoder.audio_file import UserError
-from audio_context_encoder.config import SignalConfig
+from audio_context_encoder.errors import UserError
 
 RATE = 16000
 RESAMPLE_GUARD = 512  # extra 16 kHz samples around a spliced region so filter edges stay outside
@@ -84,11 +84,6 @@ def classify_runs(runs, n_samples: int, rate: int, max_ms: float = 64.0,
     # A 64 ms run at 44.1 kHz is 2823 samples, 64.01 ms: allow one sample of rounding.
     (fill if ms <= max_ms + 1000 / rate else too_long).append(Gap(s / rate, (e - s) / rate))
   return fill, too_long
-
-
-# A filler fills one gap of a 16 kHz signal: filler(x16, first, end) returns the samples
-# for [first - filler.zone, end + filler.zone).
-Filler = Callable[[np.ndarray, int, int], np.ndarray]
 
 
 def _gap_range(gap: Gap, max_ms: float) -> Tuple[int, int]:
@@ -271,7 +266,8 @@ def dropouts_of(src: audio_file.Source, max_ms: float) -> Tuple[List[Gap], List[
 
 
 def inpaint_file(in_path: str, out_path: str, gaps: Optional[Sequence[Gap]], filler, zone: int,
-                 context: int, max_ms: float, detect: bool = False, log=print) -> List[Gap]:
+                 context: int, max_ms: float, detect: bool = False, log=print,
+                 edge_guard: int = 0) -> List[Gap]:
   """Reads, inpaints and writes (atomically, in the format the output's extension names).
 
   Everything that can be refused is checked before the filling: the gaps, the output's
@@ -282,7 +278,7 @@ def inpaint_file(in_path: str, out_path: str, gaps: Optional[Sequence[Gap]], fil
   atomic.check_writable(out_path)
   fmt, subtype = audio_file.output_format(out_path, src.format, src.subtype)
   rate = src.sample_rate
-  guard = getattr(filler, 'edge_guard', 0) if rate != RATE else 0
+  guard = edge_guard if rate != RATE else 0
   gaps = list(gaps or [])
   ranges = check_gaps(gaps, src.frames, rate, max_ms, context + guard, in_path, guard)
   if detect:
@@ -304,18 +300,3 @@ def inpaint_file(in_path: str, out_path: str, gaps: Optional[Sequence[Gap]], fil
   audio_file.write_patched(out_path, src, patches, fmt, subtype)
   return sorted(gaps, key=lambda g: g.start)
 
-
-def network_window(first: int, end: int, n_samples: int, sig: SignalConfig) -> int:
-  """Start of the L-sample window whose gap [start + Lc, start + Lc + Lg) covers [first, end).
-
-  Centred when possible (Table 3's centred extension); otherwise shifted just enough to
-  keep Lc samples of context inside the signal.
-  """
-  n = end - first
-  if n > sig.Lg:
-    raise UserError(f'gap of {n} samples is longer than the network gap of {sig.Lg}')
-  gap_start = first - (sig.Lg - n) // 2
-  lowest, highest = max(end - sig.Lg, sig.Lc), min(first, n_samples - sig.Lc - sig.Lg)
-  if lowest > highest:
-    raise UserError(f'gap at sample {first} needs {sig.Lc} samples of context on both sides')
-  return int(np.clip(gap_start, lowest, highest)) - sig.Lc

@@ -13,10 +13,7 @@ from typing import Dict, Sequence
 
 import tensorflow as tf
 
-from audio_context_encoder.config import Config
-
-LOSSES = ('paper', 'authors_code')
-REDUCTIONS = ('sum', 'mean')
+from audio_context_encoder.config import LOSSES, REDUCTIONS, Config
 
 
 def _energy(x: tf.Tensor) -> tf.Tensor:

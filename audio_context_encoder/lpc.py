@@ -22,16 +22,25 @@ context's peak is unusable. Both get the fallback "hold the last context sample"
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from audio_context_encoder.config import SignalConfig
+from audio_context_encoder import compute
+from audio_context_encoder.config import BURG_EXACT, SignalConfig
 
 _BLOWUP = 100.0  # a prediction this many times louder than its context is a failed fit
-# Burg stops raising the order of a context whose prediction-error energy fell to
-# this fraction of its initial value (a prediction gain of 100 dB: only pure
-# synthetic signals get there; real audio stays far above, see tests/test_lpc.py).
-_EXACT = 1e-10
 # Contexts per Burg call: per order the loop costs ~15 numpy calls plus passes over the
 # errors; 48 was measured faster than 8..24 and as fast as 96 on a 2-core EPYC (issue 12).
 _CHUNK = 48
+
+
+def burg_start(x, order: int):
+  """(x as float64 [B, n], coefficient buffers a and a_prev [order + 1, B] with a_0 = 1, swapped
+  each order): the checked start of Burg's recursion, shared with reference.burg."""
+  x = np.atleast_2d(np.asarray(x, np.float64))
+  n = x.shape[1]
+  if not 0 < order < n:
+    raise ValueError(f'order must be in [1, {n - 1}] for {n}-sample contexts, got {order}')
+  a = np.zeros((order + 1, x.shape[0]))  # [coefficient, batch]
+  a[0] = 1.0
+  return x, a, a.copy()
 
 
 def burg(x, order: int) -> np.ndarray:
@@ -44,13 +53,8 @@ def burg(x, order: int) -> np.ndarray:
   calls plus three passes over the errors, so predict() feeds it many contexts at
   once (and the same float operations as before issue 12: reference.burg).
   """
-  x = np.atleast_2d(np.asarray(x, np.float64))
+  x, a, a_prev = burg_start(x, order)
   b, n = x.shape
-  if not 0 < order < n:
-    raise ValueError(f'order must be in [1, {n - 1}] for {n}-sample contexts, got {order}')
-  a = np.zeros((order + 1, b))  # [coefficient, batch]; two buffers, swapped each order
-  a[0] = 1.0
-  a_prev = a.copy()
   m = n - 1
   buffers = [np.empty(b * 2 * m), np.empty(b * 2 * m)]
   errors = buffers[1][:b * 2 * m].reshape(b, 2, m)
@@ -60,7 +64,7 @@ def burg(x, order: int) -> np.ndarray:
   rotate = np.zeros((b, 2, 2))
   rotate[:, 0, 0] = rotate[:, 1, 1] = 1.0
   off_diag = rotate.reshape(b, 4)[:, 1:3]  # rotate[:, 0, 1] and rotate[:, 1, 0]
-  floor = _EXACT * den
+  floor = BURG_EXACT * den
   live = den > 0
   k2 = np.empty((b, 1))
   for i in range(order):
@@ -112,14 +116,13 @@ def predict(contexts, order: int, length: int, backend: str = 'auto', workers: i
   backend: 'numpy' (rows split over `workers` processes, default compute.set_workers),
   'tf' (lpc_tf: a TF graph, on a GPU when there is one) or 'auto' (compute.resolve).
   """
-  from audio_context_encoder import compute
   contexts = np.asarray(contexts, np.float64)
   degenerate = np.ptp(contexts, axis=1) == 0
   pred = np.zeros((contexts.shape[0], length))
   rows = np.flatnonzero(~degenerate)
   if rows.size:
     if compute.resolve(backend) == 'tf':
-      from audio_context_encoder import lpc_tf
+      from audio_context_encoder import lpc_tf  # TensorFlow: only for the 'tf' backend
       pred[rows] = lpc_tf.burg_extrapolate(contexts[rows], order, length)
     else:
       pred[rows] = compute.map_rows(burg_extrapolate, (contexts[rows],), workers, order=order,

@@ -10,7 +10,7 @@ Same epsilon and exactness floor as lpc.burg; float64 throughout.
 import numpy as np
 import tensorflow as tf
 
-from audio_context_encoder import lpc
+from audio_context_encoder.config import BURG_EXACT
 
 
 @tf.function(reduce_retracing=True, jit_compile=True)
@@ -19,7 +19,7 @@ def _burg(x, order):
   m0 = tf.shape(x)[1] - 1
   f, bk = x[:, 1:], x[:, :-1]  # forward, backward errors, aligned; valid [0, m0 - i)
   den = tf.reduce_sum(f * f, 1) + tf.reduce_sum(bk * bk, 1)
-  floor = lpc._EXACT * den
+  floor = BURG_EXACT * den
   eps = tf.constant(np.finfo(np.float64).tiny, tf.float64)
   a = tf.concat([tf.ones((b, 1), tf.float64), tf.zeros((b, order), tf.float64)], 1)
   position = tf.range(m0)

@@ -3,7 +3,7 @@
 Encoder: six SAME-padded convolutions -> row-major reshape to the encoding.
 Decoder: fully connected layer -> reshape -> five transposed convolutions, with
 the row-major reshapes after deconv 3 and deconv 4 exactly as the authors' code
-(REFERENCE.md's table). No biases; every layer but the last is followed by ReLU
+(docs/reference.md, "Network"). No biases; every layer but the last is followed by ReLU
 then batch normalisation; the last one is linear. All widths come from
 cfg.network, so the `small` preset is this same code with smaller widths.
 

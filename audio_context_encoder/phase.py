@@ -24,7 +24,9 @@ magnitude s (x in samples, omega in cycles per sample):
 """
 
 import numpy as np
+from scipy import fft as sfft
 
+from audio_context_encoder import compute
 from audio_context_encoder import dgt as dgt_lib
 from audio_context_encoder.config import ReconstructionConfig, SignalConfig
 
@@ -34,12 +36,43 @@ METHODS = ('true_phase', 'pghi', 'fgla', 'pghi+fgla')
 _LOG_FLOOR = 11.0
 
 
-def gap_columns_mask(sig: SignalConfig) -> np.ndarray:
+def known_columns_mask(sig: SignalConfig) -> np.ndarray:
   """Boolean [40]: True on known columns (0..14, 26..39 for 64 ms)."""
   known = np.ones(sig.dgt_columns, bool)
   start, end = sig.gap_dgt_columns
   known[start:end] = False
   return known
+
+
+def heap_region(known_columns: np.ndarray, sig: SignalConfig):
+  """Where masked PGHI works: the unknown columns plus their known time-neighbours (the only
+  known coefficients whose heap pops can reach an unknown one). Returns (region [R] columns,
+  pos [N]: each column's index in region or -1, neighbour table [R * bins, 4] of flat indices:
+  east, west (time, circular), north, south (frequency); -1 where there is none)."""
+  n_cols, bins = sig.dgt_columns, sig.bins
+  unknown = np.flatnonzero(~np.asarray(known_columns, bool))
+  region = np.unique(np.concatenate([unknown, (unknown - 1) % n_cols, (unknown + 1) % n_cols]))
+  pos = -np.ones(n_cols, int)
+  pos[region] = np.arange(region.size)
+  k = region.size * bins
+  col, row = np.divmod(np.arange(k), bins)
+  east = pos[(region[col] + 1) % n_cols]
+  west = pos[(region[col] - 1) % n_cols]
+  nb = np.stack([np.where(east >= 0, east * bins + row, -1), np.where(west >= 0, west * bins + row, -1),
+                 np.where(row + 1 < bins, np.arange(k) + 1, -1), np.where(row > 0, np.arange(k) - 1, -1)],
+                axis=1)
+  return region, pos, nb
+
+
+def heap_start(coeffs: np.ndarray, known_columns: np.ndarray, sig: SignalConfig):
+  """heap_region, then the heap's start on it, flat [B, R * bins]: magnitudes, which entries are
+  known, and their phases (the known ones' true phase, 0 elsewhere)."""
+  region, pos, nb = heap_region(known_columns, sig)
+  b = coeffs.shape[0]
+  mag = np.abs(coeffs[:, region]).reshape(b, -1)
+  is_known = np.repeat(np.asarray(known_columns, bool)[region], sig.bins)[None, :].repeat(b, axis=0)
+  phase = np.where(is_known, np.angle(coeffs[:, region]).reshape(b, -1), 0.0)
+  return region, pos, nb, mag, is_known, phase
 
 
 def _phase_gradients(mag: np.ndarray, sig: SignalConfig, gamma: float, columns=None):
@@ -88,25 +121,9 @@ def pghi(coeffs, known_columns, sig: SignalConfig, gamma: float = None, tol: flo
   if unknown.size == 0:
     return out
   mag_all = np.abs(out)
-  # Work on the unknown columns plus their known time-neighbours (the only known
-  # coefficients whose heap pops can reach an unknown one).
-  region = np.unique(np.concatenate([unknown, (unknown - 1) % n_cols, (unknown + 1) % n_cols]))
-  pos = -np.ones(n_cols, int)
-  pos[region] = np.arange(region.size)
-  b = out.shape[0]
+  region, pos, nb, mag, is_known, phase = heap_start(out, known_columns, sig)
+  b, k = out.shape[0], region.size * bins
   tgrad, fgrad = _phase_gradients(mag_all, sig, gamma, region)
-  mag = mag_all[:, region].reshape(b, -1)
-  is_known = np.repeat(known_columns[region], bins)[None, :].repeat(b, axis=0)
-  phase = np.where(is_known, np.angle(out[:, region]).reshape(b, -1), 0.0)
-
-  # Neighbour table [K, 4]: east, west (time, circular), north, south (frequency).
-  k = region.size * bins
-  col, row = np.divmod(np.arange(k), bins)
-  east = pos[(region[col] + 1) % n_cols]
-  west = pos[(region[col] - 1) % n_cols]
-  nb = np.stack([np.where(east >= 0, east * bins + row, -1), np.where(west >= 0, west * bins + row, -1),
-                 np.where(row + 1 < bins, np.arange(k) + 1, -1), np.where(row > 0, np.arange(k) - 1, -1)],
-                axis=1)
   half_a, half_bin = sig.a / 2, 1.0 / (2 * sig.M)
 
   small = (mag < tol * mag_all.max(axis=(1, 2))[:, None]) & ~is_known
@@ -239,7 +256,6 @@ def _fgla_iterate(c, target, background, layout, iterations, alpha):
   (their idgt on the buffer chunks, computed once) and each iteration costs one
   irfft and one rfft per unknown column.
   """
-  from scipy import fft as sfft
   t_old = c.copy()
   for _ in range(iterations):
     frames = sfft.irfft(c, n=layout.sig.M, axis=-1)
@@ -285,7 +301,7 @@ def fgla(coeffs, known_columns, sig: SignalConfig, iterations: int = 100,
   c_u = np.ascontiguousarray(c[:, unknown])
   target = np.abs(c_u)
   if backend == 'tf':
-    from audio_context_encoder import phase_tf
+    from audio_context_encoder import phase_tf  # TensorFlow: only for the 'tf' backend
     c[:, unknown] = phase_tf.fgla_unknown(c_u, target, background, layout, iterations, alpha)
   elif backend == 'numpy':
     c[:, unknown] = _fgla_iterate(c_u, target, background, layout, iterations, alpha)
@@ -332,7 +348,6 @@ def reconstruct_from_magnitudes(segments, gap_magnitudes, sig: SignalConfig, met
   (FGLA as a TF graph, on a GPU when there is one; PGHI stays numpy on the workers, see
   _integrate) or 'auto' (compute.resolve). All give the same result up to rounding.
   """
-  from audio_context_encoder import compute
   if method not in METHODS:
     raise ValueError(f'unknown phase method {method!r}; choose one of {METHODS}')
   rcfg = rcfg or ReconstructionConfig()
@@ -350,7 +365,7 @@ def reconstruct_from_magnitudes(segments, gap_magnitudes, sig: SignalConfig, met
     c = compute.map_rows(_reconstruct, (x, mags), workers, row_offset='row_offset', fgla_backend=None,
                          **kwargs)
     if method in ('fgla', 'pghi+fgla'):
-      c = fgla(c, gap_columns_mask(sig), sig, rcfg.fgla_iterations, rcfg.fgla_alpha, 'tf')
+      c = fgla(c, known_columns_mask(sig), sig, rcfg.fgla_iterations, rcfg.fgla_alpha, 'tf')
     out = _synthesize(x, c, sig)
   return out[0] if squeeze else out
 
@@ -360,7 +375,7 @@ def _reconstruct(x, mags, sig, method, rcfg, seed, fgla_backend='numpy', row_off
 
   fgla_backend None: stop before FGLA and return the DGT coefficients [B, 40, bins].
   """
-  known = gap_columns_mask(sig)
+  known = known_columns_mask(sig)
   start, end = sig.gap_dgt_columns
   work = x.astype(np.float64)
   if method != 'true_phase':

@@ -1,25 +1,33 @@
 """Spectrogram figures people look at (PNG, written atomically)."""
 
-
 import numpy as np
+from scipy import signal as sps
+
+from audio_context_encoder import atomic
+
+
+def spectrogram_db(x, rate: int, nfft: int = None, hop: int = None):
+  """(times s [T], frequencies Hz [F], magnitude dB [F, T]) of x: Hann window of nfft samples
+  (default ~32 ms), hop nfft / 8 by default. The one spectrogram of every figure."""
+  nfft = nfft or int(2 ** np.ceil(np.log2(0.032 * rate)))
+  hop = hop or nfft // 8
+  f, t, s = sps.stft(np.asarray(x, np.float64), rate, window='hann', nperseg=nfft,
+                     noverlap=nfft - hop)
+  return t, f, 20 * np.log10(np.abs(s) + 1e-7)
 
 
 def save_spectrograms(panels, rate: int, path: str, title: str, marks=(), columns: int = 1):
   """One magnitude spectrogram (dB) per (name, signal) panel, stacked; dashed lines at `marks` (s)."""
-  import matplotlib
+  import matplotlib  # slow to import and only for figures: loaded when one is drawn
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt
-  from scipy import signal as sps
 
   rows = -(-len(panels) // columns)
   fig, axes = plt.subplots(rows, columns, figsize=(10 * columns / max(columns, 1), 2.2 * rows + 0.6),
                            sharex=True, sharey=True, squeeze=False)
   vmax = None
-  nfft = int(2 ** np.ceil(np.log2(0.032 * rate)))
   for ax, (name, x) in zip(axes.ravel(), panels):
-    f, t, s = sps.stft(np.asarray(x, np.float64), rate, window='hann', nperseg=nfft,
-                       noverlap=nfft * 7 // 8)
-    db = 20 * np.log10(np.abs(s) + 1e-7)
+    t, f, db = spectrogram_db(x, rate)
     vmax = db.max() if vmax is None else vmax
     ax.pcolormesh(t, f / 1000, db, vmin=vmax - 80, vmax=vmax, cmap='magma', shading='auto')
     for m in marks:
@@ -30,7 +38,6 @@ def save_spectrograms(panels, rate: int, path: str, title: str, marks=(), column
     ax.set_xlabel('time (s)')
   fig.suptitle(title, fontsize=10)
   fig.tight_layout()
-  from audio_context_encoder import atomic
   with atomic.replacing(path) as tmp:
     fig.savefig(tmp, dpi=100)
   plt.close(fig)

@@ -12,10 +12,11 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from audio_context_encoder import dgt as dgt_lib
-from audio_context_encoder.config import ReconstructionConfig, SignalConfig
+from audio_context_encoder import lpc as lpc_lib
+from audio_context_encoder import phase as phase_lib
+from audio_context_encoder.config import BURG_EXACT, ReconstructionConfig, SignalConfig
 
 _LOG_FLOOR = 11.0
-_EXACT = 1e-10
 _CHUNK = 24
 
 
@@ -49,33 +50,18 @@ def pghi(coeffs, known_columns, sig: SignalConfig, gamma: float = None, tol: flo
     raise ValueError(f'coeffs must be [batch, {sig.dgt_columns}, {sig.bins}], got {coeffs.shape}')
   gamma = ReconstructionConfig().pghi_gamma_factor * sig.M ** 2 if gamma is None else gamma
   known_columns = np.asarray(known_columns, bool)
-  n_cols, bins = sig.dgt_columns, sig.bins
+  bins = sig.bins
   unknown = np.flatnonzero(~known_columns)
   out = coeffs.astype(np.complex128, copy=True)
   if unknown.size == 0:
     return out
   mag_all = np.abs(out)
   tgrad_all, fgrad_all = _phase_gradients(mag_all, sig, gamma)
-  # Work on the unknown columns plus their known time-neighbours (the only known
-  # coefficients whose heap pops can reach an unknown one).
-  region = np.unique(np.concatenate([unknown, (unknown - 1) % n_cols, (unknown + 1) % n_cols]))
-  pos = -np.ones(n_cols, int)
-  pos[region] = np.arange(region.size)
+  # The region, neighbour table and start are bookkeeping shared with phase.pghi.
+  region, pos, nb, mag, is_known, phase = phase_lib.heap_start(out, known_columns, sig)
   b = out.shape[0]
-  mag = mag_all[:, region].reshape(b, -1)
   tgrad = tgrad_all[:, region].reshape(b, -1)
   fgrad = fgrad_all[:, region].reshape(b, -1)
-  is_known = np.repeat(known_columns[region], bins)[None, :].repeat(b, axis=0)
-  phase = np.where(is_known, np.angle(out[:, region]).reshape(b, -1), 0.0)
-
-  # Neighbour table [K, 4]: east, west (time, circular), north, south (frequency).
-  k = region.size * bins
-  col, row = np.divmod(np.arange(k), bins)
-  east = pos[(region[col] + 1) % n_cols]
-  west = pos[(region[col] - 1) % n_cols]
-  nb = np.stack([np.where(east >= 0, east * bins + row, -1), np.where(west >= 0, west * bins + row, -1),
-                 np.where(row + 1 < bins, np.arange(k) + 1, -1), np.where(row > 0, np.arange(k) - 1, -1)],
-                axis=1)
   half_a, half_bin = sig.a / 2, 1.0 / (2 * sig.M)
 
   small = (mag < tol * mag_all.max(axis=(1, 2))[:, None]) & ~is_known
@@ -155,13 +141,8 @@ def burg(x, order: int) -> np.ndarray:
   order update f' = f + k b, b' = b + k f is one batched 2 x 2 matmul (one pass
   over memory instead of four elementwise ones).
   """
-  x = np.atleast_2d(np.asarray(x, np.float64))
+  x, a, a_prev = lpc_lib.burg_start(x, order)
   b, n = x.shape
-  if not 0 < order < n:
-    raise ValueError(f'order must be in [1, {n - 1}] for {n}-sample contexts, got {order}')
-  a = np.zeros((order + 1, b))  # [coefficient, batch]; two buffers, swapped each order
-  a[0] = 1.0
-  a_prev = a.copy()
   m = n - 1
   errors = np.stack([x[:, 1:], x[:, :-1]], axis=1)  # [B, 2, m]: forward, backward errors
   buffers = [np.empty(b * 2 * m), np.empty(b * 2 * m)]
@@ -169,7 +150,7 @@ def burg(x, order: int) -> np.ndarray:
   eps = np.finfo(np.float64).tiny
   rotate = np.zeros((b, 2, 2))
   rotate[:, 0, 0] = rotate[:, 1, 1] = 1.0
-  floor = _EXACT * den
+  floor = BURG_EXACT * den
   live = den > 0
   for i in range(order):
     k = -2.0 * np.einsum('ij,ij->i', errors[:, 1], errors[:, 0]) / (den + eps)
@@ -191,27 +172,13 @@ def burg(x, order: int) -> np.ndarray:
   return np.ascontiguousarray(a.T)
 
 
-def extrapolate(context, a, length: int) -> np.ndarray:
-  """Continue each context [B, n] by `length` samples with its all-pole filter a [B, p + 1].
-
-  Equals scipy lfilter([1], a, zeros(length), zi=lfiltic([1], a, context[::-1][:p])).
-  """
-  context = np.asarray(context, np.float64)
-  b, p = a.shape[0], a.shape[1] - 1
-  hist = np.zeros((b, p + length))
-  hist[:, :p] = context[:, -p:]
-  taps = -a[:, :0:-1]  # -a_p .. -a_1, aligned with hist[n .. n + p - 1]
-  for t in range(length):
-    hist[:, p + t] = np.einsum('ij,ij->i', hist[:, t:t + p], taps)
-  return hist[:, p:]
-
-
 def burg_extrapolate(contexts, order: int, length: int) -> np.ndarray:
-  """Extrapolations [B, length] as lpc.predict computed them (Burg and extrapolation per chunk)."""
+  """Extrapolations [B, length] as lpc.predict computed them (Burg and extrapolation per chunk;
+  the extrapolation itself is unchanged since, so it is lpc.extrapolate)."""
   contexts = np.asarray(contexts, np.float64)
   pred = np.zeros((contexts.shape[0], length))
   for i in range(0, contexts.shape[0], _CHUNK):
     a = burg(contexts[i:i + _CHUNK], order)
     with np.errstate(all='ignore'):
-      pred[i:i + _CHUNK] = extrapolate(contexts[i:i + _CHUNK], a, length)
+      pred[i:i + _CHUNK] = lpc_lib.extrapolate(contexts[i:i + _CHUNK], a, length)
   return pred

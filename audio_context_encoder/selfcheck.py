@@ -1,12 +1,16 @@
-"""A quick check that the installation works: features vs ltfatpy and the round trip."""
+"""A quick check that the installation works: features vs ltfatpy and the synthesis round trip."""
 
 import numpy as np
 
+from audio_context_encoder import audio_file, config, dgt, phase
+
 
 def run() -> bool:
+  # Imported here: ltfatpy and TensorFlow (features) take seconds, and the other commands of
+  # the CLI (LPC inpainting) need neither.
   from ltfatpy import dgtreal, firwin
 
-  from audio_context_encoder import audio_file, config, features
+  from audio_context_encoder import features
 
   x16 = audio_file.glockenspiel_16k()
   ok = True
@@ -19,8 +23,8 @@ def run() -> bool:
     c0, c1 = sig.gap_dgt_columns
     ref = np.abs(c).T[c0:c1]
     err_ltfat = np.linalg.norm(target - ref) / np.linalg.norm(ref)
-    gap = features.complex_from_channels(features.gap_complex(seg, sig))
-    restored = features.inpaint_segments(seg, gap, sig).numpy()
+    gap = dgt.from_stft_frames(features.gap_stft(seg[None], sig).numpy(), sig)
+    restored = phase.synthesize_gap(seg[None], gap, sig)[0]
     err_rt = np.linalg.norm(restored - seg) / np.linalg.norm(seg)
     passed = err_ltfat < 1e-4 and err_rt < 1e-5
     ok &= passed

@@ -7,13 +7,14 @@ What it does, step by step:
   * Every cfg.train.validation_interval steps: validation NMSE / SNR on the gap coefficients;
     the best model so far is written to best.keras.
   * Learning-rate phase (§3.3): the rate drops to cfg.train.learning_rate_final at
-    `lr_drop_step` (default cfg.train.steps_first_phase, the paper's ~600k) or, when
+    cfg.train.lr_drop_step (default cfg.train.steps_first_phase, the paper's ~600k) or, when
     cfg.train.lr_drop_patience > 0, after that many validations without improvement; training
-    then continues for cfg.train.steps_second_phase more steps (or until `steps`).
+    then continues for cfg.train.steps_second_phase more steps (or until cfg.train.steps).
+    The schedule lives in the config (one run definition); RunOptions only say how to run.
   * Checkpoints (model, optimizer, step, phase, best validation, plateau counter) every
     `checkpoint_every` steps and at exit (end, SIGTERM, SIGINT); a restart with the same run
     folder resumes from the latest one. Data position: the training stream is not replayed;
-    on resume it is rebuilt with the shuffle seed `seed + step` (a documented reshuffle).
+    on resume it is rebuilt with the shuffle seed `cfg.train.seed + step` (a documented reshuffle).
   * TensorBoard (run_dir/train, run_dir/valid): total, reconstruction and L2 losses, SNR, NMSE,
     learning rate, examples/s, the fraction of time spent waiting for input, spectrogram images
     (target, prediction, context + prediction) and the config as text.
@@ -29,13 +30,15 @@ import signal
 import time
 from typing import Callable, Dict, Optional
 
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
+from tqdm import tqdm
 
 from audio_context_encoder import atomic, losses
 from audio_context_encoder import model as model_lib
-from audio_context_encoder.config import Config
+from audio_context_encoder.config import LOSSES, REDUCTIONS, Config
+from audio_context_encoder.errors import UserError
 
 STRATEGIES = ('default', 'mirrored', 'multi_worker')
 PRECISIONS = ('float32', 'mixed_bfloat16', 'mixed_float16')
@@ -43,10 +46,8 @@ PRECISIONS = ('float32', 'mixed_bfloat16', 'mixed_float16')
 
 @dataclasses.dataclass
 class RunOptions:
-  """How to run (not what to learn: that is the Config)."""
+  """How to run (not what to learn, nor the schedule: that is the Config, cfg.train)."""
 
-  steps: int = 0  # total steps; 0 = cfg.train.steps_first_phase + steps_second_phase
-  lr_drop_step: int = 0  # 0 = cfg.train.steps_first_phase
   checkpoint_every: int = 1000
   log_every: int = 100
   valid_batches: int = 0  # 0 = the whole validation dataset
@@ -54,14 +55,9 @@ class RunOptions:
   strategy: str = 'default'
   precision: str = 'float32'
   jit: bool = False
-  seed: int = 0
   progress: bool = True
   time_budget_s: float = 0  # stop (checkpoint, validate, save) after this much wall time; 0 = none
   stop_at_step: int = 0  # likewise, stop this invocation at that step; 0 = none (not a run change)
-
-
-class UserError(ValueError):
-  """A mistake in the inputs, reported as one line (no traceback) by the entry points."""
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
@@ -86,33 +82,42 @@ def _is_chief(strategy) -> bool:
   return resolver.task_type == 'worker' and resolver.task_id == 0 and not has_chief
 
 
-# Run options that change what a run computes: a resume must use the values it started with.
-RESUME_OPTIONS = ('steps', 'lr_drop_step', 'seed')
+# The schedule fields of TrainConfig that a resume must keep (the --flags of the same names).
+RESUME_FIELDS = ('steps', 'lr_drop_step', 'seed')
 
 
-def check_run_config(run_dir: str, cfg: Config, options: Optional['RunOptions'] = None) -> None:
-  """Writes run_dir/config.json (the config and the RESUME_OPTIONS), or checks that a resumed
-  run uses the same ones. A config.json without options (older runs) gets them recorded."""
+def _saved_config(saved: dict, cfg: Config) -> Config:
+  """The config a run folder's config.json describes. Older folders kept the schedule apart
+  ('run_options') or not at all: those values come from there, or are the current ones."""
+  train = saved.get('train', {})
+  legacy = saved.get('run_options') or {}
+  schedule = {k: train.get(k, legacy.get(k, getattr(cfg.train, k))) for k in RESUME_FIELDS}
+  old = Config.from_dict(saved)
+  return old.replace(train=dataclasses.replace(old.train, **schedule))
+
+
+def check_run_config(run_dir: str, cfg: Config) -> None:
+  """Writes run_dir/config.json, or checks that a resumed run uses the same config, schedule
+  (RESUME_FIELDS) included. A config.json of an older layout is rewritten in this one."""
   path = os.path.join(run_dir, 'config.json')
-  run = {k: getattr(options, k) for k in RESUME_OPTIONS} if options is not None else None
   if os.path.exists(path):
     with open(path) as f:
       saved = json.load(f)
-    old = Config.from_dict(saved)
-    if old != cfg:
-      diff = [k for k, v in cfg.to_dict().items() if old.to_dict().get(k) != v]
+    old = _saved_config(saved, cfg)
+    schedule = {k: getattr(cfg.train, k) for k in RESUME_FIELDS}
+    same_schedule = old.replace(train=dataclasses.replace(old.train, **schedule))
+    if same_schedule != cfg:
+      diff = [k for k, v in cfg.to_dict().items() if same_schedule.to_dict().get(k) != v]
       raise UserError(f'{path}: this run was started with a different config (sections {diff}); '
                       'use another output folder or the same preset and flags')
-    before = saved.get('run_options')
-    if run is not None and before is not None and before != run:
-      diff = ', '.join(f'--{k}={before.get(k)} (now {run[k]})' for k in RESUME_OPTIONS
-                       if before.get(k) != run[k])
+    changed = [k for k in RESUME_FIELDS if getattr(old.train, k) != schedule[k]]
+    if changed:
+      diff = ', '.join(f'--{k}={getattr(old.train, k)} (now {schedule[k]})' for k in changed)
       raise UserError(f'{path}: this run was started with {diff}; resume it with the same '
                       'values or train into another --name')
-    if run is not None and before is None:
-      atomic.write_json(path, {**saved, 'run_options': run}, indent=1)
-  else:
-    atomic.write_json(path, {**cfg.to_dict(), **({'run_options': run} if run else {})}, indent=1)
+    if saved == cfg.to_dict():
+      return
+  atomic.write_json(path, cfg.to_dict(), indent=1)
 
 
 def spectrogram_images(context: np.ndarray, target: np.ndarray, prediction: np.ndarray,
@@ -143,10 +148,10 @@ class Trainer:
   def __init__(self, cfg: Config, run_dir: str, options: RunOptions = RunOptions()):
     if options.precision not in PRECISIONS:
       raise UserError(f'precision must be one of {PRECISIONS}, got {options.precision!r}')
-    if cfg.train.loss not in losses.LOSSES:
-      raise UserError(f'train.loss must be one of {losses.LOSSES}, got {cfg.train.loss!r}')
-    if cfg.train.batch_reduction not in losses.REDUCTIONS:
-      raise UserError(f'train.batch_reduction must be one of {losses.REDUCTIONS}, '
+    if cfg.train.loss not in LOSSES:
+      raise UserError(f'train.loss must be one of {LOSSES}, got {cfg.train.loss!r}')
+    if cfg.train.batch_reduction not in REDUCTIONS:
+      raise UserError(f'train.batch_reduction must be one of {REDUCTIONS}, '
                       f'got {cfg.train.batch_reduction!r}')
     self.cfg, self.run_dir, self.options = cfg, run_dir, options
     self.strategy = make_strategy(options.strategy)
@@ -157,9 +162,9 @@ class Trainer:
                       f'{self.replicas} replicas')
     os.makedirs(run_dir, exist_ok=True)
     if self.chief:
-      check_run_config(run_dir, cfg, options)
+      check_run_config(run_dir, cfg)
     keras.mixed_precision.set_global_policy(options.precision)
-    keras.utils.set_random_seed(options.seed)
+    keras.utils.set_random_seed(cfg.train.seed)
     with self.strategy.scope():
       self.model = model_lib.build_model(cfg)
       opt = keras.optimizers.Adam(cfg.train.learning_rate, epsilon=1e-8)  # TF1 AdamOptimizer's eps
@@ -198,7 +203,7 @@ class Trainer:
 
   def total_steps(self) -> int:
     t = self.cfg.train
-    cap = self.options.steps or (t.steps_first_phase + t.steps_second_phase)
+    cap = t.steps or (t.steps_first_phase + t.steps_second_phase)
     if int(self.phase.numpy()) == 1:
       cap = min(cap, int(self.drop_step.numpy()) + t.steps_second_phase)
     return cap
@@ -207,7 +212,7 @@ class Trainer:
     if int(self.phase.numpy()) == 1:
       return
     step = int(self.step.numpy())
-    at = self.options.lr_drop_step or self.cfg.train.steps_first_phase
+    at = self.cfg.train.lr_drop_step or self.cfg.train.steps_first_phase
     if step >= at or plateau:
       self.phase.assign(1)
       self.drop_step.assign(step)
@@ -276,92 +281,118 @@ class Trainer:
   def fit(self, train_dataset_fn: Callable[[int], tf.data.Dataset],
           valid_dataset_fn: Optional[Callable[[], tf.data.Dataset]] = None) -> Dict[str, float]:
     """Trains until total_steps(); returns the final step, phase, best validation NMSE."""
-    cfg, opts = self.cfg, self.options
-    writers = {}
-    if self.chief:
-      writers = {k: tf.summary.create_file_writer(os.path.join(self.run_dir, k))
-                 for k in ('train', 'valid')}
-      with writers['train'].as_default(step=int(self.step.numpy())):
-        tf.summary.text('config', '```\n' + json.dumps(cfg.to_dict(), indent=1) + '\n```')
-        tf.summary.text('run_options', '```\n' + json.dumps(dataclasses.asdict(opts), indent=1)
-                        + '\n```')
-    dataset = train_dataset_fn(opts.seed + int(self.step.numpy()))
+    opts = self.options
+    writers = self._open_writers()
+    dataset = train_dataset_fn(self.cfg.train.seed + int(self.step.numpy()))
     iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
-
     stop = {'signal': None}
-    previous = {}
-
-    def on_signal(signum, _frame):
-      stop['signal'] = signum
-
-    for s in (signal.SIGTERM, signal.SIGINT):
-      try:
-        previous[s] = signal.signal(s, on_signal)
-      except ValueError:  # not the main thread
-        pass
-
+    previous = self._catch_signals(stop)
     bar = None
     if opts.progress and self.chief:
-      from tqdm import tqdm
       bar = tqdm(total=self.total_steps(), initial=int(self.step.numpy()), unit='step',
                  dynamic_ncols=True)
-    acc, wait, t_last, n_last = {}, 0.0, time.perf_counter(), int(self.step.numpy())
     deadline = time.monotonic() + opts.time_budget_s if opts.time_budget_s else math.inf
+    stop_at = opts.stop_at_step or math.inf
+    log = _Window(int(self.step.numpy()))
     validated_at = None
     try:
-      stop_at = opts.stop_at_step or math.inf
       while (int(self.step.numpy()) < min(self.total_steps(), stop_at) and stop['signal'] is None
              and time.monotonic() < deadline):
-        t0 = time.perf_counter()
-        batch = next(iterator)
-        wait += time.perf_counter() - t0
-        stats = self._train_step(batch)
-        self.step.assign_add(1)
-        step = int(self.step.numpy())
-        for k, v in stats.items():
-          acc[k] = acc.get(k, 0.0) + float(v)
+        step, stats = self._step(iterator, log)
         if bar is not None:
           bar.update(1)
           bar.set_postfix(loss=f'{float(stats["loss/total"]):.4g}')
         if step % opts.log_every == 0 or step == self.total_steps():
-          elapsed = time.perf_counter() - t_last
-          n = step - n_last
-          if self.chief:
-            with writers['train'].as_default(step=step):
-              for k in ('loss/total', 'loss/reconstruction', 'loss/l2'):
-                tf.summary.scalar(k, acc[k] / n)
-              tf.summary.scalar('snr', acc['snr_sum'] / acc['count'])
-              tf.summary.scalar('nmse', acc['nmse_sum'] / acc['count'])
-              tf.summary.scalar('learning_rate', self.learning_rate())
-              tf.summary.scalar('examples_per_sec', n * cfg.train.batch_size / elapsed)
-              tf.summary.scalar('input_wait_fraction', wait / elapsed)
-            writers['train'].flush()  # a killed run keeps its curve up to here
-          acc, wait, t_last, n_last = {}, 0.0, time.perf_counter(), step
+          self._log_training(writers, step, log)
         t_side = time.perf_counter()  # validation and checkpoints do not count as training time
-        plateau = False
-        if valid_dataset_fn is not None and step % cfg.train.validation_interval == 0:
-          plateau = self._validation(valid_dataset_fn(), writers, step)
+        if self._after_step(step, valid_dataset_fn, writers):
           validated_at = step
-        self._maybe_drop(plateau)
-        if step % opts.checkpoint_every == 0:
-          self.manager.save(checkpoint_number=step)
-        t_last += time.perf_counter() - t_side
+        log.t_last += time.perf_counter() - t_side
     finally:
       if bar is not None:
         bar.close()
       for s, h in previous.items():
         signal.signal(s, h)
-    step = int(self.step.numpy())
-    if (valid_dataset_fn is not None and stop['signal'] is None and step > 0
-        and validated_at != step and step % cfg.train.validation_interval):
-      self._validation(valid_dataset_fn(), writers, step)  # so best.keras covers the last steps
-    self.manager.save(checkpoint_number=step)
-    if self.chief:
-      model_lib.save_model(self.model, cfg, os.path.join(self.run_dir, 'last.keras'))
-      for w in writers.values():
-        w.flush()
+    self._finish(valid_dataset_fn, writers, stop['signal'] is None, validated_at)
     return {'step': int(self.step.numpy()), 'phase': int(self.phase.numpy()),
             'best_valid_nmse': float(self.best.numpy()), 'stopped_by_signal': stop['signal']}
+
+  # ---- the steps of fit ----
+  def _open_writers(self) -> dict:
+    """TensorBoard writers (chief only), the config written as text at the current step."""
+    if not self.chief:
+      return {}
+    writers = {k: tf.summary.create_file_writer(os.path.join(self.run_dir, k))
+               for k in ('train', 'valid')}
+    with writers['train'].as_default(step=int(self.step.numpy())):
+      tf.summary.text('config', '```\n' + json.dumps(self.cfg.to_dict(), indent=1) + '\n```')
+      tf.summary.text('run_options', '```\n' + json.dumps(dataclasses.asdict(self.options), indent=1)
+                      + '\n```')
+    return writers
+
+  @staticmethod
+  def _catch_signals(stop: dict) -> dict:
+    """SIGTERM/SIGINT end the loop after the current step; returns the handlers to put back."""
+    def on_signal(signum, _frame):
+      stop['signal'] = signum
+
+    previous = {}
+    for s in (signal.SIGTERM, signal.SIGINT):
+      try:
+        previous[s] = signal.signal(s, on_signal)
+      except ValueError:  # not the main thread
+        pass
+    return previous
+
+  def _step(self, iterator, log: '_Window'):
+    """One training step; its statistics are added to `log`."""
+    t0 = time.perf_counter()
+    batch = next(iterator)
+    log.wait += time.perf_counter() - t0
+    stats = self._train_step(batch)
+    self.step.assign_add(1)
+    for k, v in stats.items():
+      log.acc[k] = log.acc.get(k, 0.0) + float(v)
+    return int(self.step.numpy()), stats
+
+  def _log_training(self, writers: dict, step: int, log: '_Window') -> None:
+    """Means since the last log line to TensorBoard; starts a new window."""
+    elapsed = time.perf_counter() - log.t_last
+    n, acc = step - log.n_last, log.acc
+    if self.chief:
+      with writers['train'].as_default(step=step):
+        for k in ('loss/total', 'loss/reconstruction', 'loss/l2'):
+          tf.summary.scalar(k, acc[k] / n)
+        tf.summary.scalar('snr', acc['snr_sum'] / acc['count'])
+        tf.summary.scalar('nmse', acc['nmse_sum'] / acc['count'])
+        tf.summary.scalar('learning_rate', self.learning_rate())
+        tf.summary.scalar('examples_per_sec', n * self.cfg.train.batch_size / elapsed)
+        tf.summary.scalar('input_wait_fraction', log.wait / elapsed)
+      writers['train'].flush()  # a killed run keeps its curve up to here
+    log.reset(step)
+
+  def _after_step(self, step: int, valid_dataset_fn, writers: dict) -> bool:
+    """Validation when due, the learning-rate drop, a checkpoint when due; True if validated."""
+    plateau, validated = False, False
+    if valid_dataset_fn is not None and step % self.cfg.train.validation_interval == 0:
+      plateau = self._validation(valid_dataset_fn(), writers, step)
+      validated = True
+    self._maybe_drop(plateau)
+    if step % self.options.checkpoint_every == 0:
+      self.manager.save(checkpoint_number=step)
+    return validated
+
+  def _finish(self, valid_dataset_fn, writers: dict, natural_end: bool, validated_at) -> None:
+    """Validates the last steps (so best.keras covers them), checkpoints, writes last.keras."""
+    step = int(self.step.numpy())
+    if (valid_dataset_fn is not None and natural_end and step > 0 and validated_at != step
+        and step % self.cfg.train.validation_interval):
+      self._validation(valid_dataset_fn(), writers, step)
+    self.manager.save(checkpoint_number=step)
+    if self.chief:
+      model_lib.save_model(self.model, self.cfg, os.path.join(self.run_dir, 'last.keras'))
+      for w in writers.values():
+        w.flush()
 
   def _validation(self, dataset, writers, step) -> bool:
     """Validates, logs, keeps the best model; True when the plateau patience is used up."""
@@ -383,3 +414,13 @@ class Trainer:
       self.since_best.assign_add(1)
     patience = self.cfg.train.lr_drop_patience
     return bool(patience) and int(self.since_best.numpy()) >= patience
+
+
+class _Window:
+  """Training statistics accumulated between two TensorBoard log lines."""
+
+  def __init__(self, step: int):
+    self.reset(step)
+
+  def reset(self, step: int) -> None:
+    self.acc, self.wait, self.t_last, self.n_last = {}, 0.0, time.perf_counter(), step

@@ -12,9 +12,11 @@ import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-from audio_context_encoder import config  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+from audio_context_encoder import audio_io, config, reader, segmenting  # noqa: E402
 from audio_context_encoder.config import DataConfig  # noqa: E402
-from tfrecords_tools import reader, sources, writer  # noqa: E402
+from tfrecords_tools import sources, writer  # noqa: E402
 
 # Inputs per layout: whole Wesnoth tracks (OGG, 44.1 kHz stereo), FMA-like clips (30 s of
 # them encoded here as 44.1 kHz stereo MP3, decoded by tensorflow-io like FMA) and NSynth-like
@@ -30,8 +32,6 @@ PAPER_DATA = {'FMA small (music)': ('clips', 7.4e6, 8000 * 30.0),
 
 def nsynth_like_notes(folder, n):
   """n notes of the tonejs sets as NSynth-like files: 4 s, 16 kHz, mono, 16-bit WAV."""
-  import soundfile as sf
-  from tfrecords_tools import audio_io, segmenting
   root = sources.fetch_demo_instruments(pathlib.Path('data/downloads'))
   notes = sources.demo_instrument_items(root, (1.0, 0.0, 0.0), 0)[:n]
   folder.mkdir(parents=True, exist_ok=True)
@@ -43,7 +43,6 @@ def nsynth_like_notes(folder, n):
 
 def fma_like_clips(folder, music, n):
   """The central 30 s of n Wesnoth tracks as 44.1 kHz stereo MP3 files, like FMA clips."""
-  import soundfile as sf
   folder.mkdir(parents=True, exist_ok=True)
   for item in music[:n]:
     x, rate = sf.read(item.path, dtype='float32', always_2d=True)

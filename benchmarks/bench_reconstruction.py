@@ -15,12 +15,14 @@ full FMA and NSynth test splits from these rates (network inference measured apa
 with the paper-size model, random weights).
 """
 
+import os
 import time
 
 import numpy as np
 from scipy import signal as sps
 
 from audio_context_encoder import compute, config, dgt, lpc, phase, reference
+from audio_context_encoder.audio_file import glockenspiel_16k
 
 N_NEW = 256  # segments per batched call (what make tables feeds: --batch_size)
 N_OLD = 32  # the old code is slow; its per-gap rate does not depend on the batch size
@@ -30,7 +32,6 @@ SPLITS = {'FMA': 700_000, 'NSynth': 300_000}
 
 
 def gspi_segments(n):
-  from audio_context_encoder.audio_file import glockenspiel_16k
   x = glockenspiel_16k()
   starts = np.linspace(0, len(x) - 5120, n).astype(int)
   return np.stack([x[s:s + 5120] for s in starts])
@@ -55,7 +56,7 @@ def per_gap_ms(fn, n, repeats=REPEATS, label=None):
 
 def old_reconstruct(x, mags, sig, rcfg):
   """The pre-issue-12 pipeline: reference.pghi then reference.fgla, then the same synthesis."""
-  known = phase.gap_columns_mask(sig)
+  known = phase.known_columns_mask(sig)
   start, end = sig.gap_dgt_columns
   work = x.astype(np.float64)
   work[:, sig.Lc:sig.Lc + sig.Lg] = 0.0
@@ -93,6 +94,8 @@ def gap_column_error(new, old, sig):
 
 def network_ms(n=64):
   """Paper-size magnitude network, random weights, inference on n segments (ms per gap)."""
+  # TensorFlow last: once imported (with a GPU) compute.resolve('auto') would pick the tf
+  # backends, and the numpy ones are measured first.
   import tensorflow as tf
   from audio_context_encoder import inference, model as model_lib
   cfg = config.paper()
@@ -103,7 +106,7 @@ def network_ms(n=64):
 
 
 def main():
-  import librosa
+  import librosa  # a test dependency, slow to import: only this benchmark's accuracy check
   sig = config.signal_config(64)
   rcfg = config.ReconstructionConfig()
   cores = compute.cores()
@@ -148,7 +151,6 @@ def main():
   print('CPU ms per gap of the in-process runs: '
         + ', '.join(f'{k} {v:.2f}' for k, v in CPU.items())
         + f' -> phase {CPU["phase old"] / CPU["phase new"]:.1f}x, LPC {CPU["LPC old"] / CPU["LPC new"]:.1f}x')
-  import os
   print(f'load average during the run: {os.getloadavg()[0]:.1f} on {cores} core(s)')
 
   # ---- Projection of `make tables` (Tables 2-3) on the full test splits ----

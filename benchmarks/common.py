@@ -11,7 +11,7 @@ def pin_one_core():
   os.environ['MKL_NUM_THREADS'] = '1'
   if hasattr(os, 'sched_setaffinity'):
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-  import tensorflow as tf
+  import tensorflow as tf  # after the variables above: TF reads them when it loads
   tf.config.threading.set_intra_op_parallelism_threads(1)
   tf.config.threading.set_inter_op_parallelism_threads(1)
 

@@ -13,6 +13,9 @@ from absl import app, flags
 import numpy as np
 import soundfile
 
+from audio_context_encoder import __main__ as cli
+from audio_context_encoder import inpaint, plots, reader
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string('data_dir', 'data/demo-music', 'Dataset whose test split supplies the excerpt.')
 flags.DEFINE_string('audio_root', 'data/downloads/wesnoth-music', 'Where its source audio files are.')
@@ -22,7 +25,7 @@ flags.DEFINE_float('seconds', 4.0, 'Length of the excerpt.')
 flags.DEFINE_list('gaps', ['0.7:64', '1.5:64', '2.3:48', '3.1:64'], 'Dropouts to punch, START_S:MS.')
 
 
-METHODS = ('network', 'interp', 'lpc')
+METHODS = ('network', 'interp', 'lpc')  # the paper's two and the no-training baseline
 LABELS = {'network': 'network', 'interp': 'interpolation', 'lpc': 'LPC'}
 
 
@@ -35,7 +38,6 @@ def gap_snr(x, y, spans):
 
 def test_excerpt(data_dir, audio_root, seconds):
   """(samples [n, ch], rate, name): the first test-split window's track, from its offset on."""
-  from tfrecords_tools import reader
   batch = next(iter(reader.evaluation_dataset(data_dir, 'test', batch_size=1)))
   track = batch['track_id'].numpy()[0].decode()
   offset_s = int(batch['offset'].numpy()[0]) / 16000
@@ -51,8 +53,6 @@ def test_excerpt(data_dir, audio_root, seconds):
 
 def main(argv):
   del argv
-  from audio_context_encoder import __main__ as cli
-  from audio_context_encoder import inpaint, plots
   os.makedirs(FLAGS.out_dir, exist_ok=True)
   out = lambda name: os.path.join(FLAGS.out_dir, name)
   x, rate, name = test_excerpt(FLAGS.data_dir, FLAGS.audio_root, FLAGS.seconds)

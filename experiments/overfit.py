@@ -6,73 +6,25 @@
 Trains the `small` network on 32 segments of ltfatpy's glockenspiel (batch 32, Adam 1e-3)
 and prints, every --every steps, the training SNR (batch statistics) and the SNR on the
 same 32 examples in inference mode (batch-norm moving statistics), both on the gap
-magnitudes. tests/test_training_overfit.py runs the same function.
+magnitudes (audio_context_encoder/overfit.py; tests/test_training_overfit.py runs it too).
 """
 
-import dataclasses
 import os
-import tempfile
 
 from absl import app, flags
-import numpy as np
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
+from audio_context_encoder.config import LOSSES  # noqa: E402
+from audio_context_encoder.overfit import overfit  # noqa: E402
+
 FLAGS = flags.FLAGS
-flags.DEFINE_enum('loss', 'paper', ['paper', 'authors_code'], 'loss (eq. (2)+(3) or the coded variant)')
+flags.DEFINE_enum('loss', 'paper', list(LOSSES), 'loss (eq. (2)+(3) or the coded variant)')
 flags.DEFINE_float('lambda_', 0.01, 'L2 weight of eq. (3)')
 flags.DEFINE_float('batch_norm_momentum', 0.99, 'batch-norm moving-average momentum')
 flags.DEFINE_float('learning_rate', 1e-3, 'Adam learning rate')
 flags.DEFINE_integer('steps', 300, 'training steps')
 flags.DEFINE_integer('every', 25, 'steps between reports')
-
-
-def gspi_segments(n: int, length: int = 5120) -> np.ndarray:
-  """`n` segments of ltfatpy's glockenspiel at 16 kHz, evenly spread over the recording."""
-  from audio_context_encoder.audio_file import glockenspiel_16k
-  x = glockenspiel_16k()
-  starts = np.linspace(0, len(x) - length, n).astype(int)
-  return np.stack([x[s:s + length] for s in starts]).astype(np.float32)
-
-
-def scalars(folder: str, tag: str) -> dict:
-  """{step: value} of a scalar in the TensorBoard event files of `folder`."""
-  import tensorflow as tf
-  out = {}
-  for name in sorted(os.listdir(folder)):
-    for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name)):
-      for v in event.summary.value:
-        if v.tag == tag:
-          out[event.step] = float(tf.make_ndarray(v.tensor))
-  return out
-
-
-def overfit(loss='paper', lambda_=0.01, batch_norm_momentum=0.99, learning_rate=1e-3, steps=300,
-            every=25, examples=32, log=print):
-  """[(step, training SNR, inference-mode SNR)] of the small network fitting `examples` segments."""
-  import tensorflow as tf
-  from audio_context_encoder import config, features, training
-  cfg = config.get('small')
-  cfg = cfg.replace(
-      network=dataclasses.replace(cfg.network, batch_norm_momentum=batch_norm_momentum),
-      train=dataclasses.replace(cfg.train, loss=loss, lambda_=lambda_, batch_size=examples,
-                                learning_rate=learning_rate, learning_rate_final=learning_rate,
-                                validation_interval=every))
-  seg = gspi_segments(examples)
-  context = features.context_features(seg, cfg.signal).numpy()
-  target = features.gap_magnitude(seg, cfg.signal).numpy()[..., None]
-  data = tf.data.Dataset.from_tensor_slices((context, target))
-  with tempfile.TemporaryDirectory() as run_dir:
-    trainer = training.Trainer(cfg, run_dir, training.RunOptions(
-        steps=steps, log_every=every, checkpoint_every=steps + 1, progress=False))
-    trainer.fit(lambda seed: data.shuffle(examples, seed=seed).repeat().batch(examples),
-                lambda: data.batch(examples))
-    train_snr, valid_snr = (scalars(os.path.join(run_dir, d), 'snr') for d in ('train', 'valid'))
-  history = [(step, train_snr.get(step), valid_snr[step]) for step in sorted(valid_snr)]
-  for step, t, v in history:
-    log(f'step {step:4d}: SNR on the {examples} examples: training {t:6.2f} dB, '
-        f'inference mode {v:6.2f} dB')
-  return history
 
 
 def main(argv):

@@ -19,7 +19,13 @@ import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-from absl import app, flags
+from absl import app, flags  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
+
+from audio_context_encoder import atomic, features, losses, reader  # noqa: E402
+from audio_context_encoder.config import Config  # noqa: E402
+from audio_context_encoder.manifest import read_manifest  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('run_dir', None, 'training run folder (best.keras, config.json, train/, valid/)')
@@ -34,8 +40,6 @@ flags.DEFINE_float('pause_s', 600, 'gaps between training events longer than thi
 
 def scalars(event_dir, tag):
   """[(step, wall_time, value)] of a scalar written by tf.summary.scalar."""
-  import tensorflow as tf
-  from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
   acc = EventAccumulator(event_dir, size_guidance={'tensors': 0})
   acc.Reload()
   return [(e.step, e.wall_time, float(tf.make_ndarray(e.tensor_proto)))
@@ -50,8 +54,6 @@ def training_seconds(wall_times, pause_s):
 
 def interpolation_validation_snr(data_dir, cfg, batches):
   """Mean per-example SNR (dB) of the interpolated magnitudes on the run's validation batches."""
-  from audio_context_encoder import features, losses
-  from tfrecords_tools import reader
   total, count = 0.0, 0
   ds = reader.training_dataset(data_dir, 'valid', cfg, cfg.train.batch_size, shuffle=False,
                                repeat=False)
@@ -73,8 +75,6 @@ def git_commit():
 
 
 def provenance(run_dir, data_dir, command, valid_batches, pause_s):
-  from audio_context_encoder.config import Config
-  from tfrecords_tools.manifest import read_manifest
   with open(os.path.join(run_dir, 'config.json')) as f:
     cfg = Config.from_dict(json.load(f))
   nmse = scalars(os.path.join(run_dir, 'valid'), 'nmse')
@@ -118,11 +118,9 @@ def main(argv):
                     FLAGS.pause_s)
   os.makedirs(FLAGS.out_dir, exist_ok=True)
   target = os.path.join(FLAGS.out_dir, f'small-{FLAGS.kind}')
-  shutil.copyfile(best, target + '.keras.tmp')
-  os.replace(target + '.keras.tmp', target + '.keras')
-  with open(target + '.json.tmp', 'w') as f:
-    json.dump(info, f, indent=1)
-  os.replace(target + '.json.tmp', target + '.json')
+  with atomic.replacing(target + '.keras') as tmp:
+    shutil.copyfile(best, tmp)
+  atomic.write_json(target + '.json', info, indent=1)
   v = info['validation']
   print(f'{target}.keras: step {info["best_step"]} ({info["examples"]:,} examples, '
         f'{info["wall_time_s_to_best"] / 3600:.2f} h), validation SNR {v["snr_db"]:.2f} dB '

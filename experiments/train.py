@@ -13,33 +13,38 @@ from absl import app, flags, logging
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
+from audio_context_encoder import config, reader, training  # noqa: E402
+from audio_context_encoder.errors import DatasetError, UserError, WriteError  # noqa: E402
+from audio_context_encoder.manifest import check_splits  # noqa: E402
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string('data_dir', None, 'dataset folder with {train,valid}-*.tfrecord and manifest.json')
 flags.DEFINE_string('runs_dir', 'runs', 'parent folder of the run folders')
 flags.DEFINE_string('name', None, 'run folder name (default: <preset>-<dataset>-<network>)')
-flags.DEFINE_enum('preset', 'paper', ['paper', 'small'], 'network widths and schedule')
-flags.DEFINE_enum('network', 'magnitude', ['magnitude', 'complex'], 'output of the network (§2.3)')
+flags.DEFINE_enum('preset', 'paper', list(config.PRESETS), 'network widths and schedule')
+flags.DEFINE_enum('network', 'magnitude', list(config.OUTPUTS), 'output of the network (§2.3)')
 flags.DEFINE_integer('steps', 0, 'total steps (0 = the preset\'s two phases, 800k for paper)')
 flags.DEFINE_integer('batch_size', 0, 'global batch size (0 = preset: 256 for paper)')
 flags.DEFINE_integer('lr_drop_step', 0, 'step of the 1e-3 -> 1e-4 drop (0 = preset, 600k for paper)')
 flags.DEFINE_integer('lr_drop_patience', None, 'also drop after this many validations without a new best')
-flags.DEFINE_enum('loss', None, ['paper', 'authors_code'], 'loss (default: preset, eq. (2)+(3))')
-flags.DEFINE_enum('batch_reduction', None, ['sum', 'mean'], 'per-example loss reduction (default sum)')
+flags.DEFINE_enum('loss', None, list(config.LOSSES), 'loss (default: preset, eq. (2)+(3))')
+flags.DEFINE_enum('batch_reduction', None, list(config.REDUCTIONS),
+                  'per-example loss reduction (default sum)')
 flags.DEFINE_float('lambda_', None, 'L2 weight of eq. (3) (default 0.01)')
 flags.DEFINE_integer('validation_interval', 0, 'steps between validations (0 = preset, 2000)')
 flags.DEFINE_integer('valid_batches', 0, 'validation batches per validation (0 = whole split)')
 flags.DEFINE_integer('checkpoint_every', 1000, 'steps between checkpoints')
 flags.DEFINE_integer('log_every', 100, 'steps between TensorBoard training summaries')
-flags.DEFINE_enum('strategy', 'default', ['default', 'mirrored', 'multi_worker'],
+flags.DEFINE_enum('strategy', 'default', list(training.STRATEGIES),
                   'tf.distribute strategy (multi_worker reads TF_CONFIG)')
-flags.DEFINE_enum('precision', 'float32', ['float32', 'mixed_bfloat16', 'mixed_float16'],
+flags.DEFINE_enum('precision', 'float32', list(training.PRECISIONS),
                   'Keras dtype policy')
 flags.DEFINE_bool('jit', False, 'XLA-compile the forward/backward pass')
 flags.DEFINE_integer('seed', 0, 'initialisation and shuffle seed')
 flags.DEFINE_float('time_budget_s', 0, 'stop after this many seconds of wall time (checkpoint, '
                    'validation and best.keras are written; re-running continues); 0 = no limit')
 flags.DEFINE_float('batch_norm_momentum', None, 'batch-norm moving-average momentum (default 0.99)')
-flags.DEFINE_enum('residual', None, ['none', 'interp'],
+flags.DEFINE_enum('residual', None, list(config.RESIDUALS),
                   "deviation: 'interp' = interpolated border magnitudes + learnt correction "
                   "(default: none, the paper's output)")
 flags.DEFINE_bool('context_magnitudes', None,
@@ -48,9 +53,9 @@ flags.DEFINE_bool('context_magnitudes', None,
 
 
 def build_config():
-  from audio_context_encoder import config
+  """The run's whole definition: the preset, changed by the flags given (schedule included)."""
   cfg = config.get(FLAGS.preset, 64, FLAGS.network)
-  changes = {}
+  changes = {'steps': FLAGS.steps, 'lr_drop_step': FLAGS.lr_drop_step, 'seed': FLAGS.seed}
   for flag, field in (('batch_size', 'batch_size'), ('validation_interval', 'validation_interval')):
     if getattr(FLAGS, flag):
       changes[field] = getattr(FLAGS, flag)
@@ -74,15 +79,11 @@ def build_config():
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)  # TF's per-checkpoint INFO lines would break the progress bar
-  from audio_context_encoder import training
-  from audio_context_encoder.atomic import WriteError
   if not FLAGS.data_dir:
     sys.exit('train.py: --data_dir is required (e.g. data/demo-music; `make demo-data` builds it)')
   if not os.path.isfile(os.path.join(FLAGS.data_dir, 'manifest.json')):
     sys.exit(f'train.py: {FLAGS.data_dir}: no manifest.json, not a dataset folder '
              '(`make demo-data` builds one)')
-  from tfrecords_tools import reader
-  from tfrecords_tools.manifest import DatasetError, check_splits
   cfg = build_config()
   try:  # before the run folder exists: a bad dataset leaves nothing behind
     check_splits(FLAGS.data_dir, ('train', 'valid'), 64 if cfg.signal.Lg == 1024 else 48)
@@ -91,9 +92,9 @@ def main(argv):
   name = FLAGS.name or f'{FLAGS.preset}-{os.path.basename(os.path.normpath(FLAGS.data_dir))}-{FLAGS.network}'
   run_dir = os.path.join(FLAGS.runs_dir, name)
   options = training.RunOptions(
-      steps=FLAGS.steps, lr_drop_step=FLAGS.lr_drop_step, checkpoint_every=FLAGS.checkpoint_every,
-      log_every=FLAGS.log_every, valid_batches=FLAGS.valid_batches, strategy=FLAGS.strategy,
-      precision=FLAGS.precision, jit=FLAGS.jit, seed=FLAGS.seed, time_budget_s=FLAGS.time_budget_s)
+      checkpoint_every=FLAGS.checkpoint_every, log_every=FLAGS.log_every,
+      valid_batches=FLAGS.valid_batches, strategy=FLAGS.strategy, precision=FLAGS.precision,
+      jit=FLAGS.jit, time_budget_s=FLAGS.time_budget_s)
   batch = cfg.train.batch_size
   try:
     trainer = training.Trainer(cfg, run_dir, options)
@@ -105,7 +106,7 @@ def main(argv):
                                              seed=seed, repeat=True),
         lambda: reader.training_dataset(FLAGS.data_dir, 'valid', cfg, batch, shuffle=False,
                                         repeat=False))
-  except (training.UserError, FileNotFoundError, DatasetError, WriteError) as e:
+  except (UserError, FileNotFoundError, DatasetError, WriteError) as e:
     sys.exit(f'train.py: {e}')
   print(f'{run_dir}: step {result["step"]}, learning-rate phase {result["phase"]}, '
         f'best validation NMSE {result["best_valid_nmse"]:.4g}')

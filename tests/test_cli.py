@@ -140,9 +140,9 @@ def test_bad_requests_write_nothing(tmp_path, capsys, extra, message):
 
 def test_network_defaults_to_the_shipped_music_model():
   """models/small-music.keras is used without --model; its provenance JSON describes it."""
-  from audio_context_encoder import fillers
-  filler = fillers.NetworkFiller()
-  assert filler.model_path == fillers.SHIPPED_MODELS['music']
+  from audio_context_encoder import methods
+  filler = methods.get('network')
+  assert filler.model_path == methods.SHIPPED_MODELS['music']
   with open(filler.model_path[:-len('.keras')] + '.json') as f:
     info = json.load(f)
   assert info['residual'] == filler.cfg.network.residual == 'interp'

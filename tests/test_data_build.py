@@ -16,7 +16,8 @@ import tensorflow as tf
 
 from audio_context_encoder import config, features
 from audio_context_encoder.config import DataConfig
-from tfrecords_tools import reader, sources, splits, table1, writer
+from audio_context_encoder import reader
+from tfrecords_tools import sources, splits, table1, writer
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA = DataConfig()

@@ -13,7 +13,8 @@ import pytest
 import soundfile as sf
 
 from audio_context_encoder.config import DataConfig
-from tfrecords_tools import audio_io, download, reader, sources, splits, writer
+from audio_context_encoder import audio_io, reader
+from tfrecords_tools import download, sources, splits, writer
 
 
 class Server:

@@ -5,7 +5,8 @@ import pytest
 import soundfile as sf
 
 from audio_context_encoder.config import DataConfig
-from tfrecords_tools import audio_io, segmenting, writer
+from audio_context_encoder import audio_io, segmenting
+from tfrecords_tools import writer
 
 DATA = DataConfig()
 

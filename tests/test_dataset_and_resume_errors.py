@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from audio_context_encoder import training
+from audio_context_encoder import errors, training
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -55,19 +55,25 @@ def test_training_on_an_empty_or_malformed_dataset_is_one_line(tmp_path, manifes
 
 def test_resume_with_other_steps_or_drop_step_is_refused(tmp_path):
   from tests.test_training_helpers import small_config
-  cfg = small_config(2, 2)
+  run = lambda **schedule: small_config(2, 2, **{'steps': 100, 'lr_drop_step': 80, **schedule})
   run_dir = str(tmp_path)
-  training.check_run_config(run_dir, cfg, training.RunOptions(steps=100, lr_drop_step=80))
-  training.check_run_config(run_dir, cfg, training.RunOptions(steps=100, lr_drop_step=80,
-                                                              time_budget_s=60))  # same run
-  with pytest.raises(training.UserError, match=r'--steps=100 \(now 200\)'):
-    training.check_run_config(run_dir, cfg, training.RunOptions(steps=200, lr_drop_step=80))
-  with pytest.raises(training.UserError, match=r'--lr_drop_step=80 \(now 50\)'):
-    training.check_run_config(run_dir, cfg, training.RunOptions(steps=100, lr_drop_step=50))
-  # A run folder from before the options were stored records them on its next resume.
+  training.check_run_config(run_dir, run())
+  training.check_run_config(run_dir, run())  # same run (how it runs, e.g. a time budget, is not in it)
+  with pytest.raises(errors.UserError, match=r'--steps=100 \(now 200\)'):
+    training.check_run_config(run_dir, run(steps=200))
+  with pytest.raises(errors.UserError, match=r'--lr_drop_step=80 \(now 50\)'):
+    training.check_run_config(run_dir, run(lr_drop_step=50))
+  # A run folder from before the schedule was stored records it on its next resume.
   path = os.path.join(run_dir, 'config.json')
   saved = json.load(open(path))
-  del saved['run_options']
+  for key in ('steps', 'lr_drop_step', 'seed'):
+    del saved['train'][key]
   json.dump(saved, open(path, 'w'))
-  training.check_run_config(run_dir, cfg, training.RunOptions(steps=300))
-  assert json.load(open(path))['run_options']['steps'] == 300
+  training.check_run_config(run_dir, run(steps=300))
+  assert json.load(open(path))['train']['steps'] == 300
+  # ...and one that kept it apart, as 'run_options', is still held to it.
+  saved = json.load(open(path))
+  saved['run_options'] = {k: saved['train'].pop(k) for k in ('steps', 'lr_drop_step', 'seed')}
+  json.dump(saved, open(path, 'w'))
+  with pytest.raises(errors.UserError, match=r'--steps=300 \(now 100\)'):
+    training.check_run_config(run_dir, run())

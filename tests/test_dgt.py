@@ -44,7 +44,8 @@ def test_round_trip(gspi_segments):
 
 @pytest.mark.parametrize('gap_ms', [64, 48])
 def test_gap_columns_equal_tf_gap_magnitude(gap_ms, gspi_segments):
-  """REFERENCE.md: tf.signal.stft frame k = DGT column k + 2; target frames = columns 15..25 (64 ms)."""
+  """docs/reference.md, "Signal and STFT": tf.signal.stft frame k = DGT column k + 2; target
+  frames = columns 15..25 (64 ms)."""
   sig = config.signal_config(gap_ms)
   start, end = sig.gap_dgt_columns
   if gap_ms == 64:

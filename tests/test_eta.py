@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from audio_context_encoder import eta, evaluation
-from tfrecords_tools.manifest import REQUIRED
+from audio_context_encoder.manifest import REQUIRED
 
 
 def test_segment_count_from_manifest(tmp_path):

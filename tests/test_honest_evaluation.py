@@ -63,13 +63,13 @@ def test_evaluate_json_into_a_missing_folder_fails_first(tmp_path, capsys, monke
 
 
 def test_table3_std_is_over_segments_of_the_mean_of_the_extensions():
-  from experiments import tables
+  from audio_context_encoder import paper_tables
   rng = np.random.default_rng(0)
   ext = {n: rng.normal(8, 3, 50) for n in ('forward', 'backward', 'centred')}
   per_segment = (ext['forward'] + ext['backward'] + ext['centred']) / 3
   out = {'snr_ms': per_segment, 'snr_td': per_segment, 'track_id': np.array(['a'] * 25 + ['b'] * 25),
          **{f'snr_ms_{n}': v for n, v in ext.items()}}
-  s = tables._summary(3, out)
+  s = paper_tables.summary(out)
   mean, std, n = independent_summary(per_segment.tolist())
   assert s['mean'] == pytest.approx(mean, abs=1e-12) and s['std'] == pytest.approx(std, abs=1e-12)
   assert s['std'] != pytest.approx(np.mean([np.std(v) for v in ext.values()]), abs=1e-3)

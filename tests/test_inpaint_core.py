@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from audio_context_encoder import audio_file, config, inpaint
-from audio_context_encoder.audio_file import UserError
+from audio_context_encoder import audio_file, config, inpaint, methods
+from audio_context_encoder.errors import UserError
 
 
 def identity_filler(zone):
@@ -89,7 +89,7 @@ def test_bad_gaps(gaps, message, rng):
 ])
 def test_network_window(first, end, expected_gap_start):
   sig = config.signal_config(64)
-  start = inpaint.network_window(first, end, 40000, sig)
+  start = methods.network_window(first, end, 40000, sig)
   assert start + sig.Lc == expected_gap_start
   assert start + sig.Lc <= first and end <= start + sig.Lc + sig.Lg
 

@@ -10,7 +10,7 @@ import pytest
 import soundfile
 
 from audio_context_encoder import __main__ as cli
-from audio_context_encoder import atomic, audio_file, fillers, inpaint
+from audio_context_encoder import atomic, audio_file, errors, inpaint, methods
 
 
 def full_scale(path, rate, channels=2, seconds=1.0, fmt=None, subtype='PCM_24'):
@@ -61,7 +61,7 @@ def test_every_lossless_subtype_is_bit_exact_outside_the_gap(tmp_path, fmt, subt
   assert cli.main(['inpaint', str(src), str(out), '--method', 'lpc', '--gap', '0.5:64']) == 0
   after = codes(out)
   assert soundfile.info(str(out)).subtype == subtype and after.shape == before.shape
-  keep = outside(len(before), rate, 0.5, 64, fillers.LPCFiller.edge_guard)
+  keep = outside(len(before), rate, 0.5, 64, methods.LPC.edge_guard)
   np.testing.assert_array_equal(after[keep], before[keep])
   assert not np.array_equal(after[~keep], before[~keep])
 
@@ -86,7 +86,7 @@ def no_filling(monkeypatch):
   """Fails the test if a gap gets filled: refusals must come before the work."""
   def fail(*_):
     raise AssertionError('the gap was filled before the output was checked')
-  monkeypatch.setattr(fillers.LPCFiller, '__call__', fail)
+  monkeypatch.setattr(methods.LPC, 'fill_gap', fail)
 
 
 def run_cli(args, capsys):
@@ -115,7 +115,7 @@ def test_bad_output_paths(tmp_path, capsys, no_filling, target, message):
 
 def test_output_is_checked_before_the_model_is_loaded(tmp_path, capsys, monkeypatch):
   tone_file(tmp_path / 'in.wav')
-  monkeypatch.setattr(fillers.NetworkFiller, '__init__',
+  monkeypatch.setattr(methods.Network, '__init__',
                       lambda *a: pytest.fail('the model was loaded before the output was checked'))
   rc, err = run_cli(['inpaint', str(tmp_path / 'in.wav'), str(tmp_path / 'no' / 'o.wav'),
                      '--method', 'network', '--model', 'm.keras', '--gap', '0.5:64'], capsys)
@@ -226,13 +226,13 @@ def test_adjacent_gaps_are_refused(tmp_path, capsys, no_filling):
 def test_gap_spacing_rule(rate, apart_ms, ok):
   gaps = [inpaint.Gap(0.3, 0.064), inpaint.Gap(0.364 + apart_ms / 1000, 0.032)]
   x = np.random.default_rng(0).standard_normal((rate, 1)) * 0.1
-  guard = fillers.LPCFiller.edge_guard
+  guard = methods.LPC.edge_guard
   fill = lambda x16, first, end: np.zeros(end - first)
   call = lambda: inpaint.inpaint_samples(x, rate, gaps, fill, 0, 2048, 64, edge_guard=guard)
   if ok:
     call()
   else:
-    with pytest.raises(audio_file.UserError, match='apart'):
+    with pytest.raises(errors.UserError, match='apart'):
       call()
 
 

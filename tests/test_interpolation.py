@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.signal import get_window
 
-from audio_context_encoder import config, evaluation, features
+from audio_context_encoder import config, evaluation, features, methods
 from audio_context_encoder import model as model_lib
 
 
@@ -29,7 +29,7 @@ def reference_interpolation(segment, sig):
 def test_interpolation_matches_hand_cut_frames(gap_ms, weights, gspi_segments):
   sig = config.signal_config(gap_ms)
   np.testing.assert_allclose(features.interpolation_weights(sig), weights, atol=1e-12)
-  got = evaluation.interpolation_predictor(sig)(gspi_segments)
+  got = methods.interpolation_predictor(sig)(gspi_segments)
   want = np.stack([reference_interpolation(s.astype(np.float64), sig) for s in gspi_segments])
   assert got.shape == (8, sig.gap_frames, sig.bins)
   np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
@@ -39,7 +39,7 @@ def test_interpolation_never_reads_the_gap(gspi_segments):
   sig = config.signal_config(64)
   damaged = gspi_segments.copy()
   damaged[:, sig.Lc:sig.Lc + sig.Lg] = 0
-  predict = evaluation.interpolation_predictor(sig)
+  predict = methods.interpolation_predictor(sig)
   np.testing.assert_array_equal(predict(damaged), predict(gspi_segments))
 
 
@@ -63,7 +63,7 @@ def test_residual_model_at_step_zero_is_the_interpolation(tmp_path, gspi_segment
                                                           context_magnitudes):
   cfg = residual_config(context_magnitudes=context_magnitudes)
   model = model_lib.build_model(cfg)
-  interp = evaluation.interpolation_predictor(cfg.signal)(gspi_segments)
+  interp = methods.interpolation_predictor(cfg.signal)(gspi_segments)
   ctx = features.context_features(gspi_segments, cfg.signal)
   np.testing.assert_array_equal(model(ctx, training=False).numpy()[..., 0], interp)
   # The residual choice travels inside the .keras file.

@@ -33,7 +33,7 @@ def test_extrapolate_equals_lfilter_with_lfiltic_state(gspi_16k):
 
 
 def _reference_inpaint(segment, sig):
-  """The REFERENCE.md recipe, one segment at a time, from librosa + scipy."""
+  """The recipe of docs/reference.md, "LPC reference", one segment at a time, from librosa + scipy."""
   def side(context):
     a = librosa.lpc(context, order=1000)
     zi = sps.lfiltic([1.0], a, context[::-1][:1000])

@@ -1,4 +1,4 @@
-"""The network against REFERENCE.md's table; saving/loading; predict_gap."""
+"""The network against docs/reference.md's table ("Network"); saving/loading; predict_gap."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ import keras
 from audio_context_encoder import config, features, inference
 from audio_context_encoder import model as model_lib
 
-# REFERENCE.md, "Network": (layer, output shape) for the 64 ms magnitude network.
+# docs/reference.md, "Network": (layer, output shape) for the 64 ms magnitude network.
 REFERENCE_TABLE = [
     ('context', (16, 257, 4)),
     ('conv1', (8, 129, 32)), ('conv2', (4, 43, 128)), ('conv3', (2, 15, 512)),

@@ -24,7 +24,7 @@ def _true_gap_magnitudes(x):
 
 
 def test_gap_columns_and_gamma():
-  known = phase.gap_columns_mask(SIG)
+  known = phase.known_columns_mask(SIG)
   assert np.flatnonzero(~known).tolist() == list(range(15, 26))
   assert config.ReconstructionConfig().pghi_gamma_factor * SIG.M ** 2 == pytest.approx(0.25645 * 512 ** 2)
 
@@ -74,7 +74,7 @@ def test_fgla_empty_mask_equals_ltfatpy_fast_griffin_lim(gspi_segments):
 def test_fgla_keeps_known_columns_and_modulus(gspi_segments):
   x = gspi_segments[:2].astype(np.float64)
   c = dgt.dgt(x, SIG)
-  known = phase.gap_columns_mask(SIG)
+  known = phase.known_columns_mask(SIG)
   start, end = SIG.gap_dgt_columns
   c_in = c.copy()
   c_in[:, start:end] = np.abs(c[:, start:end])
@@ -87,7 +87,7 @@ def test_fgla_keeps_known_columns_and_modulus(gspi_segments):
 def test_pghi_keeps_known_columns(gspi_segments):
   x = gspi_segments[:2].astype(np.float64)
   c = dgt.dgt(x, SIG)
-  known = phase.gap_columns_mask(SIG)
+  known = phase.known_columns_mask(SIG)
   out = phase.pghi(c, known, SIG)
   np.testing.assert_array_equal(out[:, known], c[:, known])
   np.testing.assert_allclose(np.abs(out), np.abs(c), rtol=1e-12)
@@ -137,7 +137,7 @@ def test_pghi_equals_reference_implementation(gspi_segments, rng):
   """The two-level lockstep heap pops in the same order as one global argmax per step."""
   from audio_context_encoder import reference
   c = _hard_batch(gspi_segments, rng)
-  known = phase.gap_columns_mask(SIG)
+  known = phase.known_columns_mask(SIG)
   np.testing.assert_array_equal(phase.pghi(c, known, SIG), reference.pghi(c, known, SIG))
   plain = np.abs(c[2:4]).astype(complex)  # no known column: starts and restarts from the maximum
   none = np.zeros(SIG.dgt_columns, bool)
@@ -148,7 +148,7 @@ def test_pghi_equals_reference_implementation(gspi_segments, rng):
 def test_fgla_equals_reference_implementation(backend, gspi_segments, rng):
   """Background + unknown-column loop = full idgt/dgt of the near columns, to 1e-10 relative."""
   from audio_context_encoder import reference
-  known = phase.gap_columns_mask(SIG)
+  known = phase.known_columns_mask(SIG)
   c = phase.pghi(_hard_batch(gspi_segments, rng), known, SIG)
   new = phase.fgla(c, known, SIG, iterations=30, alpha=0.99, backend=backend)
   old = reference.fgla(c, known, SIG, iterations=30, alpha=0.99)

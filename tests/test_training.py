@@ -27,11 +27,10 @@ def read_events(folder):
 def run(tmp_path_factory):
   """4 steps of the small network on 4 gspi examples, batch 2, LR drop after step 3."""
   run_dir = str(tmp_path_factory.mktemp('run'))
-  cfg = small_config(batch_size=2, validation_interval=2)
+  cfg = small_config(batch_size=2, validation_interval=2, steps=4, lr_drop_step=3)
   context, target = examples(cfg, 4)
   train_fn, valid_fn = dataset_fns(context, target, 2)
-  options = training.RunOptions(steps=4, lr_drop_step=3, checkpoint_every=2, log_every=1,
-                                progress=False, image_examples=2)
+  options = training.RunOptions(checkpoint_every=2, log_every=1, progress=False, image_examples=2)
   trainer = training.Trainer(cfg, run_dir, options)
   result = trainer.fit(train_fn, valid_fn)
   return cfg, run_dir, trainer, result, (train_fn, valid_fn, options)
@@ -127,7 +126,7 @@ def test_bad_options_are_one_line_errors(tmp_path):
 def test_sigterm_stops_cleanly_with_a_checkpoint(tmp_path):
   """SIGTERM (e.g. a cluster pre-emption) ends the loop after the current step and saves."""
   import signal
-  cfg = small_config(batch_size=2, validation_interval=100)
+  cfg = small_config(batch_size=2, validation_interval=100, steps=50)
   context, target = examples(cfg, 2)
   train_fn, _ = dataset_fns(context, target, 2)
   calls = {'n': 0}
@@ -143,7 +142,7 @@ def test_sigterm_stops_cleanly_with_a_checkpoint(tmp_path):
                                                           [tf.float32, tf.float32]))
 
   trainer = training.Trainer(cfg, str(tmp_path), training.RunOptions(
-      steps=50, checkpoint_every=100, log_every=100, progress=False))
+      checkpoint_every=100, log_every=100, progress=False))
   before = signal.getsignal(signal.SIGTERM)
   result = trainer.fit(train_with_signal)
   assert result['stopped_by_signal'] == signal.SIGTERM
@@ -156,8 +155,9 @@ def test_sigterm_stops_cleanly_with_a_checkpoint(tmp_path):
 def test_plateau_drop_and_second_phase_length(tmp_path):
   import dataclasses
   cfg = small_config(batch_size=2, validation_interval=1)
-  cfg = cfg.replace(train=dataclasses.replace(cfg.train, lr_drop_patience=2, steps_second_phase=7))
-  trainer = training.Trainer(cfg, str(tmp_path), training.RunOptions(steps=100, progress=False))
+  cfg = cfg.replace(train=dataclasses.replace(cfg.train, lr_drop_patience=2, steps_second_phase=7,
+                                              steps=100))
+  trainer = training.Trainer(cfg, str(tmp_path), training.RunOptions(progress=False))
   trainer.step.assign(5)
   trainer._maybe_drop(plateau=False)
   assert int(trainer.phase.numpy()) == 0 and trainer.total_steps() == 100

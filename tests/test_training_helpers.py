@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 def examples(cfg, n: int):
   """(context [n, 16, 257, 4], target [n, 11, 257, C]) numpy arrays via features.py."""
   from audio_context_encoder import features
-  from experiments.overfit import gspi_segments
+  from audio_context_encoder.overfit import gspi_segments
   seg = gspi_segments(n)
   context = features.context_features(seg, cfg.signal).numpy()
   if cfg.network.output == 'complex':
@@ -57,11 +57,11 @@ def main(argv):
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * args['virtual_cpus'])
   from audio_context_encoder import training
-  cfg = small_config(args['batch_size'], args['validation_interval'])
+  cfg = small_config(args['batch_size'], args['validation_interval'], steps=args['steps'],
+                     lr_drop_step=args.get('lr_drop_step', 0))
   context, target = examples(cfg, args.get('examples', 8))
   train_fn, valid_fn = dataset_fns(context, target, cfg.train.batch_size)
-  options = training.RunOptions(steps=args['steps'], lr_drop_step=args.get('lr_drop_step', 0),
-                                checkpoint_every=args['checkpoint_every'], log_every=1,
+  options = training.RunOptions(checkpoint_every=args['checkpoint_every'], log_every=1,
                                 strategy=args.get('strategy', 'default'), progress=False,
                                 image_examples=2, stop_at_step=args.get('stop_at_step', 0))
   trainer = training.Trainer(cfg, args['run_dir'], options)

@@ -20,6 +20,8 @@ import urllib.request
 import zipfile
 from typing import Optional
 
+from tqdm import tqdm
+
 
 class DownloadError(Exception):
   """A download or unpack that failed (message names the URL or file)."""
@@ -73,7 +75,6 @@ def download(url: str, dest, checksum: Optional[str] = None, algorithm: str = 's
       return dest
     dest.unlink()  # a stale or corrupt earlier download
   part = dest.with_name(dest.name + '.part')
-  from tqdm import tqdm
   bar = tqdm(unit='B', unit_scale=True, desc=dest.name, disable=not progress, file=sys.stderr)
   last = None
   try:
@@ -100,6 +101,7 @@ def download(url: str, dest, checksum: Optional[str] = None, algorithm: str = 's
       part.unlink()
       raise DownloadError(f'{url}: {algorithm} checksum {got} does not match the published '
                           f'{checksum}; the file was deleted')
+  # Not atomic.replacing: the .part file must outlive a failure, so the next run resumes it.
   os.replace(part, dest)
   return dest
 
@@ -136,5 +138,5 @@ def unpack(archive, dest) -> pathlib.Path:
   except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as e:
     shutil.rmtree(tmp, ignore_errors=True)
     raise DownloadError(f'{archive}: cannot unpack ({e}); delete it and download again') from None
-  os.replace(tmp, dest)
+  os.replace(tmp, dest)  # a folder: atomic.replacing is for files
   return dest

@@ -13,7 +13,7 @@ import subprocess
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from tfrecords_tools import download
-from tfrecords_tools.audio_io import AUDIO_EXTENSIONS
+from audio_context_encoder.audio_io import AUDIO_EXTENSIONS
 from tfrecords_tools.splits import SPLITS, split_by_track
 from tfrecords_tools.writer import BuildError, TrackItem
 
@@ -134,7 +134,7 @@ def fetch_demo_music(download_dir) -> pathlib.Path:
     _run(['dpkg-deb', '-x', str(deb), str(tmp)], None, str(deb))
   except subprocess.CalledProcessError as e:
     raise BuildError(f'{deb}: dpkg-deb -x failed: {e.stderr.strip()}') from None
-  tmp.rename(root)
+  tmp.rename(root)  # a folder, unpacked whole then renamed (atomic.replacing is for files)
   return root
 
 

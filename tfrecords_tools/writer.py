@@ -30,10 +30,11 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import List, Optional, Sequence
 
 import numpy as np
+from tqdm import tqdm
 
-from audio_context_encoder import atomic
+from audio_context_encoder import atomic, audio_io, config, segmenting
 from audio_context_encoder.config import DataConfig
-from tfrecords_tools import audio_io, segmenting
+from audio_context_encoder.errors import AudioDecodeError
 from tfrecords_tools.splits import SPLITS
 
 LAYOUTS = ('compact', 'float', 'full')
@@ -96,7 +97,7 @@ def _example(tf, audio_bytes, track_id, offset, r64, r48, extra=None):
 
 def _full_features(windows, margin):
   """64 ms context and magnitude target of the central 5120 samples (features.py)."""
-  from audio_context_encoder import config, features
+  from audio_context_encoder import features  # TensorFlow: only the 'full' layout needs it
   sig = config.signal_config(64)
   seg = windows[:, margin:margin + L].astype(np.float32)
   return (features.context_features(seg, sig).numpy().astype('<f4'),
@@ -113,7 +114,7 @@ def load_track(item: TrackItem) -> np.ndarray:
 def write_shard(job: dict) -> dict:
   """Writes one shard (temp then rename) and returns its counts and skipped files."""
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-  import tensorflow as tf
+  import tensorflow as tf  # heavy: loaded in the worker process that writes, not by the parent
   out = pathlib.Path(job['out'])
   layout, margin = job['layout'], job['margin']
   data = DataConfig(**job['data'])
@@ -128,7 +129,7 @@ def write_shard(job: dict) -> dict:
         x = load_track(item)
         max_len = int(round(item.max_seconds * SAMPLE_RATE)) if item.max_seconds else None
         seg = segmenting.segment_track(x, L, data, max_len)
-      except audio_io.AudioDecodeError as e:
+      except AudioDecodeError as e:
         stats['skipped'].append(str(e))
         continue
       except Exception as e:  # report, skip the file, keep the run going
@@ -209,7 +210,6 @@ def build(items: Sequence[TrackItem], out_dir, source: str, layout: str = 'compa
       results.append(done)
   processes = processes or os.cpu_count() or 1
   t0 = time.perf_counter()
-  from tqdm import tqdm
   bar = tqdm(total=sum(len(j['items']) for j in todo), unit='track', disable=not progress,
              desc=f'{out.name}: {len(todo)} of {len(jobs)} shards to write', file=sys.stderr)
   def collect(stats, n_items):

@@ -12,7 +12,8 @@ import tensorflow as tf
 
 from audio_context_encoder import features
 from audio_context_encoder.config import Config, DataConfig
-from tfrecords_tools.manifest import DatasetError, read_manifest  # noqa: F401
+from audio_context_encoder.errors import DatasetError
+from audio_context_encoder.manifest import read_manifest
 
 
 def shard_files(data_dir, split: str) -> list:

@@ -3,12 +3,10 @@
 import json
 import pathlib
 
+from audio_context_encoder.errors import DatasetError
+
 # What the readers use; a manifest without them is not one our builder wrote.
 REQUIRED = ('layout', 'audio_dtype', 'segment_length', 'margin', 'record_length', 'splits')
-
-
-class DatasetError(Exception):
-  """A dataset folder that cannot be read (message names it)."""
 
 
 def read_manifest(data_dir) -> dict:

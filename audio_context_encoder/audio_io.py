@@ -1,32 +1,34 @@
-"""Decode any audio file to mono float32 at 16 kHz (paper §3.1, §3.2).
+"""Decode an audio file to mono float32 at 16 kHz (paper §3.1, §3.2): datasets and `evaluate`.
 
-WAV/FLAC/OGG go through libsndfile (soundfile); MP3 (FMA, the tonejs note sets)
-through tensorflow-io's decoder, imported only when an MP3 is met so that
-workers that never see one stay light. Resampling is polyphase (scipy), e.g.
-44.1 kHz -> 16 kHz with up = 160, down = 441.
+One decoder per format, and why:
+  * WAV, FLAC, OGG: libsndfile (soundfile), the reader `audio_file` uses for users' files too.
+  * MP3 (FMA, the tonejs note sets): tensorflow-io's decoder. The datasets and their tables
+    were built with it, and MP3 decoders differ in the encoder delay and padding they drop, so
+    another decoder would shift every segment. Imported only when an MP3 is met, so builder
+    workers that never see one stay light. (`inpaint` reads MP3 through libsndfile instead: it
+    streams the file in blocks and writes it back in its own codes, which tensorflow-io cannot.)
+Resampling is polyphase (audio_file.resample), e.g. 44.1 kHz -> 16 kHz with up 160, down 441.
 """
 
+import os
 import pathlib
 
 import numpy as np
+import soundfile
 
 from audio_context_encoder import audio_file
+from audio_context_encoder.errors import AudioDecodeError
 
 AUDIO_EXTENSIONS = ('.wav', '.flac', '.ogg', '.mp3')
 
 
-class AudioDecodeError(Exception):
-  """An audio file that cannot be decoded; the message names the file."""
-
-
 def _read_soundfile(path):
-  import soundfile as sf
-  x, rate = sf.read(str(path), dtype='float32', always_2d=True)
+  x, rate = soundfile.read(str(path), dtype='float32', always_2d=True)
   return x, rate
 
 
 def _read_mp3(path):
-  import os
+  # Heavy and only needed for MP3 (see the module docstring): imported here on purpose.
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
   import tensorflow as tf  # noqa: F401  (tensorflow_io needs it loaded)
   import tensorflow_io as tfio

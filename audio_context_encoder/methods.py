@@ -1,0 +1,299 @@
+"""The ways to fill a gap, behind one interface, and the registry that names them.
+
+A `Method` fills the gap of a batch of windows: `fill(windows, sig)` takes windows
+[B, L + 2 margin] (the segment of the layout `sig`, gap [Lc, Lc + Lg), plus `margin` samples
+on each side that only extended methods read) and returns the restored segments [B, L].
+It declares what it may change (`zone`: samples beyond each side of the gap, the rest comes
+back bit-exact) and what it needs (`context`: samples on each side of the gap).
+`fill_gap(x16, first, end)` fills one gap of a long 16 kHz signal (the `inpaint` command):
+the samples of [first - zone, end + zone).
+
+  lpc      paper §3.5: Burg order-1000 extrapolation from both contexts, cross-faded
+  interp   border-frame magnitude interpolation + the network's phase retrieval (no training)
+  network  paper §2: the context encoder's gap magnitudes + phase retrieval (§2.4)
+  Extended Table 3: any method that fills a longer gap, on the shorter gap extended (§4.2)
+
+Tables, `evaluate` and `inpaint` take a method by name: `get(name, **options)`; a new method
+is one `register(name, factory)` call.
+"""
+
+import inspect
+import os
+from typing import Callable, Dict, Tuple
+
+import numpy as np
+
+from audio_context_encoder import config as config_lib
+from audio_context_encoder import dgt as dgt_lib
+from audio_context_encoder import lpc, phase
+from audio_context_encoder.config import SignalConfig
+from audio_context_encoder.errors import UserError
+
+# Networks trained here and committed with their provenance (models/*.json; README "Shipped
+# networks"); the network method without a model uses the music one.
+MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'models')
+SHIPPED_MODELS = {kind: os.path.join(MODELS_DIR, f'small-{kind}.keras')
+                  for kind in ('music', 'instruments')}
+# Table 3's names of the (before, after) extensions of config.ReconstructionConfig.gap_extensions.
+EXTENSION_NAMES = {(0, 256): 'forward', (256, 0): 'backward', (128, 128): 'centred'}
+
+
+def network_window(first: int, end: int, n_samples: int, sig: SignalConfig) -> int:
+  """Start of the L-sample window whose gap [start + Lc, start + Lc + Lg) covers [first, end).
+
+  Centred when possible (Table 3's centred extension); otherwise shifted just enough to
+  keep Lc samples of context inside the signal.
+  """
+  n = end - first
+  if n > sig.Lg:
+    raise UserError(f'gap of {n} samples is longer than the network gap of {sig.Lg}')
+  gap_start = first - (sig.Lg - n) // 2
+  lowest, highest = max(end - sig.Lg, sig.Lc), min(first, n_samples - sig.Lc - sig.Lg)
+  if lowest > highest:
+    raise UserError(f'gap at sample {first} needs {sig.Lc} samples of context on both sides')
+  return int(np.clip(gap_start, lowest, highest)) - sig.Lc
+
+
+def segments_of(windows, sig: SignalConfig) -> Tuple[np.ndarray, int]:
+  """(the centred segments [B, L], margin) of windows [B, L + 2 margin]."""
+  windows = np.atleast_2d(np.asarray(windows))
+  margin = (windows.shape[-1] - sig.L) // 2
+  if margin < 0 or windows.shape[-1] != sig.L + 2 * margin:
+    raise ValueError(f'windows must be {sig.L} samples plus equal margins, got length '
+                     f'{windows.shape[-1]}')
+  return windows[:, margin:margin + sig.L], margin
+
+
+class Method:
+  """Fills gaps. Subclasses implement `restore`; the rest follows from it."""
+
+  name = 'method'
+  zone = 0  # samples on each side of the gap it may change
+  edge_guard = 0  # extra 16 kHz samples it wants filled around a resampled gap (inpaint)
+
+  def __init__(self, sig: SignalConfig):
+    self.sig = sig  # the layout of `fill_gap` (and the only one, unless `any_layout`)
+    self.context = sig.Lc  # samples of context it needs on each side of the gap
+    self.max_ms = 1000 * sig.Lg / sig.sample_rate  # longest gap it fills
+
+  any_layout = True  # fills the gap of any SignalConfig layout as it is (not only self.sig)
+
+  def fills(self, sig: SignalConfig) -> bool:
+    """Whether `fill` takes windows of layout `sig` as they are (else: wrap it in Extended)."""
+    return self.any_layout or sig == self.sig
+
+  def restore(self, segments: np.ndarray, sig: SignalConfig) -> Dict[str, np.ndarray]:
+    """{'restored': [B, L], optional 'magnitudes' [B, gap_frames, bins], 'n_fallback'}."""
+    raise NotImplementedError
+
+  def fill(self, windows, sig: SignalConfig) -> np.ndarray:
+    """Restored segments [B, L] of windows [B, L + 2 margin]."""
+    return self.restore(segments_of(windows, sig)[0], sig)['restored']
+
+  def fill_gap(self, x16: np.ndarray, first: int, end: int) -> np.ndarray:
+    """The samples of [first - zone, end + zone) of x16 with [first, end) filled: the method
+    runs on the L-sample window of its layout that holds the gap, centred where it can be."""
+    sig = self.sig
+    start = network_window(first, end, len(x16), sig)
+    window = x16[start:start + sig.L].astype(np.float32)[None]
+    restored = np.asarray(self.restore(window, sig)['restored'][0], dtype=np.float64)
+    return restored[first - self.zone - start:end + self.zone - start]
+
+
+class LPC(Method):
+  """Paper §3.5: Burg order-1000 extrapolation from the Lc samples on each side, cross-faded."""
+
+  name = 'lpc'
+  edge_guard = 16  # 1 ms: the resampling filter's reach (inpaint.inpaint_samples)
+
+  def __init__(self, config: config_lib.Config = None):
+    self.cfg = config or config_lib.paper()
+    super().__init__(self.cfg.signal)
+    self.fallbacks = 0  # gaps of fill_gap whose context was silent or constant
+
+  def restore(self, segments, sig):
+    restored, n_fallback = lpc.lpc_inpaint(segments, sig, self.cfg.reconstruction.lpc_order)
+    return {'restored': restored, 'n_fallback': n_fallback}
+
+  def fill_gap(self, x16, first, end):
+    """Exactly the gap, whatever its length: LPC needs no window layout."""
+    before = x16[first - self.context:first][None]
+    after = x16[end:end + self.context][None]
+    gap, fallback = lpc.extrapolate_gap(before, after, end - first,
+                                        order=self.cfg.reconstruction.lpc_order)
+    self.fallbacks += int(np.sum(fallback))
+    return gap[0]
+
+
+class Magnitudes(Method):
+  """Gap magnitudes from `predict` + phase retrieval (§2.4), or complex gap coefficients
+  synthesised directly (the complex network, §2.3)."""
+
+  def __init__(self, predict: Callable, sig: SignalConfig, config: config_lib.Config = None,
+               phase_method: str = None, seed: int = 0):
+    super().__init__(sig)
+    self.predict = predict  # segments [B, L] -> [B, gap_frames, bins], magnitudes or complex
+    self.cfg = config or config_lib.paper()
+    self.phase_method = phase_method or self.cfg.reconstruction.phase_method
+    self.seed = seed
+    self.zone = sig.pad
+
+  def restore(self, segments, sig):
+    pred = np.asarray(self.predict(segments))
+    if np.iscomplexobj(pred):
+      # Complex network: tf.signal.stft frames -> 'timeinv' DGT columns, no phase retrieval.
+      restored = phase.synthesize_gap(segments, dgt_lib.from_stft_frames(pred, sig), sig)
+    else:
+      restored = phase.reconstruct_from_magnitudes(segments, pred, sig, self.phase_method,
+                                                   self.cfg.reconstruction, seed=self.seed)
+    return {'restored': restored, 'magnitudes': np.abs(pred)}
+
+
+def interpolation_predictor(sig: SignalConfig) -> Callable:
+  """segments [B, L] -> interpolated gap magnitudes [B, gap_frames, bins] (no training)."""
+  from audio_context_encoder import features  # TensorFlow: loaded only by the methods that use it
+
+  def predict(segments):
+    context = features.context_features(np.asarray(segments, np.float32), sig)
+    return features.interpolated_gap_magnitude(context, sig).numpy()
+
+  return predict
+
+
+class Interpolation(Magnitudes):
+  """Border-frame magnitude interpolation (features.interpolated_gap_magnitude), no training;
+  it fills the gap of any layout directly, as LPC does."""
+
+  name = 'interp'
+
+  def __init__(self, config: config_lib.Config = None, phase_method: str = None, seed: int = 0):
+    sig = config_lib.signal_config(64)
+    super().__init__(interpolation_predictor(sig), sig, config, phase_method, seed)
+
+  def restore(self, segments, sig):
+    self.predict = interpolation_predictor(sig)
+    return super().restore(segments, sig)
+
+
+def network_predictor(model, cfg: config_lib.Config, batch_size: int = 64) -> Callable:
+  """segments [B, L] -> gap coefficients [B, gap_frames, bins] with a trained model."""
+  from audio_context_encoder import inference  # TensorFlow: loaded only for a network
+
+  def predict(segments):
+    return inference.predict_gap(model, cfg, np.asarray(segments, np.float32), batch_size)
+
+  return predict
+
+
+def load_network(path: str = None, magnitude_only: bool = True):
+  """(model, its config) of a .keras file written by training; UserError when it is not one."""
+  path = path or SHIPPED_MODELS['music']
+  if not os.path.isfile(path):
+    raise UserError(f'{path}: no such model file')
+  from audio_context_encoder import model as model_lib  # TensorFlow: loaded only for a network
+  try:
+    model, cfg = model_lib.load_model(path)
+  except Exception as e:
+    raise UserError(f'{path}: cannot be loaded as a model ({e})') from None
+  if magnitude_only and cfg.network.output != 'magnitude':
+    raise UserError(f'{path}: inpainting needs a magnitude network, this one is '
+                    f'{cfg.network.output!r}')
+  return model, cfg
+
+
+class Network(Magnitudes):
+  """Paper §2: the context encoder's gap coefficients; it fills only the layout it was trained
+  for (64 ms), shorter gaps through `Extended`. Evaluation uses the model's own config.
+
+  model: a .keras path (default: the shipped music network) or predict, a function of
+  segments (tests and stubs; then config gives the layout).
+  """
+
+  name = 'network'
+  any_layout = False
+  trained = True  # needs a model: tables evaluate it only where one is given
+
+  def __init__(self, model: str = None, predict: Callable = None, config: config_lib.Config = None,
+               phase_method: str = None, seed: int = 0, batch_size: int = 64,
+               magnitude_only: bool = True):
+    self.model_path = None
+    if predict is None:
+      self.model_path = model or SHIPPED_MODELS['music']
+      self.model, config = load_network(self.model_path, magnitude_only)
+      predict = network_predictor(self.model, config, batch_size)
+    config = config or config_lib.paper()
+    super().__init__(predict, config.signal, config, phase_method, seed)
+
+
+def _ms(sig: SignalConfig) -> int:
+  return sig.Lg * 1000 // sig.sample_rate
+
+
+class Extended(Method):
+  """Table 3 (§4.2): `inner` fills a longer gap than the windows' one, extended by `before`
+  and `after` samples; the context it reads reaches into the windows' margins."""
+
+  def __init__(self, inner: Method, before: int, after: int):
+    super().__init__(inner.sig)
+    self.inner, self.before, self.after = inner, before, after
+    self.extension = EXTENSION_NAMES.get((before, after), f'{before}_{after}')
+    self.name = f'{inner.name} {self.extension}'
+    self.zone = inner.zone + max(before, after)
+
+  def margin(self) -> int:
+    """Samples it needs beyond each side of a window's segment."""
+    return max(self.before, self.after)
+
+  def fill(self, windows, sig):
+    inner = self.inner.sig
+    segments, margin = segments_of(windows, sig)
+    if margin < self.margin():
+      raise ValueError(f'{_ms(sig)} ms with the {_ms(inner)} ms {self.inner.name} needs '
+                       f'margins of {self.margin()} samples, got {margin}')
+    if self.before + self.after != inner.Lg - sig.Lg:
+      raise ValueError(f'extension {(self.before, self.after)} does not make a {inner.Lg}-sample gap')
+    windows = np.atleast_2d(np.asarray(windows))
+    w0 = margin + sig.Lc - self.before - inner.Lc  # the inner window, in window coordinates
+    full = windows.copy()
+    full[:, w0:w0 + inner.L] = self.inner.restore(windows[:, w0:w0 + inner.L], inner)['restored']
+    return full[:, margin:margin + sig.L]
+
+
+def extensions(method: Method, config: config_lib.Config = None):
+  """Table 3's wrappers of `method`, one per config.reconstruction.gap_extensions."""
+  cfg = config or config_lib.paper()
+  return [Extended(method, before, after) for before, after in cfg.reconstruction.gap_extensions]
+
+
+# ---- the registry ----
+_FACTORIES: Dict[str, Callable[..., Method]] = {}
+
+
+def register(name: str, factory: Callable[..., Method]) -> None:
+  """Makes `factory(**options)` available as method `name` (tables, `evaluate`, `inpaint`)."""
+  _FACTORIES[name] = factory
+
+
+def names() -> Tuple[str, ...]:
+  """The registered methods, in registration order (the choices of every --method flag)."""
+  return tuple(_FACTORIES)
+
+
+def trained(name: str) -> bool:
+  """Whether method `name` needs a trained model (its factory says so: `trained = True`)."""
+  return bool(getattr(_FACTORIES[name], 'trained', False))
+
+
+def get(name: str, **options) -> Method:
+  """The method `name` built with the options its factory takes (others are ignored, so one
+  set of flags serves every method; None means the method's default)."""
+  if name not in _FACTORIES:
+    raise UserError(f'unknown method {name!r}; choose one of {", ".join(names())}')
+  factory = _FACTORIES[name]
+  accepted = inspect.signature(factory).parameters
+  return factory(**{k: v for k, v in options.items() if k in accepted and v is not None})
+
+
+register('network', Network)
+register('interp', Interpolation)
+register('lpc', LPC)
