@@ -25,7 +25,8 @@ setup(
         # GPU machines: `pip install -e .[gpu]` then `pip uninstall tensorflow-cpu`
         # (both wheels provide the `tensorflow` module; `make venv GPU=1` does this).
         'gpu': ['tensorflow[and-cuda]==2.16.2'],
-        'test': ['pytest>=7', 'librosa==0.10.2.post1'],
+        # scikit-image: the independent SSIM the long-gap metrics are tested against.
+        'test': ['pytest>=7', 'librosa==0.10.2.post1', 'scikit-image>=0.22,<0.25'],
     },
     entry_points={'console_scripts': [
         'audio-context-encoder=audio_context_encoder.__main__:main',

@@ -1,0 +1,154 @@
+"""A built long-gap dataset: fixed-length clips per split, their index, counts and licences.
+
+  <out>/clips-<split>.npy   int16 [N, clip_samples] (clip_samples of the protocol)
+  <out>/clips.csv           one row per clip: split, index, label, group, source, origin
+  <out>/counts.md           clips, groups (speakers / source recordings), labels, minutes per split
+  <out>/settings.json       protocol name, sample rate, clip length, the command's source
+Each file is written through audio_context_encoder.atomic (all or nothing). `group` is what
+must never straddle two splits (a speaker for SC09, a source recording for ESC-50).
+"""
+
+import csv
+import dataclasses
+import io
+import json
+import pathlib
+from typing import Callable, Dict, List, Sequence
+
+import numpy as np
+
+from audio_context_encoder import atomic
+from audio_context_encoder.longgap import config
+
+SPLITS = ('train', 'valid', 'test')
+FIELDS = ('split', 'index', 'label', 'group', 'source', 'origin')
+
+
+class DatasetError(Exception):
+  """A missing or malformed long-gap dataset (one line, names the folder)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ClipItem:
+  """One clip to be: its audio (a loader returns float samples at the protocol's rate)."""
+
+  split: str
+  label: str
+  group: str
+  source: str  # e.g. 'speech-commands', 'espeak-ng', 'asterisk'
+  origin: str  # the file (and offset) it came from
+  load: Callable[[], np.ndarray] = dataclasses.field(compare=False, repr=False, default=None)
+
+
+def fit_length(x, n: int) -> np.ndarray:
+  """Cut to n samples or pad with trailing zeros (SC09's short clips; ESC-50's padded clips)."""
+  x = np.asarray(x, np.float32)
+  return x[:n] if len(x) >= n else np.pad(x, (0, n - len(x)))
+
+
+def to_int16(x) -> np.ndarray:
+  return np.round(np.clip(x, -1.0, 1.0 - 1 / 32768) * 32768).astype(np.int16)
+
+
+def shared_groups(items: Sequence[ClipItem]) -> List[str]:
+  """Groups (speakers or source recordings) found in more than one split."""
+  where: Dict[str, set] = {}
+  for it in items:
+    where.setdefault(it.group, set()).add(it.split)
+  return sorted(g for g, s in where.items() if len(s) > 1)
+
+
+def check_disjoint(items: Sequence[ClipItem]) -> None:
+  """DatasetError when a group (speaker or source recording) appears in two splits."""
+  shared = shared_groups(items)
+  if shared:
+    raise DatasetError(f'{len(shared)} groups are in two splits, e.g. {shared[0]!r}')
+
+
+def write(items: Sequence[ClipItem], out, protocol: config.Protocol, source: str,
+          licences: Sequence = (), progress=None, strict: bool = True) -> dict:
+  """Loads, fits and writes every item; returns the counts per split.
+
+  strict: refuse a group in two splits (the stand-ins). The real ESC-50 split of the paper
+  (fold 5 cut at its 200th row) may cut one source recording; strict=False records them.
+  """
+  out = pathlib.Path(out)
+  out.mkdir(parents=True, exist_ok=True)
+  if strict:
+    check_disjoint(items)
+  rows, counts = [], {}
+  for split in SPLITS:
+    chosen = [it for it in items if it.split == split]
+    clips = np.zeros((len(chosen), protocol.clip_samples), np.int16)
+    for i, it in enumerate(chosen):
+      clips[i] = to_int16(fit_length(it.load(), protocol.clip_samples))
+      rows.append({'split': split, 'index': i, 'label': it.label, 'group': it.group,
+                   'source': it.source, 'origin': it.origin})
+      if progress:
+        progress()
+    buf = io.BytesIO()
+    np.save(buf, clips)
+    atomic.write_bytes(out / f'clips-{split}.npy', buf.getvalue())
+    counts[split] = {'clips': len(chosen), 'groups': len({c.group for c in chosen}),
+                     'labels': len({c.label for c in chosen}),
+                     'minutes': len(chosen) * protocol.clip_seconds / 60,
+                     'sources': sorted({c.source for c in chosen})}
+  text = io.StringIO()
+  w = csv.DictWriter(text, FIELDS, lineterminator='\n')
+  w.writeheader()
+  w.writerows(rows)
+  atomic.write_text(out / 'clips.csv', text.getvalue())
+  for src, name in licences:
+    dest = out / name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_bytes(dest, pathlib.Path(src).read_bytes())
+  settings = {'protocol': protocol.name, 'sample_rate': protocol.sample_rate,
+              'clip_samples': protocol.clip_samples, 'source': source, 'counts': counts,
+              'groups_in_two_splits': shared_groups(items)}
+  atomic.write_json(out / 'settings.json', settings, indent=1)
+  atomic.write_text(out / 'counts.md', counts_table(settings, out.name))
+  return counts
+
+
+def counts_table(settings: dict, name: str) -> str:
+  """Markdown: clips, groups, labels, minutes and share per split (the Table 1 layout)."""
+  counts = settings['counts']
+  total = sum(c['clips'] for c in counts.values()) or 1
+  group = 'speakers' if settings['protocol'] == 'sc09' else 'source recordings'
+  lines = [f'Clips per split of {name} (source {settings["source"]}, protocol {settings["protocol"]}, '
+           f'{settings["sample_rate"]} Hz, {settings["clip_samples"]} samples per clip)', '',
+           f'| set | clips | % | {group} | labels | minutes | from |', '|---|---:|---:|---:|---:|---:|---|']
+  for split in SPLITS:
+    c = counts[split]
+    lines.append(f'| {split} | {c["clips"]} | {100 * c["clips"] / total:.1f} | {c["groups"]} | '
+                 f'{c["labels"]} | {c["minutes"]:.1f} | {", ".join(c["sources"])} |')
+  return '\n'.join(lines) + '\n'
+
+
+def read_index(folder) -> List[dict]:
+  path = pathlib.Path(folder) / 'clips.csv'
+  if not path.exists():
+    raise DatasetError(f'{folder}: no clips.csv; build it first (make longgap-demo-data)')
+  with open(path, newline='') as f:
+    return list(csv.DictReader(f))
+
+
+def read_settings(folder) -> dict:
+  path = pathlib.Path(folder) / 'settings.json'
+  if not path.exists():
+    raise DatasetError(f'{folder}: no settings.json; build it first (make longgap-demo-data)')
+  return json.loads(path.read_text())
+
+
+def read_split(folder, split: str):
+  """(clips float32 [N, T] in [-1, 1), index rows of that split)."""
+  if split not in SPLITS:
+    raise DatasetError(f'unknown split {split!r}; choose one of {SPLITS}')
+  path = pathlib.Path(folder) / f'clips-{split}.npy'
+  if not path.exists():
+    raise DatasetError(f'{folder}: no {path.name}; build it first (make longgap-demo-data)')
+  clips = np.load(path).astype(np.float32) / 32768
+  rows = [r for r in read_index(folder) if r['split'] == split]
+  if len(rows) != len(clips):
+    raise DatasetError(f'{folder}: clips.csv lists {len(rows)} {split} clips, {path.name} has {len(clips)}')
+  return clips, rows
