@@ -20,7 +20,8 @@ import pathlib
 from typing import List, Optional
 
 from audio_context_encoder.longgap import config
-from tfrecords_tools import audio_io, download
+from audio_context_encoder import audio_io
+from tfrecords_tools import download
 from tfrecords_tools.longgap_dataset import ClipItem, DatasetError
 
 SC09_URL = 'http://download.tensorflow.org/data/speech_commands_v0.01.tar.gz'
