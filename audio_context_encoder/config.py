@@ -132,6 +132,9 @@ class NetworkConfig:
   # linear interpolation of the context's border-frame magnitudes (features.
   # interpolated_gap_magnitude) and starts the last kernel at zero, so training starts at that
   # baseline and learns corrections. README "Deviations" explains why (CPU-scale training).
+  # 'blend' does the same on a learnt base: per frequency bin, a weighted sum of the magnitudes of
+  # every context frame clear of the padding, its weights starting at the interpolation's
+  # (model.BlendedGap). The bottleneck cannot carry per-bin detail; this path can.
   residual: str = 'none'
   # Deviation, off by default (False = the paper's four Re/Im channels): the first convolution
   # also sees |S_b| and |S_a|, computed inside the model from the same input (model.
@@ -290,7 +293,7 @@ def small(gap_ms: int = 64, output: str = 'magnitude') -> Config:
 PRESETS = {'paper': paper, 'small': small}
 
 
-RESIDUALS = ('none', 'interp')  # NetworkConfig.residual
+RESIDUALS = ('none', 'interp', 'blend')  # NetworkConfig.residual
 OUTPUTS = ('magnitude', 'complex')  # NetworkConfig.output (§2.3)
 LOSSES = ('paper', 'authors_code')  # TrainConfig.loss
 REDUCTIONS = ('sum', 'mean')  # TrainConfig.batch_reduction

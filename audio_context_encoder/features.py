@@ -107,13 +107,32 @@ def interpolation_weights(sig: SignalConfig) -> np.ndarray:
   return (gap - before) / (after - before)
 
 
+def clean_context_magnitudes(context: tf.Tensor, sig: SignalConfig) -> tf.Tensor:
+  """[..., 2 n, bins]: |S_b| of its n frames clear of the padding, then |S_a| of its n."""
+  context = tf.convert_to_tensor(context)
+  n = sig.clean_context_frames
+  before = tf.abs(tf.complex(context[..., :n, :, 0], context[..., :n, :, 1]))
+  after = tf.abs(tf.complex(context[..., sig.context_frames - n:, :, 2],
+                            context[..., sig.context_frames - n:, :, 3]))
+  return tf.concat([before, after], axis=-2)
+
+
+def interpolation_matrix(sig: SignalConfig) -> np.ndarray:
+  """[2 n, gap_frames]: `interpolated_gap_magnitude` as weights on clean_context_magnitudes."""
+  n = sig.clean_context_frames
+  w = interpolation_weights(sig)
+  matrix = np.zeros((2 * n, sig.gap_frames))
+  matrix[n - 1], matrix[n] = 1 - w, w
+  return matrix
+
+
 def interpolated_gap_magnitude(context: tf.Tensor, sig: SignalConfig) -> tf.Tensor:
   """Gap magnitudes [..., gap_frames, bins] interpolated from the context features.
 
   Per frequency bin, linear interpolation in time between |S_b| of the last before-context
   frame that does not touch the padding and |S_a| of the first such after-context frame.
   A baseline that needs no training (`--method interp`), and the starting point of the
-  residual network (NetworkConfig.residual = 'interp').
+  residual network (NetworkConfig.residual = 'interp', and 'blend' before training).
   """
   context = tf.convert_to_tensor(context)
   n = sig.clean_context_frames

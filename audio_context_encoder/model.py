@@ -18,6 +18,7 @@ import zipfile
 from typing import List, Tuple
 
 import keras
+import numpy as np
 
 from audio_context_encoder import atomic, features
 from audio_context_encoder.config import RESIDUALS, Config, SignalConfig
@@ -57,6 +58,35 @@ class ContextMagnitudes(keras.layers.Layer):
     before = keras.ops.sqrt(context[..., 0] ** 2 + context[..., 1] ** 2)
     after = keras.ops.sqrt(context[..., 2] ** 2 + context[..., 3] ** 2)
     return keras.ops.concatenate([context, before[..., None], after[..., None]], axis=-1)
+
+
+@keras.saving.register_keras_serializable(package='audio_context_encoder')
+class BlendedGap(keras.layers.Layer):
+  """Context features -> [B, gap_frames, bins, 1]: per bin, learnt weights on the clean frames.
+
+  The weights [bins, 2 n, gap_frames] start at the interpolation's, so before training the
+  output equals InterpolatedGap's. They are not a `kernel`: the paper's L2 term (eq. 3), which
+  would pull them towards zero rather than towards the interpolation, leaves them alone.
+  """
+
+  def __init__(self, signal: dict = None, **kwargs):
+    kwargs.setdefault('dtype', 'float32')
+    super().__init__(**kwargs)
+    self.signal = dict(signal or {})
+    self._sig = SignalConfig(**self.signal)
+
+  def build(self, input_shape):
+    start = features.interpolation_matrix(self._sig)
+    start = np.broadcast_to(start, (self._sig.bins,) + start.shape)
+    self.blend = self.add_weight(name='blend', shape=start.shape,
+                                 initializer=keras.initializers.Constant(start))
+
+  def call(self, context):
+    magnitudes = features.clean_context_magnitudes(context, self._sig)  # [B, 2n, bins]
+    return keras.ops.einsum('bfk,kfj->bjk', magnitudes, self.blend)[..., None]
+
+  def get_config(self):
+    return {**super().get_config(), 'signal': self.signal}
 
 
 def output_shape(cfg: Config) -> Tuple[int, int, int]:
@@ -109,7 +139,8 @@ def build_model(cfg: Config) -> keras.Model:
   # Float32 output even under a mixed-precision policy: the loss is computed in float32.
   if residual:
     x = keras.layers.Activation('linear', dtype='float32', name='correction')(x)
-    base = InterpolatedGap(dataclasses.asdict(sig), name='interpolation')(inputs)
+    base_layer = BlendedGap if cfg.network.residual == 'blend' else InterpolatedGap
+    base = base_layer(dataclasses.asdict(sig), name='interpolation')(inputs)
     outputs = keras.layers.Add(dtype='float32', name='gap')([base, x])
   else:
     outputs = keras.layers.Activation('linear', dtype='float32', name='gap')(x)
@@ -121,13 +152,13 @@ def build_model(cfg: Config) -> keras.Model:
 
 
 def _residual(cfg: Config) -> bool:
-  """True for the residual deviation (NetworkConfig.residual = 'interp')."""
+  """True for the residual deviations (NetworkConfig.residual = 'interp' or 'blend')."""
   if cfg.network.residual not in RESIDUALS:
     raise ValueError(f'network.residual must be one of {RESIDUALS}, got {cfg.network.residual!r}')
-  if cfg.network.residual == 'interp' and cfg.network.output != 'magnitude':
-    raise ValueError("network.residual = 'interp' adds interpolated magnitudes: it needs the "
-                     "magnitude network")
-  return cfg.network.residual == 'interp'
+  if cfg.network.residual != 'none' and cfg.network.output != 'magnitude':
+    raise ValueError(f'network.residual = {cfg.network.residual!r} adds interpolated magnitudes: '
+                     'it needs the magnitude network')
+  return cfg.network.residual != 'none'
 
 
 def kernels(model: keras.Model) -> List:

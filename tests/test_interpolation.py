@@ -53,26 +53,51 @@ def test_interp_is_near_exact_on_a_stationary_tone():
   assert np.all(out['snr_ms'] > 25), out['snr_ms']
 
 
-def residual_config(preset='small', **network):
+def residual_config(preset='small', residual='interp', **network):
   cfg = config.get(preset)
-  return cfg.replace(network=dataclasses.replace(cfg.network, residual='interp', **network))
+  return cfg.replace(network=dataclasses.replace(cfg.network, residual=residual, **network))
 
 
-@pytest.mark.parametrize('context_magnitudes', [False, True])
-def test_residual_model_at_step_zero_is_the_interpolation(tmp_path, gspi_segments,
+def assert_interpolation(got, interp, residual):
+  if residual == 'interp':  # the same two-frame formula
+    np.testing.assert_array_equal(got, interp)
+  else:  # a matrix product with zeros on the other frames: equal up to rounding
+    np.testing.assert_allclose(got, interp, rtol=1e-6, atol=1e-7 * np.abs(interp).max())
+
+
+@pytest.mark.parametrize('residual, context_magnitudes',
+                         [('interp', False), ('interp', True), ('blend', False)])
+def test_residual_model_at_step_zero_is_the_interpolation(tmp_path, gspi_segments, residual,
                                                           context_magnitudes):
-  cfg = residual_config(context_magnitudes=context_magnitudes)
+  cfg = residual_config(residual=residual, context_magnitudes=context_magnitudes)
   model = model_lib.build_model(cfg)
   interp = methods.interpolation_predictor(cfg.signal)(gspi_segments)
   ctx = features.context_features(gspi_segments, cfg.signal)
-  np.testing.assert_array_equal(model(ctx, training=False).numpy()[..., 0], interp)
+  assert_interpolation(model(ctx, training=False).numpy()[..., 0], interp, residual)
   # The residual choice travels inside the .keras file.
   path = str(tmp_path / 'residual.keras')
   model_lib.save_model(model, cfg, path)
   loaded, loaded_cfg = model_lib.load_model(path)
-  assert loaded_cfg.network.residual == 'interp'
+  assert loaded_cfg.network.residual == residual
   assert loaded_cfg.network.context_magnitudes == context_magnitudes
-  np.testing.assert_array_equal(loaded(ctx, training=False).numpy()[..., 0], interp)
+  assert_interpolation(loaded(ctx, training=False).numpy()[..., 0], interp, residual)
+
+
+def test_blend_weights_train_and_stay_out_of_the_l2_term(gspi_segments):
+  """The blend starts at the interpolation, gets a gradient, and is not a `kernel`."""
+  import tensorflow as tf
+  cfg = residual_config(residual='blend')
+  model = model_lib.build_model(cfg)
+  blend = model.get_layer('interpolation').blend
+  np.testing.assert_array_equal(blend.numpy()[100],
+                                features.interpolation_matrix(cfg.signal).astype(np.float32))
+  assert all(k is not blend for k in model_lib.kernels(model))
+  ctx = features.context_features(gspi_segments, cfg.signal)
+  target = features.gap_magnitude(gspi_segments, cfg.signal)[..., None]
+  with tf.GradientTape() as tape:
+    loss = tf.reduce_sum((model(ctx, training=True) - target) ** 2)
+  grad = tape.gradient(loss, blend)
+  assert grad is not None and float(tf.reduce_max(tf.abs(grad))) > 0
 
 
 def test_residual_is_off_in_the_paper_preset():
