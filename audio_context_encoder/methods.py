@@ -187,9 +187,8 @@ def network_predictor(model, cfg: config_lib.Config, batch_size: int = 64) -> Ca
   return predict
 
 
-def load_network(path: str = None, magnitude_only: bool = True):
+def load_network(path: str, magnitude_only: bool = True):
   """(model, its config) of a .keras file written by training; UserError when it is not one."""
-  path = path or SHIPPED_MODELS['music']
   if not os.path.isfile(path):
     raise UserError(f'{path}: no such model file')
   from audio_context_encoder import model as model_lib  # TensorFlow: loaded only for a network
@@ -248,7 +247,7 @@ class Extended(Method):
 
   def fill(self, windows, sig):
     inner = self.inner.sig
-    segments, margin = segments_of(windows, sig)
+    _, margin = segments_of(windows, sig)
     if margin < self.margin():
       raise ValueError(f'{_ms(sig)} ms with the {_ms(inner)} ms {self.inner.name} needs '
                        f'margins of {self.margin()} samples, got {margin}')
