@@ -1,24 +1,17 @@
-"""The paper's evaluation of one batch of test windows (§3.4, §4.1-4.2).
+"""The paper's evaluation (§3.4, §4.1-4.2) of any method (methods.py) on test windows.
 
-One function, `evaluate`, used by experiments/tables.py (`make tables`) and by
-the CLI `evaluate` command. Input: windows with margins, [B, 5632] = the
-5120-sample segment plus 256 samples (16 ms) on each side (the dataset's
-'audio'). Output: per-segment arrays.
+`evaluate` scores one batch, `evaluate_dataset` a dataset split (resumable); both serve
+experiments/tables.py (`make tables`) and the CLI `evaluate` command. Input: windows with
+margins, [B, 5632] = the 5120-sample segment plus 256 samples (16 ms) on each side (the
+dataset's 'audio'). Output: per-segment arrays.
 
-  64 ms, 'lpc':      LPC on the centred segment (contexts of 2048).
-  64 ms, 'network':  network magnitudes of the centred segment -> phase
-                     retrieval (PGHI + FGLA by default) -> SNRs; also the SNR
-                     of the magnitudes themselves before phase retrieval.
-  'interp':          magnitudes interpolated between the border frames of the
-                     two contexts (features.interpolated_gap_magnitude, no
-                     training), then the network's phase retrieval; at 48 ms
-                     directly in the 48 ms layout, like LPC.
-  48 ms, 'lpc':      LPC with the 48 ms layout (contexts of 2176).
-  48 ms, 'network':  the 64 ms network on three 5120-sample windows whose 64 ms
-                     gap contains the 48 ms gap extended 16 ms forward, 16 ms
-                     backward and 8 + 8 ms centred (Table 3); each result is
-                     scored on the centred 48 ms segment; 'snr_ms' / 'snr_td'
-                     are the per-segment means over the three.
+  A method that fills the windows' layout (LPC, interp at 64 and 48 ms; the network at 64 ms)
+  is scored directly: SNR_MS and SNR_TD of the restored segment, and for magnitude methods
+  the SNR of the magnitudes before phase retrieval.
+  A method trained for another gap (the 64 ms network at 48 ms) is scored through Table 3's
+  extensions (methods.Extended): its 64 ms gap holds the 48 ms gap extended 16 ms forward,
+  16 ms backward and 8 + 8 ms centred; each result is scored on the centred 48 ms segment,
+  and 'snr_ms' / 'snr_td' are the per-segment means over the three.
 """
 
 import os
