@@ -1,24 +1,17 @@
-"""The paper's evaluation of one batch of test windows (§3.4, §4.1-4.2).
+"""The paper's evaluation (§3.4, §4.1-4.2) of any method (methods.py) on test windows.
 
-One function, `evaluate`, used by experiments/tables.py (`make tables`) and by
-the CLI `evaluate` command. Input: windows with margins, [B, 5632] = the
-5120-sample segment plus 256 samples (16 ms) on each side (the dataset's
-'audio'). Output: per-segment arrays.
+`evaluate` scores one batch, `evaluate_dataset` a dataset split (resumable); both serve
+experiments/tables.py (`make tables`) and the CLI `evaluate` command. Input: windows with
+margins, [B, 5632] = the 5120-sample segment plus 256 samples (16 ms) on each side (the
+dataset's 'audio'). Output: per-segment arrays.
 
-  64 ms, 'lpc':      LPC on the centred segment (contexts of 2048).
-  64 ms, 'network':  network magnitudes of the centred segment -> phase
-                     retrieval (PGHI + FGLA by default) -> SNRs; also the SNR
-                     of the magnitudes themselves before phase retrieval.
-  'interp':          magnitudes interpolated between the border frames of the
-                     two contexts (features.interpolated_gap_magnitude, no
-                     training), then the network's phase retrieval; at 48 ms
-                     directly in the 48 ms layout, like LPC.
-  48 ms, 'lpc':      LPC with the 48 ms layout (contexts of 2176).
-  48 ms, 'network':  the 64 ms network on three 5120-sample windows whose 64 ms
-                     gap contains the 48 ms gap extended 16 ms forward, 16 ms
-                     backward and 8 + 8 ms centred (Table 3); each result is
-                     scored on the centred 48 ms segment; 'snr_ms' / 'snr_td'
-                     are the per-segment means over the three.
+  A method that fills the windows' layout (LPC, interp at 64 and 48 ms; the network at 64 ms)
+  is scored directly: SNR_MS and SNR_TD of the restored segment, and for magnitude methods
+  the SNR of the magnitudes before phase retrieval.
+  A method trained for another gap (the 64 ms network at 48 ms) is scored through Table 3's
+  extensions (methods.Extended): its 64 ms gap holds the 48 ms gap extended 16 ms forward,
+  16 ms backward and 8 + 8 ms centred; each result is scored on the centred 48 ms segment,
+  and 'snr_ms' / 'snr_td' are the per-segment means over the three.
 """
 
 import os
@@ -118,59 +111,81 @@ def evaluate_dataset(data_dir, split: str, method: str, gap_ms: int = 64,
                      resume_path: str = None, progress: bool = True) -> dict:
   """`evaluate` over a dataset split; per-segment arrays concatenated, in file order.
 
-  Windows come from reader.evaluation_dataset (gap RMS >= 1e-4 for
-  this gap length, §3.2); 'index' is each segment's position in them. max_segments > 0 takes that many at a fixed stride over the
-  whole split (metrics.spread_indices), so every track is represented in proportion.
-  With resume_path, the arrays so far are saved there (npz, temp file + rename) after
-  every batch and a rerun with the same batch size and max_segments continues from them.
+  Windows come from reader.evaluation_dataset (gap RMS >= 1e-4 for this gap length, §3.2);
+  'index' is each segment's position in them. max_segments > 0 takes that many at a fixed
+  stride over the whole split (metrics.spread_indices), so every track is represented in
+  proportion. With resume_path, the arrays so far are saved there (npz, temp file + rename)
+  after every batch and a rerun with the same batch size and max_segments continues from them.
   """
-  from audio_context_encoder import reader  # TensorFlow (tf.data): loaded only for datasets
   method = resolve(method, predict_fn, config, phase_method)
-  manifest = read_manifest(data_dir)
-  counts = manifest.get('splits', {}).get(split, {}) or {}
-  available = counts.get(f'kept_{gap_ms}')
-  if available is None:
-    raise DatasetError(f'{data_dir}/manifest.json: no kept_{gap_ms} count for split {split!r}')
+  available = _split_size(data_dir, split, gap_ms)
   chosen = None
   if max_segments and max_segments < available:
     chosen = metrics.spread_indices(available, max_segments)
   total = available if chosen is None else len(chosen)
-  parts = {}
-  done = 0
-  if resume_path and os.path.exists(resume_path):
-    with np.load(resume_path, allow_pickle=False) as saved:
-      if (int(saved['batch_size']) == batch_size and 'max_segments' in saved.files
-          and int(saved['max_segments']) == int(max_segments or 0)):
-        parts = {k: [saved[k]] for k in saved.files
-                 if k not in ('batch_size', 'n_fallback', 'max_segments')}
-        parts['n_fallback'] = [saved['n_fallback']]
-        done = len(parts['snr_ms'][0])
-  ds = reader.evaluation_dataset(data_dir, split, gap_ms=gap_ms, batch_size=batch_size)
-  first_index = 0  # index in the split of the batch's first record
-  if done and chosen is None:
-    ds = ds.skip(done // batch_size)
-    first_index = done // batch_size * batch_size
+  parts = _resumed(resume_path, batch_size, max_segments)
+  done = len(parts['snr_ms'][0]) if parts else 0
   bar = None
   if progress:
     bar = tqdm(total=total, initial=done, unit='seg', desc=f'{method.name} {gap_ms} ms {data_dir}')
-  pending = {'audio': [], 'track_id': [], 'offset': [], 'index': []}
-  selected = first_index  # selected records met so far (all skipped ones were selected)
-
-  def run_batch(audio, track_id, offset, index):
-    nonlocal done
+  for audio, track_id, offset, index in _selected_batches(data_dir, split, gap_ms, batch_size,
+                                                          chosen, total, done):
     out = evaluate(audio, method, gap_ms, config=config)
     out['n_fallback'] = np.array([out.get('n_fallback', 0)])
     out['track_id'], out['offset'], out['index'] = track_id.astype(str), offset, index
     for k, v in out.items():
       parts.setdefault(k, []).append(np.asarray(v))
-    done += len(audio)
     if bar is not None:
       bar.update(len(audio))
     if resume_path and len(audio) == batch_size:
       save_npz(resume_path, {**{k: np.concatenate(v) for k, v in parts.items()},
-                              'batch_size': np.array(batch_size),
-                              'max_segments': np.array(int(max_segments or 0))})
+                             'batch_size': np.array(batch_size),
+                             'max_segments': np.array(int(max_segments or 0))})
+  if bar is not None:
+    bar.close()
+  result = {k: np.concatenate(v) for k, v in parts.items()}
+  result['n_fallback'] = int(result.get('n_fallback', np.zeros(1)).sum())
+  return result
 
+
+def _split_size(data_dir, split: str, gap_ms: int) -> int:
+  """Windows of the split that pass the gap-RMS filter of this gap length (manifest count)."""
+  counts = read_manifest(data_dir).get('splits', {}).get(split, {}) or {}
+  available = counts.get(f'kept_{gap_ms}')
+  if available is None:
+    raise DatasetError(f'{data_dir}/manifest.json: no kept_{gap_ms} count for split {split!r}')
+  return available
+
+
+def _resumed(resume_path: str, batch_size: int, max_segments: int) -> dict:
+  """{key: [array so far]} saved by an interrupted run with the same batch size and
+  max_segments; {} when there is none."""
+  if not (resume_path and os.path.exists(resume_path)):
+    return {}
+  with np.load(resume_path, allow_pickle=False) as saved:
+    if (int(saved['batch_size']) != batch_size or 'max_segments' not in saved.files
+        or int(saved['max_segments']) != int(max_segments or 0)):
+      return {}
+    parts = {k: [saved[k]] for k in saved.files
+             if k not in ('batch_size', 'n_fallback', 'max_segments')}
+    parts['n_fallback'] = [saved['n_fallback']]
+  return parts
+
+
+def _selected_batches(data_dir, split: str, gap_ms: int, batch_size: int, chosen, total: int,
+                      done: int):
+  """(audio, track_id, offset, index) batches of `batch_size` selected windows (the last one
+  shorter), in file order: all of them, or those at the `chosen` indices; the first `done`
+  selected ones (evaluated before a resume) left out."""
+  from audio_context_encoder import reader  # TensorFlow (tf.data): loaded only for datasets
+  ds = reader.evaluation_dataset(data_dir, split, gap_ms=gap_ms, batch_size=batch_size)
+  first_index = 0  # index in the split of the batch's first record
+  if done and chosen is None:
+    ds = ds.skip(done // batch_size)
+    first_index = done // batch_size * batch_size
+  keys = ('audio', 'track_id', 'offset', 'index')
+  pending = {k: [] for k in keys}
+  selected = first_index  # selected records met so far (all skipped ones were selected)
   for batch in ds:
     n = len(batch['offset'])
     index = np.arange(first_index, first_index + n)
@@ -181,24 +196,18 @@ def evaluate_dataset(data_dir, split: str, method: str, gap_ms: int = 64,
     take &= order >= done  # already evaluated before a resume
     if not take.any():
       continue
-    pending['audio'].append(batch['audio'].numpy()[take])
-    pending['track_id'].append(batch['track_id'].numpy()[take])
-    pending['offset'].append(batch['offset'].numpy()[take])
+    for k in keys[:3]:
+      pending[k].append(batch[k].numpy()[take])
     pending['index'].append(index[take])
     while sum(len(a) for a in pending['audio']) >= batch_size:
       joined = {k: np.concatenate(v) for k, v in pending.items()}
-      run_batch(*(joined[k][:batch_size] for k in ('audio', 'track_id', 'offset', 'index')))
+      yield tuple(joined[k][:batch_size] for k in keys)
       pending = {k: [v[batch_size:]] for k, v in joined.items()}
     if chosen is not None and selected >= total:
       break
   if pending['audio'] and sum(len(a) for a in pending['audio']):
     joined = {k: np.concatenate(v) for k, v in pending.items()}
-    run_batch(joined['audio'], joined['track_id'], joined['offset'], joined['index'])
-  if bar is not None:
-    bar.close()
-  result = {k: np.concatenate(v) for k, v in parts.items()}
-  result['n_fallback'] = int(result.get('n_fallback', np.zeros(1)).sum())
-  return result
+    yield tuple(joined[k] for k in keys)
 
 
 def save_npz(path: str, arrays: dict) -> None:

@@ -70,13 +70,13 @@ class Method:
   name = 'method'
   zone = 0  # samples on each side of the gap it may change
   edge_guard = 0  # extra 16 kHz samples it wants filled around a resampled gap (inpaint)
+  any_layout = True  # fills the gap of any SignalConfig layout as it is (not only self.sig)
+  trained = False  # needs a trained model (tables evaluate it only where one is given)
 
   def __init__(self, sig: SignalConfig):
     self.sig = sig  # the layout of `fill_gap` (and the only one, unless `any_layout`)
     self.context = sig.Lc  # samples of context it needs on each side of the gap
     self.max_ms = 1000 * sig.Lg / sig.sample_rate  # longest gap it fills
-
-  any_layout = True  # fills the gap of any SignalConfig layout as it is (not only self.sig)
 
   def fills(self, sig: SignalConfig) -> bool:
     """Whether `fill` takes windows of layout `sig` as they are (else: wrap it in Extended)."""
@@ -139,7 +139,10 @@ class Magnitudes(Method):
     self.zone = sig.pad
 
   def restore(self, segments, sig):
-    pred = np.asarray(self.predict(segments))
+    return self.restore_with(self.predict, segments, sig)
+
+  def restore_with(self, predict: Callable, segments, sig):
+    pred = np.asarray(predict(segments))
     if np.iscomplexobj(pred):
       # Complex network: tf.signal.stft frames -> 'timeinv' DGT columns, no phase retrieval.
       restored = phase.synthesize_gap(segments, dgt_lib.from_stft_frames(pred, sig), sig)
@@ -167,12 +170,11 @@ class Interpolation(Magnitudes):
   name = 'interp'
 
   def __init__(self, config: config_lib.Config = None, phase_method: str = None, seed: int = 0):
-    sig = config_lib.signal_config(64)
-    super().__init__(interpolation_predictor(sig), sig, config, phase_method, seed)
+    # Its predictor depends on the layout of each call (restore), so none is bound here.
+    super().__init__(None, config_lib.signal_config(64), config, phase_method, seed)
 
   def restore(self, segments, sig):
-    self.predict = interpolation_predictor(sig)
-    return super().restore(segments, sig)
+    return self.restore_with(interpolation_predictor(sig), segments, sig)
 
 
 def network_predictor(model, cfg: config_lib.Config, batch_size: int = 64) -> Callable:
@@ -185,9 +187,8 @@ def network_predictor(model, cfg: config_lib.Config, batch_size: int = 64) -> Ca
   return predict
 
 
-def load_network(path: str = None, magnitude_only: bool = True):
+def load_network(path: str, magnitude_only: bool = True):
   """(model, its config) of a .keras file written by training; UserError when it is not one."""
-  path = path or SHIPPED_MODELS['music']
   if not os.path.isfile(path):
     raise UserError(f'{path}: no such model file')
   from audio_context_encoder import model as model_lib  # TensorFlow: loaded only for a network
@@ -211,7 +212,7 @@ class Network(Magnitudes):
 
   name = 'network'
   any_layout = False
-  trained = True  # needs a model: tables evaluate it only where one is given
+  trained = True
 
   def __init__(self, model: str = None, predict: Callable = None, config: config_lib.Config = None,
                phase_method: str = None, seed: int = 0, batch_size: int = 64,
@@ -246,7 +247,7 @@ class Extended(Method):
 
   def fill(self, windows, sig):
     inner = self.inner.sig
-    segments, margin = segments_of(windows, sig)
+    _, margin = segments_of(windows, sig)
     if margin < self.margin():
       raise ValueError(f'{_ms(sig)} ms with the {_ms(inner)} ms {self.inner.name} needs '
                        f'margins of {self.margin()} samples, got {margin}')

@@ -122,7 +122,11 @@ def check_run_config(run_dir: str, cfg: Config) -> None:
 
 def spectrogram_images(context: np.ndarray, target: np.ndarray, prediction: np.ndarray,
                        cfg: Config) -> Dict[str, np.ndarray]:
-  """[k, bins, frames, 1] images in [0, 1] (dB over 80 dB, low frequencies at the bottom)."""
+  """[k, bins, frames, 1] images in [0, 1] (dB over 80 dB, low frequencies at the bottom).
+
+  Pictures of the network's own tensors (context features, target, prediction) for
+  TensorBoard; nothing is transformed here. Spectrograms of signals, for figures, are
+  plots.spectrogram_db."""
 
   def mag(x):
     return np.sqrt(np.sum(np.square(x), axis=-1)) if x.shape[-1] == 2 else x[..., 0]

@@ -26,10 +26,11 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from audio_context_encoder import atomic, features, losses, reader  # noqa: E402
 from audio_context_encoder.config import Config  # noqa: E402
 from audio_context_encoder.manifest import read_manifest  # noqa: E402
+from audio_context_encoder.methods import SHIPPED_MODELS  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('run_dir', None, 'training run folder (best.keras, config.json, train/, valid/)')
-flags.DEFINE_enum('kind', None, ['music', 'instruments'], 'which shipped network this is')
+flags.DEFINE_enum('kind', None, list(SHIPPED_MODELS), 'which shipped network this is')
 flags.DEFINE_string('data_dir', None, 'the dataset the run trained on')
 flags.DEFINE_string('command', '', 'the command that trained the run (recorded verbatim)')
 flags.DEFINE_integer('valid_batches', 50, 'validation batches the run validated on (0 = all)')

@@ -35,7 +35,7 @@ flags.DEFINE_string('split', 'test', 'split to evaluate')
 flags.DEFINE_integer('max_segments', 0, 'segments per dataset and gap length (0 = all)')
 flags.DEFINE_integer('batch_size', 256, 'segments per batch (phase retrieval and LPC are batched: '
                      'larger batches are faster per segment, benchmarks/bench_reconstruction.py)')
-flags.DEFINE_enum('phase_method', None, list(phase.METHODS[::-1]),
+flags.DEFINE_enum('phase_method', None, list(phase.METHODS),
                   'phase retrieval for the network (default: config, PGHI + 100 FGLA)')
 flags.DEFINE_string('out_dir', 'results', 'where the tables go')
 flags.DEFINE_integer('tones', 64, 'pure tones to evaluate (log-spaced 50 Hz .. 7.5 kHz; 0 = none)')
@@ -113,7 +113,9 @@ def _tones(chosen, command):
   freqs = np.geomspace(50, 7500, FLAGS.tones)
   t = (np.arange(sig.L + 512) - 256) / sig.sample_rate
   audio = 0.5 * np.sin(2 * np.pi * freqs[:, None] * t + rng.uniform(0, 2 * np.pi, (len(freqs), 1)))
-  runs = {name: m for name, m in chosen['music'].items() if not methods.trained(name)}
+  # Untrained methods once, the reference (LPC) first; then each kind's trained ones.
+  untrained = [name for name in reversed(methods.names()) if not methods.trained(name)]
+  runs = {name: chosen['music'][name] for name in untrained}
   for kind in KINDS:
     for name, m in chosen[kind].items():
       if methods.trained(name):

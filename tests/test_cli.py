@@ -7,7 +7,9 @@ import pytest
 import soundfile
 
 from audio_context_encoder import __main__ as cli
-from audio_context_encoder import config, metrics
+from audio_context_encoder import config, evaluation, methods, metrics
+from audio_context_encoder import model as model_lib
+from audio_context_encoder.folder_evaluation import windows_of
 
 RATES = [16000, 44100, 48000]
 
@@ -24,7 +26,6 @@ def write_tones(path, rate, channels, seconds=1.0, subtype='PCM_16', seed=0):
 @pytest.fixture(scope='module')
 def small_model(tmp_path_factory):
   """An (untrained) small magnitude network saved as a .keras file: the CLI plumbing only."""
-  from audio_context_encoder import model as model_lib
   cfg = config.get('small')
   path = tmp_path_factory.mktemp('model') / 'small.keras'
   model_lib.save_model(model_lib.build_model(cfg), cfg, str(path))
@@ -140,7 +141,6 @@ def test_bad_requests_write_nothing(tmp_path, capsys, extra, message):
 
 def test_network_defaults_to_the_shipped_music_model():
   """models/small-music.keras is used without --model; its provenance JSON describes it."""
-  from audio_context_encoder import methods
   filler = methods.get('network')
   assert filler.model_path == methods.SHIPPED_MODELS['music']
   with open(filler.model_path[:-len('.keras')] + '.json') as f:
@@ -167,8 +167,6 @@ def test_unreadable_input_and_bad_model(tmp_path, capsys):
 
 def test_evaluate_matches_tables_code(tmp_path, capsys):
   """`evaluate` on a folder = evaluation.evaluate on the same windows cut by the dataset code."""
-  from audio_context_encoder import evaluation
-  from audio_context_encoder.folder_evaluation import windows_of
   folder = tmp_path / 'tones'
   folder.mkdir()
   for i, rate in enumerate([16000, 44100]):

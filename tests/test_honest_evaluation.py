@@ -1,6 +1,7 @@
 """Issue 9, honest evaluation: one summary for tables and `evaluate` (same numbers on the same
 segments), short or unreadable files skipped and not counted, --json checked before the work."""
 
+import csv
 import json
 import math
 import os
@@ -13,7 +14,9 @@ import pytest
 import soundfile
 
 from audio_context_encoder import __main__ as cli
-from audio_context_encoder import metrics
+from audio_context_encoder import folder_evaluation, metrics, paper_tables
+from audio_context_encoder.config import DataConfig
+from tfrecords_tools import writer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -53,7 +56,6 @@ def test_evaluate_skips_short_and_unreadable_files(tmp_path, capsys):
 
 
 def test_evaluate_json_into_a_missing_folder_fails_first(tmp_path, capsys, monkeypatch):
-  from audio_context_encoder import folder_evaluation
   monkeypatch.setattr(folder_evaluation, 'evaluate_folder',
                       lambda *a, **k: pytest.fail('evaluated before checking --json'))
   tones(tmp_path / 'music', seconds=(1.0,))
@@ -63,7 +65,6 @@ def test_evaluate_json_into_a_missing_folder_fails_first(tmp_path, capsys, monke
 
 
 def test_table3_std_is_over_segments_of_the_mean_of_the_extensions():
-  from audio_context_encoder import paper_tables
   rng = np.random.default_rng(0)
   ext = {n: rng.normal(8, 3, 50) for n in ('forward', 'backward', 'centred')}
   per_segment = (ext['forward'] + ext['backward'] + ext['centred']) / 3
@@ -82,8 +83,6 @@ def test_table3_std_is_over_segments_of_the_mean_of_the_extensions():
 def test_cli_evaluate_and_tables_give_the_same_numbers(tmp_path):
   """The same windows through `evaluate` and `experiments.tables`: equal per-segment values
   and equal summaries, both equal to a mean/std computed here with the statistics module."""
-  from audio_context_encoder.config import DataConfig
-  from tfrecords_tools import writer
   folder = tmp_path / 'music'
   tones(folder)
   items = [writer.TrackItem(p.name, str(p), 'test') for p in sorted(folder.iterdir())]
@@ -95,7 +94,6 @@ def test_cli_evaluate_and_tables_give_the_same_numbers(tmp_path):
   r = run_module(['experiments.tables', f'--music_data={tmp_path / "ds"}', '--instruments_data=',
                   f'--out_dir={tmp_path / "tables"}', '--tones=0', '--nofigures'])
   assert r.returncode == 0, r.stderr[-2000:]
-  import csv
   with open(tmp_path / 'tables' / 'table2.csv') as f:
     row = next(x for x in csv.DictReader(f) if x['dataset'] == 'music' and x['method'] == 'lpc')
   with np.load(tmp_path / 'tables' / 'per_segment' / 'music_lpc_64ms_test.npz') as z:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import signal as sps
 
-from audio_context_encoder import config, lpc, metrics
+from audio_context_encoder import config, lpc, metrics, reference
 
 SIG = config.signal_config(64)
 librosa = pytest.importorskip('librosa')  # test extra
@@ -102,7 +102,6 @@ def test_wrong_length():
 
 def test_worker_processes_and_backends_give_the_same_gaps(gspi_segments):
   """Rows split over 2 processes: bit-identical to one process; TF graph: same to rounding."""
-  from audio_context_encoder import reference
   x = np.concatenate([gspi_segments, gspi_segments[:, ::-1]])  # 16 segments
   one, _ = lpc.lpc_inpaint(x, SIG, workers=1, backend='numpy')
   two, _ = lpc.lpc_inpaint(x, SIG, workers=2, backend='numpy')

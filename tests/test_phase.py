@@ -5,7 +5,7 @@ import pytest
 from ltfatpy import dgtreal, firwin, gabdual, idgtreal
 from scipy import signal as sps
 
-from audio_context_encoder import config, dgt, metrics, phase
+from audio_context_encoder import config, dgt, metrics, phase, reference
 
 SIG = config.signal_config(64)
 
@@ -135,7 +135,6 @@ def _hard_batch(gspi_segments, rng):
 
 def test_pghi_equals_reference_implementation(gspi_segments, rng):
   """The two-level lockstep heap pops in the same order as one global argmax per step."""
-  from audio_context_encoder import reference
   c = _hard_batch(gspi_segments, rng)
   known = phase.known_columns_mask(SIG)
   np.testing.assert_array_equal(phase.pghi(c, known, SIG), reference.pghi(c, known, SIG))
@@ -147,7 +146,6 @@ def test_pghi_equals_reference_implementation(gspi_segments, rng):
 @pytest.mark.parametrize('backend', ['numpy', 'tf'])
 def test_fgla_equals_reference_implementation(backend, gspi_segments, rng):
   """Background + unknown-column loop = full idgt/dgt of the near columns, to 1e-10 relative."""
-  from audio_context_encoder import reference
   known = phase.known_columns_mask(SIG)
   c = phase.pghi(_hard_batch(gspi_segments, rng), known, SIG)
   new = phase.fgla(c, known, SIG, iterations=30, alpha=0.99, backend=backend)

@@ -1,7 +1,9 @@
 """Training loop in-process: checkpoint contents, learning-rate phase, TensorBoard events."""
 
+import dataclasses
 import glob
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -125,7 +127,6 @@ def test_bad_options_are_one_line_errors(tmp_path):
 @pytest.mark.slow
 def test_sigterm_stops_cleanly_with_a_checkpoint(tmp_path):
   """SIGTERM (e.g. a cluster pre-emption) ends the loop after the current step and saves."""
-  import signal
   cfg = small_config(batch_size=2, validation_interval=100, steps=50)
   context, target = examples(cfg, 2)
   train_fn, _ = dataset_fns(context, target, 2)
@@ -153,7 +154,6 @@ def test_sigterm_stops_cleanly_with_a_checkpoint(tmp_path):
 
 
 def test_plateau_drop_and_second_phase_length(tmp_path):
-  import dataclasses
   cfg = small_config(batch_size=2, validation_interval=1)
   cfg = cfg.replace(train=dataclasses.replace(cfg.train, lr_drop_patience=2, steps_second_phase=7,
                                               steps=100))

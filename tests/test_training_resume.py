@@ -6,9 +6,11 @@ devices must be configured before TensorFlow initialises.
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -46,8 +48,6 @@ def curve(run_dir, tag):
 
 
 def read_events_file(path):
-  import shutil
-  import tempfile
   with tempfile.TemporaryDirectory() as d:
     shutil.copy(path, d)
     return read_events(d)
