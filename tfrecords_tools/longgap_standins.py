@@ -289,8 +289,19 @@ def esc50_standin_items(download_dir, seed: int = 0) -> List[ClipItem]:
   return items
 
 
+_LAST = {}  # the last decoded file: its pieces are written one after another
+
+
+def _decoded(path, rate) -> np.ndarray:
+  key = (str(path), rate)
+  if key not in _LAST:
+    _LAST.clear()
+    _LAST[key] = audio_io.load(path, rate)
+  return _LAST[key]
+
+
 def _piece_loader(path, rate, start, n):
-  return lambda: audio_io.load(path, rate)[start:start + n]
+  return lambda: _decoded(path, rate)[start:start + n]
 
 
 def tool_licences() -> list:
