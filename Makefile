@@ -153,6 +153,9 @@ clean-venv:
 LONGGAP_BUILD = nice -n 10 $(PY) -m tfrecords_tools.longgap_build --download_dir=$(DATA_DIR)/downloads
 LONGGAP_CLIPS ?= 40
 LONGGAP_DP_ITERATIONS ?= 300
+# Deep Prior clips per table (a 5 s ESC-50 clip costs about 7 SC09 clips).
+LONGGAP_DP_CLIPS_SC09 ?= 4
+LONGGAP_DP_CLIPS_ESC50 ?= 2
 
 longgap-demo-data: $(STAMP)
 	@bash scripts/system_deps.sh espeak-ng flite ffmpeg
@@ -167,9 +170,11 @@ longgap-data-esc50: $(STAMP)
 
 longgap-table: longgap-demo-data
 	nice -n 10 $(PY) -m experiments.longgap_table --data_dir=$(DATA_DIR)/longgap-sc09-standin \
-	  --max_clips=$(LONGGAP_CLIPS) --deep_prior_iterations=$(LONGGAP_DP_ITERATIONS)
+	  --max_clips=$(LONGGAP_CLIPS) --deep_prior_iterations=$(LONGGAP_DP_ITERATIONS) \
+	  --deep_prior_clips=$(LONGGAP_DP_CLIPS_SC09)
 	nice -n 10 $(PY) -m experiments.longgap_table --data_dir=$(DATA_DIR)/longgap-esc50-standin \
-	  --max_clips=$(LONGGAP_CLIPS) --deep_prior_iterations=$(LONGGAP_DP_ITERATIONS)
+	  --max_clips=$(LONGGAP_CLIPS) --deep_prior_iterations=$(LONGGAP_DP_ITERATIONS) \
+	  --deep_prior_clips=$(LONGGAP_DP_CLIPS_ESC50)
 
 test-longgap: $(STAMP)
 	$(PY) -m pytest -q tests/test_longgap_*.py

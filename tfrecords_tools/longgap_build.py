@@ -21,6 +21,7 @@ flags.DEFINE_enum('source', None, SOURCES, 'Where the clips come from.')
 flags.DEFINE_string('out', None, 'Output folder.')
 flags.DEFINE_string('download_dir', 'data/downloads', 'Downloads and unpacked packages (reused).')
 flags.DEFINE_string('esc50_sha256', None, 'Pin the ESC-50 archive to this SHA-256 (none is published).')
+flags.DEFINE_bool('rebuild', False, 'Rebuild a folder that is already complete.')
 FLAGS = flags.FLAGS
 
 
@@ -50,6 +51,14 @@ def main(argv):
     print('error: give --source and --out', file=sys.stderr)
     return 2
   t0 = time.time()
+  try:
+    done = longgap_dataset.read_settings(FLAGS.out) if not FLAGS.rebuild else None
+  except longgap_dataset.DatasetError:
+    done = None
+  if done is not None and done.get('source') == FLAGS.source:
+    print(longgap_dataset.counts_table(done, FLAGS.out))
+    print(f'{FLAGS.out}: already built (--rebuild to build again)')
+    return 0
   try:
     items, protocol, licences, strict = items_and_licences(FLAGS.source, FLAGS.download_dir)
     from tqdm import tqdm
