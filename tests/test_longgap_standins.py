@@ -34,6 +34,30 @@ def test_translations_are_not_sound_effects(tmp_path):
   assert kept == ['apollo_lander.ogg', 'cat.ogg']
 
 
+def test_opensfx_container_is_cut_into_wavs(tmp_path):
+  import io
+  import struct
+  import soundfile as sf
+  buf = io.BytesIO()
+  sf.write(buf, np.full(441, 0.25, np.float32), 44100, format='WAV', subtype='PCM_16')
+  wav = buf.getvalue()
+  entries = [b'"Ship horn". By someone. License: CC\0' + wav, b'"Broken". x\0' + b'RIFF\x08\0\0\0junkjunk']
+  body, offsets, pos = b'', [], 16
+  for e in entries:
+    blob = bytes([e.index(b'RIFF')]) + e
+    offsets.append((pos | 0x80000000, len(blob)))
+    body += blob
+    pos += len(blob)
+  cat = tmp_path / 'opensfx.cat'
+  cat.write_bytes(b''.join(struct.pack('<II', o, n) for o, n in offsets) + body)
+  assert [t for t, _ in st.read_cat(cat.read_bytes())] == ['"Ship horn". By someone. License: CC', '"Broken". x']
+  out = st.opensfx_wavs(cat, tmp_path / 'wav')
+  files = sorted(p.name for p in out.iterdir())
+  assert files == ['00-Ship-horn.wav']  # the unreadable entry is skipped
+  x, rate = sf.read(out / files[0])
+  assert rate == 44100 and len(x) == 441 and st.sound_class(files[0]) == 'vehicles'
+
+
 @pytest.mark.skipif(shutil.which('espeak-ng') is None or shutil.which('flite') is None,
                     reason='espeak-ng and flite are installed by make longgap-demo-data')
 def test_synthetic_speakers_stay_in_one_split(tmp_path, monkeypatch):

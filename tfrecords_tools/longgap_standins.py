@@ -19,10 +19,10 @@ ESC-50-like (5 s at 22.05 kHz): sound effects from tuxpaint-stamps-default (not 
   are dealt into 5 folds per class (seeded); folds 1-4 train, fold 5: the first half of its
   groups (in a seeded shuffled order, like ESC-50's file order) valid, the rest test, as the
   paper splits ESC-50's fold 5.
-  openttd-opensfx is left out: its opensfx.cat container needs a parser not written yet.
+  openttd-opensfx's WAVs are cut out of its opensfx.cat container (opensfx_wavs), named by
+  the title each entry carries (e.g. "Steam train station departure").
 """
 
-import hashlib
 import pathlib
 import re
 import shutil
@@ -36,8 +36,8 @@ from tfrecords_tools import audio_io, download
 from tfrecords_tools.longgap_dataset import ClipItem, DatasetError
 
 SPEECH_PACKAGES = ('asterisk-core-sounds-en-g722', 'tuxpaint-stamps-default')
-SFX_PACKAGES = ('tuxpaint-stamps-default', 'scorched3d-data', 'ufoai-sound', 'lincity-ng-data',
-                'minetest-data', 'micropolis-data', 'simutrans-pak64')
+SFX_PACKAGES = ('tuxpaint-stamps-default', 'scorched3d-data', 'ufoai-sound', 'openttd-opensfx',
+                'lincity-ng-data', 'minetest-data', 'micropolis-data', 'simutrans-pak64')
 DIGITS = ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine')
 ESPEAK_ACCENTS = ('en-gb', 'en-us', 'en-us-nyc', 'en-gb-scotland', 'en-gb-x-gbclan',
                   'en-gb-x-gbcwmd', 'en-gb-x-rp', 'en-029')
@@ -52,14 +52,15 @@ MAX_CLIPS_PER_FILE = 4
 MIN_SECONDS = 0.25  # shorter sound files are skipped
 CLASS_RULES = (
     ('footsteps', ('footstep',)),
-    ('explosion', ('explosion', 'explode', 'nuclear', 'impact')),
+    ('explosion', ('explosion', 'explode', 'nuclear', 'impact', 'crash')),
     ('fire', ('fire', 'flame', 'lava', 'ignite', 'burning', 'ignition')),
     ('water', ('water', 'lake', 'seagull', 'harbor', 'boat', 'dock', 'splash')),
     ('weapons', ('weapon', 'shoot', 'gun', 'rifle', 'laser')),
     ('animals', ('animals', 'horse', 'quack', 'cuckoo', 'aliens', 'monster', 'bird')),
     ('vehicles', ('truck', 'bus', 'train', 'rail', 'cart', 'plane', 'jet', 'diesel', 'steam',
                   'ugv', 'airport', 'honk', 'siren', 'skid', 'trafic', 'traffic', 'movement',
-                  'vehicles', 'tank', 'engine')),
+                  'vehicles', 'tank', 'engine', 'ship', 'ferry', 'helicopter', 'propeller',
+                  'tram', 'monorail', 'maglev')),
     ('doors', ('door',)),
     ('voices', ('soldiers', 'civilians', 'aaah', 'sorry', 'uhuh', 'oop', 'scream', 'voice')),
     ('tools', ('dig', 'dug', 'break', 'place', 'tool', 'hammer', 'saw', 'bulldozer', 'cutting',
@@ -241,6 +242,9 @@ def sound_files(download_dir) -> Dict[str, List[pathlib.Path]]:
     if pkg == 'ufoai-sound':
       pk3 = next(root.glob('usr/share/games/ufoai/base/0snd.pk3'))
       root = download.unpack(pk3, download_dir / 'x' / 'ufoai-0snd')
+    elif pkg == 'openttd-opensfx':
+      cat = next(root.glob('usr/share/games/openttd/baseset/opensfx/opensfx.cat'))
+      root = opensfx_wavs(cat, download_dir / 'x' / 'openttd-opensfx-wav')
     files = [p for p in sorted(root.rglob('*')) if p.suffix.lower() in ('.ogg', '.wav')]
     if pkg == 'tuxpaint-stamps-default':
       files = [p for p in files if 'symbols' not in p.parts and not _is_translation(p)]
@@ -248,8 +252,49 @@ def sound_files(download_dir) -> Dict[str, List[pathlib.Path]]:
   return out
 
 
-def _digest(s: str) -> int:
-  return int(hashlib.sha1(s.encode()).hexdigest()[:8], 16)
+def read_cat(data: bytes):
+  """(title, WAV bytes) of each entry of an OpenTTD sound container (.cat).
+
+  Layout (OpenTTD's sound loader): a table of (offset, size) uint32 pairs, the offsets' top
+  bit set in the new format, the first offset / 8 = the number of entries; at each offset a
+  length byte, the title (NUL-terminated, with author and licence), then a RIFF WAV.
+  """
+  import struct
+  if len(data) < 8:
+    raise DatasetError('not an OpenTTD .cat sound container (too short)')
+  count = (struct.unpack('<I', data[:4])[0] & 0x7fffffff) // 8
+  out = []
+  for i in range(count):
+    off, size = struct.unpack('<II', data[8 * i:8 * i + 8])
+    off &= 0x7fffffff
+    title = data[off + 1:off + 1 + data[off]].split(b'\0')[0].decode('latin-1')
+    j = data.find(b'RIFF', off, off + size)
+    if j < 0:
+      continue
+    n = struct.unpack('<I', data[j + 4:j + 8])[0] + 8
+    out.append((title, data[j:j + n]))
+  return out
+
+
+def opensfx_wavs(cat, dest) -> pathlib.Path:
+  """The readable WAVs of opensfx.cat as NN-<title>.wav files under dest (cached)."""
+  import io
+  import soundfile as sf
+  dest = pathlib.Path(dest)
+  if dest.exists():
+    return dest
+  tmp = dest.with_name(f'.{dest.name}.unpacking')
+  shutil.rmtree(tmp, ignore_errors=True)
+  tmp.mkdir(parents=True)
+  for i, (title, wav) in enumerate(read_cat(pathlib.Path(cat).read_bytes())):
+    try:
+      sf.info(io.BytesIO(wav))
+    except Exception:  # a few entries are not plain PCM WAVs; skipped
+      continue
+    name = re.sub(r'[^A-Za-z0-9]+', '-', title.split('. ')[0].strip('"')).strip('-')[:60]
+    (tmp / f'{i:02d}-{name}.wav').write_bytes(wav)
+  tmp.rename(dest)
+  return dest
 
 
 def esc50_standin_items(download_dir, seed: int = 0) -> List[ClipItem]:
@@ -258,7 +303,7 @@ def esc50_standin_items(download_dir, seed: int = 0) -> List[ClipItem]:
   groups = []  # (class, group id, path)
   for pkg, files in sound_files(download_dir).items():
     for p in files:
-      rel = str(p).split(f'/x/{pkg}/')[-1].split('/x/ufoai-0snd/')[-1]  # below the package
+      rel = re.split(r'/x/(?:ufoai-0snd|openttd-opensfx-wav|' + re.escape(pkg) + ')/', str(p))[-1]
       groups.append((sound_class(rel), f'{pkg}:{rel}', p))
   by_class: Dict[str, list] = {}
   for g in groups:
