@@ -327,7 +327,8 @@ def esc50_standin_items(download_dir, seed: int = 0) -> List[ClipItem]:
       continue
     if length < MIN_SECONDS * rate:
       continue
-    pieces = min(MAX_CLIPS_PER_FILE, max(1, -(-length // n) if length % n > rate else length // n or 1))
+    full, rest = divmod(length, n)  # a last piece counts when it is longer than 1 s
+    pieces = min(MAX_CLIPS_PER_FILE, max(1, full + (rest > rate)))
     for k in range(pieces):
       items.append(ClipItem(split, cls, gid, gid.split(':')[0], f'{gid}@{k * 5}s',
                             _piece_loader(path, rate, k * n, n)))
