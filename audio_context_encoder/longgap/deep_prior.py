@@ -54,7 +54,7 @@ class DeepPrior:
     self.depth = depth
     self.lr, self.phase, self.stft, self.seed = lr, phase, stft, seed
     self.gl_iterations = gl_iterations
-    self.seconds_per_clip = []
+    self.seconds_per_clip, self.fit_seconds = [], []
     self.first_loss, self.final_loss = [], []
 
   def fit_image(self, image, known_frames):
@@ -90,21 +90,27 @@ class DeepPrior:
     self.final_loss.append(float(loss))
     return net(z, training=True).numpy()[0, :h, :w, 0]  # batch statistics, as in the fit
 
+  def estimate(self, masked_clip, start: int, end: int) -> np.ndarray:
+    """The inpainted magnitude spectrogram [frames, bins] of one clip (known frames exact)."""
+    n_fft, hop = self.stft.n_fft, self.stft.hop
+    t0 = time.perf_counter()
+    mag = np.abs(spectrogram.stft(masked_clip, n_fft, hop))  # [frames, bins], gap zeroed
+    k = np.arange(mag.shape[0])
+    known = (k * hop + n_fft // 2 <= start) | (k * hop - n_fft // 2 >= end)
+    ref = mag[known].max() if known.any() else 1.0
+    fitted = self.fit_image(metrics.db_image(mag.T, ref, _DB), known)
+    est = ref * 10 ** ((fitted.T - 1.0) * _DB / 20)
+    est[known] = mag[known]
+    self.fit_seconds.append(time.perf_counter() - t0)
+    return est
+
   def fill(self, clips, mask):
     x, m = check(clips, mask)
     out = np.where(m, 0.0, x)
-    n_fft, hop = self.stft.n_fft, self.stft.hop
     for i in range(len(x)):
       t0 = time.perf_counter()
       s, e = config.gap_bounds(m[i])
-      mag = np.abs(spectrogram.stft(out[i], n_fft, hop))  # [frames, bins], gap zeroed
-      k = np.arange(mag.shape[0])
-      known = (k * hop + n_fft // 2 <= s) | (k * hop - n_fft // 2 >= e)
-      ref = mag[known].max() if known.any() else 1.0
-      image = metrics.db_image(mag.T, ref, _DB)
-      fitted = self.fit_image(image, known)
-      est = ref * 10 ** ((fitted.T - 1.0) * _DB / 20)
-      est[known] = mag[known]
+      est = self.estimate(out[i], s, e)
       out[i] = phase_options.to_waveform(out[i], est, s, e, self.phase, self.stft,
                                          self.gl_iterations, self.seed)
       self.seconds_per_clip.append(time.perf_counter() - t0)

@@ -1,0 +1,77 @@
+"""Builds a long-gap dataset folder (longgap_dataset layout) from a real or stand-in source.
+
+  python -m tfrecords_tools.longgap_build --source=sc09-standin --out=data/longgap-sc09-standin
+  python -m tfrecords_tools.longgap_build --source=sc09 --out=data/longgap-sc09  # downloads
+
+Sources: sc09, esc50 (downloads, tfrecords_tools/longgap_sources.py) and sc09-standin,
+esc50-standin (Debian packages, tfrecords_tools/longgap_standins.py). docs/longgap.md.
+"""
+
+import sys
+import time
+
+from absl import app, flags
+
+from audio_context_encoder import atomic
+from audio_context_encoder.longgap import config
+from tfrecords_tools import download, longgap_dataset, longgap_sources, longgap_standins
+
+SOURCES = ('sc09', 'esc50', 'sc09-standin', 'esc50-standin')
+flags.DEFINE_enum('source', None, SOURCES, 'Where the clips come from.')
+flags.DEFINE_string('out', None, 'Output folder.')
+flags.DEFINE_string('download_dir', 'data/downloads', 'Downloads and unpacked packages (reused).')
+flags.DEFINE_string('esc50_sha256', None, 'Pin the ESC-50 archive to this SHA-256 (none is published).')
+flags.DEFINE_bool('rebuild', False, 'Rebuild a folder that is already complete.')
+FLAGS = flags.FLAGS
+
+
+def items_and_licences(source: str, download_dir: str):
+  """(items, protocol, licences, strict)."""
+  if source == 'sc09':
+    root = longgap_sources.fetch_sc09(download_dir)
+    return (longgap_sources.sc09_items(root), config.SC09,
+            longgap_sources.licence_files('sc09', root), True)
+  if source == 'esc50':
+    root = longgap_sources.fetch_esc50(download_dir, sha256=FLAGS.esc50_sha256)
+    return (longgap_sources.esc50_items(root), config.ESC50,
+            longgap_sources.licence_files('esc50', root), False)
+  if source == 'sc09-standin':
+    items = longgap_standins.sc09_standin_items(download_dir)
+    return (items, config.SC09,
+            longgap_standins.licence_files(download_dir, longgap_standins.SPEECH_PACKAGES)
+            + longgap_standins.tool_licences(), True)
+  items = longgap_standins.esc50_standin_items(download_dir)
+  return (items, config.ESC50,
+          longgap_standins.licence_files(download_dir, longgap_standins.SFX_PACKAGES), True)
+
+
+def main(argv):
+  del argv
+  if not FLAGS.source or not FLAGS.out:
+    print('error: give --source and --out', file=sys.stderr)
+    return 2
+  t0 = time.time()
+  try:
+    done = longgap_dataset.read_settings(FLAGS.out) if not FLAGS.rebuild else None
+  except longgap_dataset.DatasetError:
+    done = None
+  if done is not None and done.get('source') == FLAGS.source:
+    print(longgap_dataset.counts_table(done, FLAGS.out))
+    print(f'{FLAGS.out}: already built (--rebuild to build again)')
+    return 0
+  try:
+    items, protocol, licences, strict = items_and_licences(FLAGS.source, FLAGS.download_dir)
+    from tqdm import tqdm
+    with tqdm(total=len(items), desc=FLAGS.source, file=sys.stderr) as bar:
+      counts = longgap_dataset.write(items, FLAGS.out, protocol, FLAGS.source, licences,
+                                     progress=lambda: bar.update(1), strict=strict)
+  except (longgap_dataset.DatasetError, download.DownloadError, atomic.WriteError) as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 1
+  print(longgap_dataset.counts_table(longgap_dataset.read_settings(FLAGS.out), FLAGS.out))
+  print(f'{sum(c["clips"] for c in counts.values())} clips in {time.time() - t0:.0f} s')
+  return 0
+
+
+if __name__ == '__main__':
+  app.run(main)
