@@ -1,0 +1,43 @@
+"""The training losses of Chang et al. 2019 ("Loss Functions") as TensorFlow functions, per clip.
+
+  masked_l1        eq. 2, E_t[M_t |O_t - A_t|]: the mean over ALL positions of the masked
+                   error, the same reading as metrics.masked_l1 (docs/longgap.md), so the loss
+                   and the reported ML1 are one number.
+  perceptual_loss  eq. 3, sum_t |Psi(O) - Psi(A)| / N_Psi: the mean absolute difference of the
+                   features of any Keras model / callable Psi (the paper: fine-tuned SoundNet on
+                   waveforms, ResNet50 on spectrograms, their last layer before the dense one).
+                   Psi's weights are not trained by this loss (the caller passes only the
+                   inpainter's variables to the optimiser).
+Both take [B, ...] tensors and return [B]; reduce with tf.reduce_mean for a scalar.
+"""
+
+import tensorflow as tf
+
+
+def _flat(x):
+  x = tf.convert_to_tensor(x)
+  return tf.reshape(tf.cast(x, tf.float32), [tf.shape(x)[0], -1])
+
+
+def masked_l1(output, target, mask) -> tf.Tensor:
+  """Eq. 2 per clip; mask 1 (or True) on the missing positions, broadcastable to output."""
+  o, a = _flat(output), _flat(target)
+  m = _flat(tf.broadcast_to(tf.cast(mask, tf.float32), tf.shape(output)))
+  return tf.reduce_mean(m * tf.abs(o - a), axis=1)
+
+
+def perceptual_loss(features, output, target) -> tf.Tensor:
+  """Eq. 3 per clip for a feature extractor `features` (Psi): [B, ...] -> [B, ...]."""
+  fo = _flat(features(output))
+  fa = tf.stop_gradient(_flat(features(target)))
+  return tf.reduce_mean(tf.abs(fo - fa), axis=1)
+
+
+def total_loss(output, target, mask, features=None, perceptual_weight: float = 0.0) -> dict:
+  """{'masked_l1', 'perceptual', 'total'} scalars: eq. 2 + weight x eq. 3 (the weight is not
+  in the paper; 0 = L1 only)."""
+  l1 = tf.reduce_mean(masked_l1(output, target, mask))
+  perc = tf.constant(0.0)
+  if features is not None and perceptual_weight:
+    perc = tf.reduce_mean(perceptual_loss(features, output, target))
+  return {'masked_l1': l1, 'perceptual': perc, 'total': l1 + perceptual_weight * perc}
