@@ -6,7 +6,7 @@ The gate (0 = invalid, 1 = valid) lets a layer learn which positions carry signa
 why the paper uses it where a mask hides part of the input ("Gated convolutions"). Two
 separate kernels, named as in eq. 1 (gating_kernel = W_g, feature_kernel = W_f), always 'same'
 padding so the output keeps the input's positions (strides shrink it by ceil). The LeakyReLU
-slope is not in the paper: 0.2 (INFERRED, the usual GAN / inpainting choice; docs/longgap.md).
+slope is not in the paper: 0.2 (INFERRED, the usual GAN / inpainting choice; docs/longgap_models.md).
 """
 
 from typing import Sequence, Union

@@ -5,7 +5,7 @@ the waveform (Fig. 2 a2), and the gated-convolution image inpainter of Yu et al.
 spectrogram (Fig. 2 b2) with time and frequency "treated differently". It states no channel
 widths, kernel sizes, dilations, strides, STFT, learning rate or batch size for either model.
 So `paper` is the closest reading, every number marked INFERRED with its reason, and `small`
-is the same code narrowed for CPU minutes (docs/longgap.md, "How far from the paper").
+is the same code narrowed for CPU minutes (docs/longgap_models.md; the protocol: docs/longgap.md).
 Table 3 (ablation) is the one place receptive fields appear: 21 ... 125 steps of a time axis
 where 0.1 s = 40 steps; receptive_field.py gives each config's own.
 """

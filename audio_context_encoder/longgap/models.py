@@ -8,7 +8,7 @@ Both models take (signal, mask) with mask 1 on the missing positions and share o
      inpainting, we paste the unmasked segments from input to the output").
 build_wave_model: waveform [B, T] (any T) -> waveform. build_spectrogram_model: magnitude
 [B, frames, bins] (frames fixed), frame mask [B, frames] -> magnitude; phase afterwards with
-phase_options ('gl' as the paper, or 'pghi+fgla'). Sizes: model_config.py; docs/longgap.md.
+phase_options ('gl' as the paper, or 'pghi+fgla'). Sizes: model_config.py; docs/longgap_models.md.
 """
 
 from typing import List, Tuple

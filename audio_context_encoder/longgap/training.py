@@ -7,7 +7,7 @@ feature extractor is given:
   wave  on the waveform (the paper: between Fig. 2's a3 and c1);
   spec  on the magnitude in the network's domain (log or linear, model_config), over the frames
         that touch the gap: Griffin-Lim is not differentiable, so the waveform L1 of Fig. 2 cannot
-        train this model (INFERRED; docs/longgap.md).
+        train this model (INFERRED; docs/longgap_models.md).
 """
 
 import tensorflow as tf
