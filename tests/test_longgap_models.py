@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from audio_context_encoder.longgap import losses, metrics, model_config, models, receptive_field
+from audio_context_encoder.longgap import config, losses, metrics, model_config, models, receptive_field
 from audio_context_encoder.longgap.gated import GatedConv1D, GatedConv2D
 
 TINY_WAVE = model_config.WaveModelConfig(channels=4, kernel_size=3, dilations=(1, 2, 4, 8))
@@ -171,14 +171,20 @@ def test_receptive_field_by_hand_and_table3():
   assert [receptive_field.chang_table3(n) for n in range(-1, 7)] == [21, 29, 45, 61, 77, 93, 109, 125]
 
 
-def test_presets_reach_over_the_protocol_gaps():
-  """The paper presets see a whole SC09 training gap (0.2 s) from either edge of it."""
-  gap = 3200  # 0.2 s at 16 kHz
-  assert models.wave_receptive_field(model_config.get('wave', 'paper')) >= 2 * gap + 1
-  spec = model_config.get('spec', 'paper')
-  gap_frames = models.frame_mask(np.r_[np.zeros(6400), np.ones(gap), np.zeros(6400)][None] > 0,
-                                 spec.n_fft, spec.hop).sum()
-  assert models.spec_receptive_field(spec)[0] >= 2 * gap_frames + 1
+@pytest.mark.parametrize('kind', ['wave', 'spec'])
+def test_presets_reach_over_the_protocol_gaps(kind):
+  """Every position of a training gap sees known context on both sides (Table 3's lesson):
+  the paper presets on both datasets, the small ones on SC09 (and only the small spectrogram
+  model on ESC-50)."""
+  for preset, protocols in (('paper', (config.SC09, config.ESC50)), ('small', (config.SC09,))):
+    for protocol in protocols:
+      rf, needed = models.gap_reach(kind, model_config.get(kind, preset), protocol)
+      assert rf >= needed, (preset, protocol.name)
+  rf, needed = models.gap_reach('wave', model_config.get('wave', 'small'), config.ESC50)
+  assert rf < needed
+  assert models.gap_reach('wave', TINY_WAVE, config.SC09) == (31, 6401)
+  # SC09's 0.2 s gap (3200 samples) touches 25 + 3 frames of the Hann 512 / hop 128 STFT
+  assert models.gap_reach('spec', model_config.get('spec', 'paper'), config.SC09)[1] == 2 * 28 + 1
   with pytest.raises(ValueError, match='unknown preset'):
     model_config.get('wave', 'huge')
   with pytest.raises(ValueError, match='unknown long-gap model'):
@@ -215,3 +221,19 @@ def test_perceptual_loss_is_eq_3_and_trains_only_through_the_output(rng):
   assert g_a is None and np.abs(g_o.numpy()).sum() > 0
   parts = losses.total_loss(o, a, np.ones((2, 64)), psi, perceptual_weight=0.5)
   np.testing.assert_allclose(float(parts['total']), float(parts['masked_l1']) + 0.5 * want.mean(), rtol=1e-5)
+
+
+@pytest.mark.parametrize('preset', ['paper', 'small'])
+def test_presets_build_at_sc09_size(preset):
+  """Both presets on one 1 s SC09 clip with its fixed test gap: shapes and paste-back."""
+  x = np.sin(np.arange(16000) * 0.05, dtype=np.float32)[None] * 0.5
+  m = config.SC09.test_mask_array(1)
+  wave = models.build_wave_model(model_config.get('wave', preset))
+  y = np.asarray(wave([x, m.astype(np.float32)]))
+  np.testing.assert_array_equal(y[~m], x[~m])
+  cfg = model_config.get('spec', preset)
+  mag, fm = models.spectrogram_inputs(x, m, cfg)
+  spec = models.build_spectrogram_model(cfg, *mag.shape[1:])
+  out = np.asarray(spec([mag, fm]))
+  assert out.shape == mag.shape == (1, 126, 257)
+  np.testing.assert_array_equal(out[fm == 0], mag[fm == 0])

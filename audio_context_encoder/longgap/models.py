@@ -227,3 +227,16 @@ def inpaint_waveform(model, clips, sample_mask) -> np.ndarray:
   clips = np.atleast_2d(np.asarray(clips, np.float32))
   m = np.broadcast_to(np.atleast_2d(np.asarray(sample_mask, np.float32)), clips.shape)
   return np.asarray(model.predict([clips, m], verbose=0))
+
+
+def gap_reach(kind: str, cfg, protocol) -> Tuple[int, int]:
+  """(receptive field along time, the least one that lets every position of the protocol's
+  training gap see known context on both sides: 2 x gap + 1), in samples ('wave') or frames
+  ('spec': the gap counted as the frames it touches)."""
+  g = int(round(protocol.train_mask_seconds * protocol.sample_rate))
+  if kind == 'wave':
+    return wave_receptive_field(cfg), 2 * g + 1
+  m = np.zeros((1, protocol.clip_samples), bool)
+  m[0, :g] = True
+  m = np.roll(m, (protocol.clip_samples - g) // 2, axis=1)
+  return spec_receptive_field(cfg)[0], 2 * int(frame_mask(m, cfg.n_fft, cfg.hop).sum()) + 1
