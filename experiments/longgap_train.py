@@ -3,7 +3,9 @@
   python -m experiments.longgap_train --data_dir data/longgap-sc09-standin --model spec \
       --preset small --steps 2000 --time_budget_s 600
 Writes runs/<name>/: run.json (the model config and flags), checkpoints/ (tf.train.
-CheckpointManager: step, weights, optimiser), train/ and valid/ TensorBoard scalars, last.keras.
+CheckpointManager: step, weights, optimiser), train/ TensorBoard scalars, valid/ scalars (the
+loss, the waveform ML1 of the model and of the masked input) with the first valid clip's audio
+and spectrograms, last.keras.
 Re-running the same command resumes exactly: batch b is drawn from a generator seeded by
 (seed, b), so the clips, crops and masks of a step do not depend on interruptions. Training
 masks: the protocol's random masks (config.Protocol.random_train_mask, ESC-50's repeat-and-crop);
@@ -26,7 +28,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from audio_context_encoder import atomic  # noqa: E402
-from audio_context_encoder.longgap import config, model_config, models, training  # noqa: E402
+from audio_context_encoder.longgap import config, metrics, model_config, models, spectrogram, training  # noqa: E402
 from tfrecords_tools import longgap_dataset  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -44,6 +46,7 @@ flags.DEFINE_integer('checkpoint_every', 200, 'steps between checkpoints')
 flags.DEFINE_integer('valid_every', 500, 'steps between validations')
 flags.DEFINE_integer('valid_clips', 64, 'valid clips per validation (0 = none)')
 flags.DEFINE_integer('seed', 0, 'initialisation and batch seed')
+flags.DEFINE_integer('gl_iterations', 32, 'Griffin-Lim iterations of the spectrogram model in validation')
 
 
 def build(kind: str, cfg, protocol: config.Protocol) -> keras.Model:
@@ -73,20 +76,43 @@ def _run_record(run_dir: pathlib.Path, record: dict) -> None:
     atomic.write_json(path, record, indent=1)
 
 
-def validate(kind, model, cfg, clips, protocol) -> dict:
+def inpaint(kind, model, cfg, clips, mask, gl_iterations: int) -> np.ndarray:
+  """Waveforms of the clips inpainted by the model (the spectrogram one through Griffin-Lim)."""
+  if kind == 'wave':
+    return models.inpaint_waveform(model, clips, mask)
+  return models.inpaint_spectrogram(model, clips, mask > 0, cfg, 'gl', gl_iterations)
+
+
+def validate(kind, model, cfg, clips, protocol, gl_iterations: int = 32):
+  """(scalars, first clip's (target, inpainted)) on the fixed test mask: the training loss,
+  and the waveform masked L1 (eq. 2, Table 2's ML1) of the model and of the masked input."""
   if not len(clips):
-    return {}
+    return {}, None
   m = protocol.test_mask_array(len(clips)).astype(np.float32)
-  parts = {k: [] for k in ('masked_l1',)}
+  loss, out = 0.0, []
   for i in range(0, len(clips), 8):
-    out = training.compute_loss(kind, model, clips[i:i + 8], m[i:i + 8], cfg)
-    parts['masked_l1'].append(float(out['masked_l1']) * len(clips[i:i + 8]))
-  return {k: sum(v) / len(clips) for k, v in parts.items()}
+    part = training.compute_loss(kind, model, clips[i:i + 8], m[i:i + 8], cfg)
+    loss += float(part['masked_l1']) * len(clips[i:i + 8])
+    out.append(inpaint(kind, model, cfg, clips[i:i + 8], m[i:i + 8], gl_iterations))
+  out = np.concatenate(out)
+  scalars = {'loss_masked_l1': loss / len(clips),
+             'ml1_waveform': float(metrics.masked_l1(out, clips, m > 0).mean()),
+             'ml1_masked_input': float(metrics.masked_l1(clips * (1 - m), clips, m > 0).mean())}
+  return scalars, (clips[0], out[0])
+
+
+def write_examples(target, inpainted, protocol, n_fft: int = 512, hop: int = 128) -> None:
+  """Audio of the target and the inpainted clip, and their dB spectrograms side by side."""
+  both = np.stack([target, inpainted]).astype(np.float32)
+  tf.summary.audio('target_inpainted', both[:, :, None], protocol.sample_rate, max_outputs=2)
+  db = 20 * np.log10(np.abs(spectrogram.stft(both, n_fft, hop)) + 1e-5)  # [2, frames, bins]
+  img = np.clip((db - db.max() + 80) / 80, 0, 1).transpose(0, 2, 1)[:, ::-1]  # low bins at the bottom
+  tf.summary.image('spectrogram_target_inpainted', np.concatenate(list(img), axis=1)[None, :, :, None])
 
 
 def train(data_dir, kind='spec', preset='small', steps=1000, batch_size=8, lr=1e-3,
           time_budget_s=0.0, runs_dir='runs', name=None, log_every=50, checkpoint_every=200,
-          valid_every=500, valid_clips=64, seed=0) -> dict:
+          valid_every=500, valid_clips=64, seed=0, gl_iterations=32) -> dict:
   """Trains (or resumes) one run; returns {'step', 'run_dir', 'stopped'}."""
   start = time.time()
   settings = longgap_dataset.read_settings(data_dir)
@@ -134,8 +160,12 @@ def train(data_dir, kind='spec', preset='small', steps=1000, batch_size=8, lr=1e
       window = []
     if done % valid_every == 0 or done == steps:
       with writers['valid'].as_default(step=done):
-        for k, v in validate(kind, model, cfg, valid, protocol).items():
+        scalars, example = validate(kind, model, cfg, valid, protocol, gl_iterations)
+        for k, v in scalars.items():
           tf.summary.scalar(k, v)
+        if example is not None:
+          write_examples(*example, protocol)
+        logging.info('step %d validation %s', done, scalars)
     if done % checkpoint_every == 0:
       manager.save(checkpoint_number=done)
   manager.save(checkpoint_number=int(step_var))
@@ -152,7 +182,8 @@ def main(argv):
   try:
     out = train(FLAGS.data_dir, FLAGS.model, FLAGS.preset, FLAGS.steps, FLAGS.batch_size, FLAGS.lr,
                 FLAGS.time_budget_s, FLAGS.runs_dir, FLAGS.name, FLAGS.log_every,
-                FLAGS.checkpoint_every, FLAGS.valid_every, FLAGS.valid_clips, FLAGS.seed)
+                FLAGS.checkpoint_every, FLAGS.valid_every, FLAGS.valid_clips, FLAGS.seed,
+                FLAGS.gl_iterations)
   except (longgap_dataset.DatasetError, ValueError) as e:
     sys.exit(f'error: {e}')
   print(f'{out["run_dir"]}: step {out["step"]} (stopped by {out["stopped"]})')

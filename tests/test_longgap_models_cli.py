@@ -33,6 +33,22 @@ def test_batches_are_a_function_of_seed_and_step(tiny_folder):
   assert np.all(a[1].sum(axis=1) == 3200)  # the protocol's 0.2 s random masks
 
 
+def tags(folder):
+  import tensorflow as tf
+  return {v.tag for f in folder.glob('events.out.tfevents.*')
+          for e in tf.compat.v1.train.summary_iterator(str(f)) for v in e.summary.value}
+
+
+@pytest.mark.slow
+def test_spectrogram_model_trains_and_validates_through_griffin_lim(tiny_folder, tmp_path):
+  out = longgap_train.train(tiny_folder, kind='spec', preset='small', steps=1, batch_size=2,
+                            runs_dir=tmp_path, valid_clips=1, gl_iterations=2)
+  assert out['step'] == 1
+  run = tmp_path / 'longgap-small-longgap-tiny0-spec'
+  assert out['run_dir'] == str(run) and (run / 'last.keras').exists()
+  assert 'ml1_waveform' in tags(run / 'valid')
+
+
 @pytest.mark.slow
 def test_train_resumes_exactly_and_refuses_other_settings(tiny_folder, tmp_path):
   kw = dict(kind='wave', preset='small', batch_size=2, log_every=1, checkpoint_every=100,
@@ -48,7 +64,8 @@ def test_train_resumes_exactly_and_refuses_other_settings(tiny_folder, tmp_path)
     np.testing.assert_array_equal(a, b)
   assert json.loads((tmp_path / 'whole' / 'run.json').read_text())['model'] == 'wave'
   assert list((tmp_path / 'whole' / 'train').glob('events.out.tfevents.*'))
-  assert list((tmp_path / 'whole' / 'valid').glob('events.out.tfevents.*'))
+  assert tags(tmp_path / 'whole' / 'valid') == {'loss_masked_l1', 'ml1_waveform', 'ml1_masked_input',
+                                                'target_inpainted', 'spectrogram_target_inpainted'}
   with pytest.raises(ValueError, match='other settings'):
     longgap_train.train(tiny_folder, steps=4, runs_dir=tmp_path, name='whole', **{**kw, 'kind': 'spec'})
   stopped = longgap_train.train(tiny_folder, steps=100, runs_dir=tmp_path, name='whole',
