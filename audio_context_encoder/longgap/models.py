@@ -16,7 +16,7 @@ from typing import List, Tuple
 import keras
 import numpy as np
 
-from audio_context_encoder.longgap import phase_options, receptive_field, spectrogram
+from audio_context_encoder.longgap import config, phase_options, receptive_field, spectrogram
 from audio_context_encoder.longgap.gated import GatedConv1D, GatedConv2D
 from audio_context_encoder.longgap.model_config import SpectrogramModelConfig, WaveModelConfig
 
@@ -214,10 +214,10 @@ def inpaint_spectrogram(model, clips, sample_mask, cfg: SpectrogramModelConfig,
   sample_mask = np.broadcast_to(np.atleast_2d(np.asarray(sample_mask, bool)), clips.shape)
   mag, fmask = spectrogram_inputs(clips, sample_mask, cfg)
   out_mag = np.asarray(model.predict([mag, fmask], verbose=0), np.float64)
-  stft = phase_options.config.MethodSTFT(n_fft=cfg.n_fft, hop=cfg.hop)
+  stft = config.MethodSTFT(n_fft=cfg.n_fft, hop=cfg.hop)
   out = np.empty_like(clips)
   for i in range(len(clips)):
-    start, end = phase_options.config.gap_bounds(sample_mask[i])
+    start, end = config.gap_bounds(sample_mask[i])
     out[i] = phase_options.to_waveform(clips[i], out_mag[i], start, end, phase, stft, iterations)
   return out
 
