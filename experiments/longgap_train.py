@@ -112,8 +112,13 @@ def write_examples(target, inpainted, protocol, n_fft: int = 512, hop: int = 128
 
 def train(data_dir, kind='spec', preset='small', steps=1000, batch_size=8, lr=1e-3,
           time_budget_s=0.0, runs_dir='runs', name=None, log_every=50, checkpoint_every=200,
-          valid_every=500, valid_clips=64, seed=0, gl_iterations=32) -> dict:
-  """Trains (or resumes) one run; returns {'step', 'run_dir', 'stopped'}."""
+          valid_every=500, valid_clips=64, seed=0, gl_iterations=32, features=None,
+          perceptual_weight=0.0) -> dict:
+  """Trains (or resumes) one run; returns {'step', 'run_dir', 'stopped'}.
+
+  features, perceptual_weight: eq. 3's Psi and its weight (losses.penultimate of a classifier,
+  losses.on_spectrogram for a spectrogram classifier on the waveform model); none yet by flag.
+  """
   start = time.time()
   settings = longgap_dataset.read_settings(data_dir)
   protocol = config.get(settings['protocol'])
@@ -127,7 +132,7 @@ def train(data_dir, kind='spec', preset='small', steps=1000, batch_size=8, lr=1e
   run_dir.mkdir(parents=True, exist_ok=True)
   _run_record(run_dir, {'model': kind, 'preset': preset, 'config': dataclasses.asdict(cfg),
                         'data_dir': str(data_dir), 'protocol': protocol.name, 'batch_size': batch_size,
-                        'lr': lr, 'seed': seed})
+                        'lr': lr, 'seed': seed, 'perceptual_weight': perceptual_weight})
 
   keras.utils.set_random_seed(seed)
   model = build(kind, cfg, protocol)
@@ -138,7 +143,7 @@ def train(data_dir, kind='spec', preset='small', steps=1000, batch_size=8, lr=1e
   if manager.latest_checkpoint:
     ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
     logging.info('resumed %s at step %d', manager.latest_checkpoint, int(step_var))
-  train_step = training.make_train_step(kind, model, optimizer, cfg)
+  train_step = training.make_train_step(kind, model, optimizer, cfg, features, perceptual_weight)
   writers = {s: tf.summary.create_file_writer(str(run_dir / s)) for s in ('train', 'valid')}
 
   stopped = 'steps'
@@ -150,13 +155,14 @@ def train(data_dir, kind='spec', preset='small', steps=1000, batch_size=8, lr=1e
     step = int(step_var)
     parts = train_step(*batch(train_clips, protocol, batch_size, seed, step))
     step_var.assign_add(1)
-    window.append(float(parts['masked_l1']))
+    window.append([float(parts[k]) for k in ('masked_l1', 'perceptual', 'total')])
     done = int(step_var)
     if done % log_every == 0 or done == steps:
       with writers['train'].as_default(step=done):
-        tf.summary.scalar('masked_l1', np.mean(window))
+        for k, v in zip(('masked_l1', 'perceptual', 'total'), np.mean(window, axis=0)):
+          tf.summary.scalar(k, v)
         tf.summary.scalar('steps_per_s', done / max(time.time() - start, 1e-9))
-      logging.info('step %d masked_l1 %.5f', done, np.mean(window))
+      logging.info('step %d masked_l1 %.5f', done, np.mean(window, axis=0)[0])
       window = []
     if done % valid_every == 0 or done == steps:
       with writers['valid'].as_default(step=done):

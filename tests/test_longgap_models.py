@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from audio_context_encoder.longgap import config, losses, metrics, model_config, models, receptive_field
+from audio_context_encoder.longgap import config, losses, metrics, model_config, models, receptive_field, spectrogram
 from audio_context_encoder.longgap.gated import GatedConv1D, GatedConv2D
 
 TINY_WAVE = model_config.WaveModelConfig(channels=4, kernel_size=3, dilations=(1, 2, 4, 8))
@@ -237,3 +237,23 @@ def test_presets_build_at_sc09_size(preset):
   out = np.asarray(spec([mag, fm]))
   assert out.shape == mag.shape == (1, 126, 257)
   np.testing.assert_array_equal(out[fm == 0], mag[fm == 0])
+
+
+def test_perceptual_features_from_a_classifier_and_on_spectrograms(rng):
+  clf = keras.Sequential([keras.Input((9, 33)), keras.layers.Flatten(name='flat'),
+                          keras.layers.Dense(7, activation='relu', name='hidden'),
+                          keras.layers.Dense(3, name='logits')])
+  psi = losses.penultimate(clf)
+  assert not psi.trainable and psi.output.shape == (None, 7)
+  x = rng.normal(size=(2, 128)).astype(np.float32)
+  spec = losses.on_spectrogram(psi, 64, 16)
+  mag = np.abs(spectrogram.stft(x, 64, 16)).astype(np.float32)  # [2, 9, 33]
+  np.testing.assert_allclose(np.asarray(spec(x)), np.asarray(psi(mag)), rtol=1e-4, atol=1e-5)
+  flat = clf.get_layer('flat')(mag)
+  np.testing.assert_allclose(np.asarray(spec(x)), np.asarray(clf.get_layer('hidden')(flat)), rtol=1e-4, atol=1e-5)
+  o = tf.Variable(x)
+  with tf.GradientTape() as tape:
+    loss = tf.reduce_sum(losses.perceptual_loss(spec, o, x[::-1].copy()))
+  assert float(loss) > 0 and np.abs(tape.gradient(loss, o).numpy()).sum() > 0
+  with pytest.raises(ValueError, match='no Dense'):
+    losses.penultimate(keras.Sequential([keras.Input((4,)), keras.layers.ReLU()]))

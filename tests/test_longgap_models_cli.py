@@ -6,6 +6,7 @@ import json
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from audio_context_encoder.longgap import config
 from experiments import longgap_train
@@ -34,19 +35,21 @@ def test_batches_are_a_function_of_seed_and_step(tiny_folder):
 
 
 def tags(folder):
-  import tensorflow as tf
   return {v.tag for f in folder.glob('events.out.tfevents.*')
           for e in tf.compat.v1.train.summary_iterator(str(f)) for v in e.summary.value}
 
 
 @pytest.mark.slow
 def test_spectrogram_model_trains_and_validates_through_griffin_lim(tiny_folder, tmp_path):
+  psi = lambda log_mag: tf.reduce_mean(log_mag, axis=-1)  # any Psi of eq. 3: frame means
   out = longgap_train.train(tiny_folder, kind='spec', preset='small', steps=1, batch_size=2,
-                            runs_dir=tmp_path, valid_clips=1, gl_iterations=2)
+                            runs_dir=tmp_path, valid_clips=1, gl_iterations=2, features=psi,
+                            perceptual_weight=0.5)
   assert out['step'] == 1
   run = tmp_path / 'longgap-small-longgap-tiny0-spec'
   assert out['run_dir'] == str(run) and (run / 'last.keras').exists()
   assert 'ml1_waveform' in tags(run / 'valid')
+  assert {'masked_l1', 'perceptual', 'total'} <= tags(run / 'train')
 
 
 @pytest.mark.slow

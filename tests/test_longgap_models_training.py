@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from audio_context_encoder.longgap import metrics, model_config, models, spectrogram, training
+from audio_context_encoder.longgap import metrics, model_config, models, spectrogram, tf_stft, training
 
 TINY_WAVE = model_config.WaveModelConfig(channels=16, kernel_size=3, dilations=(1, 2, 4, 8, 16, 32))
 TINY_SPEC = model_config.SpectrogramModelConfig(
@@ -32,10 +32,10 @@ def gap_mask(length, start, end, batch=2):
 
 def test_tf_magnitude_and_frame_mask_equal_the_numpy_layout(rng):
   x = rng.normal(size=(2, 700)).astype(np.float32)
-  np.testing.assert_allclose(np.asarray(training.tf_magnitude(x, 64, 16)),
+  np.testing.assert_allclose(np.asarray(tf_stft.magnitude(x, 64, 16)),
                              np.abs(spectrogram.stft(x, 64, 16)), rtol=1e-4, atol=1e-4)
   m = gap_mask(700, 300, 420) > 0
-  np.testing.assert_array_equal(np.asarray(training.tf_frame_mask(m, 64, 16)) > 0,
+  np.testing.assert_array_equal(np.asarray(tf_stft.frame_mask(m, 64, 16)) > 0,
                                 models.frame_mask(m, 64, 16))
 
 

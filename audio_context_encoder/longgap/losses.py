@@ -9,9 +9,15 @@
                    Psi's weights are not trained by this loss (the caller passes only the
                    inpainter's variables to the optimiser).
 Both take [B, ...] tensors and return [B]; reduce with tf.reduce_mean for a scalar.
+  penultimate      Psi from a trained classifier: the input of its last Dense layer.
+  on_spectrogram   Psi of a spectrogram classifier applied to waveforms (|STFT| first), so a
+                   waveform model can take the spectrogram perceptual loss too.
 """
 
+import keras
 import tensorflow as tf
+
+from audio_context_encoder.longgap import tf_stft
 
 
 def _flat(x):
@@ -31,6 +37,26 @@ def perceptual_loss(features, output, target) -> tf.Tensor:
   fo = _flat(features(output))
   fa = tf.stop_gradient(_flat(features(target)))
   return tf.reduce_mean(tf.abs(fo - fa), axis=1)
+
+
+def penultimate(classifier: keras.Model) -> keras.Model:
+  """The classifier's features before its last fully connected layer ("Psi is the features
+  extracted from last layer before fully-connected"); frozen."""
+  dense = [l for l in classifier.layers if isinstance(l, keras.layers.Dense)]
+  if not dense:
+    raise ValueError(f'{classifier.name} has no Dense layer to take the features before')
+  inputs = classifier.inputs[0] if len(classifier.inputs) == 1 else classifier.inputs
+  psi = keras.Model(inputs, dense[-1].input, name=f'{classifier.name}_features')
+  psi.trainable = False
+  return psi
+
+
+def on_spectrogram(features, n_fft: int, hop: int, log_floor: float = None):
+  """Waveforms [B, T] -> features(|STFT| [B, frames, bins]) (log(|S| + log_floor) if given)."""
+  def psi(clips):
+    mag = tf_stft.magnitude(clips, n_fft, hop)
+    return features(mag if log_floor is None else tf.math.log(mag + log_floor))
+  return psi
 
 
 def total_loss(output, target, mask, features=None, perceptual_weight: float = 0.0) -> dict:

@@ -3,7 +3,7 @@
 Why here and not the package's Trainer: that one is built around the 64 ms context encoder's
 Config and TFRecords; the long-gap clips are whole 1 s / 5 s arrays with a random mask per
 clip (config.Protocol.random_train_mask). The loss is eq. 2 (masked L1), plus eq. 3 when a
-feature extractor is given:
+feature extractor is given (it sees what eq. 2 compares):
   wave  on the waveform (the paper: between Fig. 2's a3 and c1);
   spec  on the magnitude in the network's domain (log or linear, model_config), over the frames
         that touch the gap: Griffin-Lim is not differentiable, so the waveform L1 of Fig. 2 cannot
@@ -12,22 +12,8 @@ feature extractor is given:
 
 import tensorflow as tf
 
-from audio_context_encoder.longgap import losses
+from audio_context_encoder.longgap import losses, tf_stft
 from audio_context_encoder.longgap.model_config import SpectrogramModelConfig
-
-
-def tf_frame_mask(sample_mask, n_fft: int, hop: int) -> tf.Tensor:
-  """[B, T] 0/1 -> [B, frames] 0/1, models.frame_mask's rule: a frame touching the gap is masked."""
-  m = tf.cast(sample_mask, tf.float32)[:, :, None]
-  m = tf.pad(m, [[0, 0], [n_fft // 2, n_fft // 2], [0, 0]])
-  return tf.squeeze(tf.nn.max_pool1d(m, n_fft, hop, 'VALID'), -1)
-
-
-def tf_magnitude(clips, n_fft: int, hop: int) -> tf.Tensor:
-  """|STFT| [B, frames, bins] in spectrogram.stft's centred, zero-padded layout."""
-  x = tf.pad(tf.cast(clips, tf.float32), [[0, 0], [n_fft // 2, n_fft // 2]])
-  s = tf.signal.stft(x, n_fft, hop, n_fft, window_fn=tf.signal.hann_window, pad_end=False)
-  return tf.abs(s)
 
 
 def to_domain(magnitude, cfg: SpectrogramModelConfig) -> tf.Tensor:
@@ -41,9 +27,9 @@ def model_io(kind: str, clips, sample_mask, spec_cfg: SpectrogramModelConfig = N
   if kind == 'wave':
     return [clips, mask], clips, mask
   masked = clips * (1.0 - mask)
-  fmask = tf_frame_mask(mask, spec_cfg.n_fft, spec_cfg.hop)
-  target = tf_magnitude(clips, spec_cfg.n_fft, spec_cfg.hop)
-  return [tf_magnitude(masked, spec_cfg.n_fft, spec_cfg.hop), fmask], target, fmask[:, :, None]
+  fmask = tf_stft.frame_mask(mask, spec_cfg.n_fft, spec_cfg.hop)
+  target = tf_stft.magnitude(clips, spec_cfg.n_fft, spec_cfg.hop)
+  return [tf_stft.magnitude(masked, spec_cfg.n_fft, spec_cfg.hop), fmask], target, fmask[:, :, None]
 
 
 def compute_loss(kind, model, clips, sample_mask, spec_cfg=None, features=None,
