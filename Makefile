@@ -178,3 +178,13 @@ longgap-table: longgap-demo-data
 
 test-longgap: $(STAMP)
 	$(PY) -m pytest -q tests/test_longgap_*.py
+
+# Long-gap networks (issue 14, experiments/longgap_train.py): MODEL=spec|wave on a built long-gap
+# folder, into runs/longgap-<preset>-<dataset>-<model>/; re-running resumes. E.g.
+#   make train-longgap DATA=data/longgap-sc09-standin MODEL=spec LONGGAP_FLAGS='--steps=2000 --time_budget_s=1800'
+.PHONY: train-longgap
+DATA ?= $(DATA_DIR)/longgap-sc09-standin
+MODEL ?= spec
+LONGGAP_PRESET ?= small
+train-longgap: $(STAMP)
+	$(PY) -m experiments.longgap_train --data_dir=$(DATA) --model=$(MODEL) --preset=$(LONGGAP_PRESET) --runs_dir=$(RUNS_DIR) $(LONGGAP_FLAGS)

@@ -1,0 +1,61 @@
+"""One training step of either long-gap network, from clips and sample masks (TensorFlow).
+
+Why here and not the package's Trainer: that one is built around the 64 ms context encoder's
+Config and TFRecords; the long-gap clips are whole 1 s / 5 s arrays with a random mask per
+clip (config.Protocol.random_train_mask). The loss is eq. 2 (masked L1), plus eq. 3 when a
+feature extractor is given (it sees what eq. 2 compares):
+  wave  on the waveform (the paper: between Fig. 2's a3 and c1);
+  spec  on the magnitude in the network's domain (log or linear, model_config), over the frames
+        that touch the gap: Griffin-Lim is not differentiable, so the waveform L1 of Fig. 2 cannot
+        train this model (INFERRED; docs/longgap_models.md).
+"""
+
+import tensorflow as tf
+
+from audio_context_encoder.longgap import losses, tf_stft
+from audio_context_encoder.longgap.model_config import SpectrogramModelConfig
+
+
+def to_domain(magnitude, cfg: SpectrogramModelConfig) -> tf.Tensor:
+  return tf.math.log(magnitude + cfg.log_floor) if cfg.magnitude == 'log' else magnitude
+
+
+def model_io(kind: str, clips, sample_mask, spec_cfg: SpectrogramModelConfig = None):
+  """(inputs, target, loss mask) of model kind 'wave' or 'spec' for clean clips [B, T]."""
+  clips = tf.cast(clips, tf.float32)
+  mask = tf.cast(sample_mask, tf.float32)
+  if kind == 'wave':
+    return [clips, mask], clips, mask
+  masked = clips * (1.0 - mask)
+  fmask = tf_stft.frame_mask(mask, spec_cfg.n_fft, spec_cfg.hop)
+  target = tf_stft.magnitude(clips, spec_cfg.n_fft, spec_cfg.hop)
+  return [tf_stft.magnitude(masked, spec_cfg.n_fft, spec_cfg.hop), fmask], target, fmask[:, :, None]
+
+
+def compute_loss(kind, model, clips, sample_mask, spec_cfg=None, features=None,
+                 perceptual_weight: float = 0.0, training: bool = False) -> dict:
+  inputs, target, mask = model_io(kind, clips, sample_mask, spec_cfg)
+  output = model(inputs, training=training)
+  if kind == 'spec':
+    output, target = to_domain(output, spec_cfg), to_domain(target, spec_cfg)
+  return losses.total_loss(output, target, mask, features, perceptual_weight)
+
+
+def make_train_step(kind: str, model, optimizer, spec_cfg=None, features=None,
+                    perceptual_weight: float = 0.0):
+  """A tf.function (clips [B, T], sample_mask [B, T]) -> loss dict, updating `model` only."""
+  if kind not in ('wave', 'spec'):
+    raise ValueError(f"unknown model kind {kind!r}; choose 'wave' or 'spec'")
+  if kind == 'spec' and spec_cfg is None:
+    raise ValueError('the spectrogram model needs its SpectrogramModelConfig')
+
+  @tf.function
+  def step(clips, sample_mask):
+    with tf.GradientTape() as tape:
+      parts = compute_loss(kind, model, clips, sample_mask, spec_cfg, features,
+                           perceptual_weight, training=True)
+    grads = tape.gradient(parts['total'], model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return parts
+
+  return step
