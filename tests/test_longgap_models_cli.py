@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from audio_context_encoder.longgap import config
-from experiments import longgap_train
+from experiments import longgap_trainer as longgap_train
 from tfrecords_tools import longgap_dataset
 
 

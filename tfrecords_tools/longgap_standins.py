@@ -32,7 +32,8 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from audio_context_encoder.longgap import config
-from tfrecords_tools import audio_io, download
+from audio_context_encoder import audio_io
+from tfrecords_tools import download
 from tfrecords_tools.longgap_dataset import ClipItem, DatasetError
 
 SPEECH_PACKAGES = ('asterisk-core-sounds-en-g722', 'tuxpaint-stamps-default')
