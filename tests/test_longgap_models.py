@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from audio_context_encoder.longgap import config, losses, metrics, model_config, models, receptive_field, spectrogram
+from audio_context_encoder.longgap import (config, losses, metrics, model_config, models, receptive_field,
+                                           spectrogram, training)
 from audio_context_encoder.longgap.gated import GatedConv1D, GatedConv2D
 
 TINY_WAVE = model_config.WaveModelConfig(channels=4, kernel_size=3, dilations=(1, 2, 4, 8))
@@ -118,6 +119,8 @@ def test_save_load_round_trip(tmp_path, rng):
   loaded = keras.saving.load_model(tmp_path / 'spec.keras')
   np.testing.assert_array_equal(np.asarray(loaded([mag, fm])), np.asarray(spec([mag, fm])))
   assert isinstance(loaded.get_layer('core').get_layer('gated0'), GatedConv2D)
+  domain = lambda model: np.asarray(training.loss_view('spec', model)([mag, fm]))
+  np.testing.assert_array_equal(domain(loaded), domain(spec))  # the loss's output survives too
 
 
 def test_wave_receptive_field_is_the_impulse_response_width(rng):
