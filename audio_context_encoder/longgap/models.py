@@ -21,6 +21,7 @@ from audio_context_encoder.longgap.gated import GatedConv1D, GatedConv2D
 from audio_context_encoder.longgap.model_config import SpectrogramModelConfig, WaveModelConfig
 
 PACKAGE = 'audio_context_encoder'
+DOMAIN_OUTPUT = 'domain_output'
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -166,7 +167,8 @@ def spec_core(cfg: SpectrogramModelConfig, frames: int, bins: int) -> keras.Mode
 
 def build_spectrogram_model(cfg: SpectrogramModelConfig, frames: int, bins: int) -> keras.Model:
   """(magnitude [B, frames, bins], frame mask [B, frames]) -> magnitude [B, frames, bins],
-  known frames pasted back. Padded at the end to the downsampling grid inside, cropped after."""
+  known frames pasted back. Padded at the end to the downsampling grid inside, cropped after.
+  The layer DOMAIN_OUTPUT holds the same in the network's domain (log or linear), for the loss."""
   mag = keras.Input((frames, bins), name='magnitude')
   mask = keras.Input((frames,), name='frame_mask')
   x = keras.layers.Reshape((frames, bins, 1))(mag)
@@ -179,6 +181,9 @@ def build_spectrogram_model(cfg: SpectrogramModelConfig, frames: int, bins: int)
   y = keras.layers.ZeroPadding2D(((0, pf - frames), (0, pb - bins)), name='pad')(y)
   y = spec_core(cfg, pf, pb)(y)
   y = keras.layers.Cropping2D(((0, pf - frames), (0, pb - bins)), name='crop')(y)
+  # the prediction in the network's domain, known frames pasted back: what training compares
+  # (training.loss_view), so the loss never passes through exp and its flat tail
+  y = PasteBack(name=DOMAIN_OUTPUT)([domain, y, m])
   predicted = MagnitudeDomain(cfg.magnitude, cfg.log_floor, inverse=True, name='from_domain')(y)
   out = PasteBack(name='paste_back')([known, predicted, m])
   return keras.Model([mag, mask], keras.layers.Reshape((frames, bins), name='inpainted')(out),

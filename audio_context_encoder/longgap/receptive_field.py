@@ -10,7 +10,7 @@ built networks.
 """
 
 import dataclasses
-from typing import Sequence, Tuple
+from typing import Sequence
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,7 +94,3 @@ def _interior_width(ops: Sequence[AxisOp]) -> int:
     jump *= op.stride
   return width
 
-
-def axes(ops2d: Sequence[Tuple[AxisOp, AxisOp]]):
-  """Split (time, frequency) pairs of AxisOps into two per-axis lists."""
-  return [t for t, _ in ops2d], [f for _, f in ops2d]

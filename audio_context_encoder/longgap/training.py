@@ -10,9 +10,10 @@ feature extractor is given (it sees what eq. 2 compares):
         train this model (INFERRED; docs/longgap_models.md).
 """
 
+import keras
 import tensorflow as tf
 
-from audio_context_encoder.longgap import losses, tf_stft
+from audio_context_encoder.longgap import losses, models, tf_stft
 from audio_context_encoder.longgap.model_config import SpectrogramModelConfig
 
 
@@ -32,12 +33,22 @@ def model_io(kind: str, clips, sample_mask, spec_cfg: SpectrogramModelConfig = N
   return [tf_stft.magnitude(masked, spec_cfg.n_fft, spec_cfg.hop), fmask], target, fmask[:, :, None]
 
 
-def compute_loss(kind, model, clips, sample_mask, spec_cfg=None, features=None,
+def loss_view(kind: str, model: keras.Model) -> keras.Model:
+  """The model whose output the loss compares: the waveform model itself; for the spectrogram
+  model its prediction in the network's domain (models.DOMAIN_OUTPUT). A loss on exp(prediction)
+  taken back to log would have no gradient once exp underflows (a model can die there)."""
+  if kind == 'wave':
+    return model
+  return keras.Model(model.inputs, model.get_layer(models.DOMAIN_OUTPUT).output)
+
+
+def compute_loss(kind, view, clips, sample_mask, spec_cfg=None, features=None,
                  perceptual_weight: float = 0.0, training: bool = False) -> dict:
+  """Eq. 2 (+ eq. 3) per batch; `view` is loss_view(kind, model)."""
   inputs, target, mask = model_io(kind, clips, sample_mask, spec_cfg)
-  output = model(inputs, training=training)
+  output = view(inputs, training=training)
   if kind == 'spec':
-    output, target = to_domain(output, spec_cfg), to_domain(target, spec_cfg)
+    output, target = output[..., 0], to_domain(target, spec_cfg)
   return losses.total_loss(output, target, mask, features, perceptual_weight)
 
 
@@ -48,11 +59,12 @@ def make_train_step(kind: str, model, optimizer, spec_cfg=None, features=None,
     raise ValueError(f"unknown model kind {kind!r}; choose 'wave' or 'spec'")
   if kind == 'spec' and spec_cfg is None:
     raise ValueError('the spectrogram model needs its SpectrogramModelConfig')
+  view = loss_view(kind, model)
 
   @tf.function
   def step(clips, sample_mask):
     with tf.GradientTape() as tape:
-      parts = compute_loss(kind, model, clips, sample_mask, spec_cfg, features,
+      parts = compute_loss(kind, view, clips, sample_mask, spec_cfg, features,
                            perceptual_weight, training=True)
     grads = tape.gradient(parts['total'], model.trainable_variables)
     optimizer.apply_gradients(zip(grads, model.trainable_variables))
