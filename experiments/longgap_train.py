@@ -12,23 +12,14 @@ masks: the protocol's random masks (config.Protocol.random_train_mask, ESC-50's 
 validation: the fixed test mask on the valid split. docs/longgap_models.md.
 """
 
-import dataclasses
-import json
 import os
-import pathlib
 import sys
-import time
 
-from absl import app, flags, logging
+from absl import app, flags
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from audio_context_encoder import atomic  # noqa: E402
-from audio_context_encoder.longgap import config, metrics, model_config, models, spectrogram, training  # noqa: E402
+from experiments.longgap_trainer import train  # noqa: E402
 from tfrecords_tools import longgap_dataset  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -47,138 +38,6 @@ flags.DEFINE_integer('valid_every', 500, 'steps between validations')
 flags.DEFINE_integer('valid_clips', 64, 'valid clips per validation (0 = none)')
 flags.DEFINE_integer('seed', 0, 'initialisation and batch seed')
 flags.DEFINE_integer('gl_iterations', 32, 'Griffin-Lim iterations of the spectrogram model in validation')
-
-
-def build(kind: str, cfg, protocol: config.Protocol) -> keras.Model:
-  if kind == 'wave':
-    return models.build_wave_model(cfg)
-  frames = 1 + protocol.clip_samples // cfg.hop
-  return models.build_spectrogram_model(cfg, frames, cfg.n_fft // 2 + 1)
-
-
-def batch(clips: np.ndarray, protocol: config.Protocol, size: int, seed: int, step: int):
-  """(clips [size, T], masks [size, T]) of training step `step`: a function of (seed, step)."""
-  rng = np.random.default_rng([seed, step])
-  idx = rng.integers(0, len(clips), size)
-  x = np.stack([protocol.train_crop(clips[i], rng) for i in idx]).astype(np.float32)
-  return x, protocol.random_train_mask(rng, size).astype(np.float32)
-
-
-def _run_record(run_dir: pathlib.Path, record: dict) -> None:
-  """Writes run.json, or refuses to resume a run made with another model or data."""
-  path = run_dir / 'run.json'
-  record = json.loads(json.dumps(record))  # tuples -> lists, as read back
-  if path.exists():
-    saved = json.loads(path.read_text())
-    if saved != record:
-      raise ValueError(f'{run_dir} was made with other settings ({path}); choose another --name')
-  else:
-    atomic.write_json(path, record, indent=1)
-
-
-def inpaint(kind, model, cfg, clips, mask, gl_iterations: int) -> np.ndarray:
-  """Waveforms of the clips inpainted by the model (the spectrogram one through Griffin-Lim)."""
-  if kind == 'wave':
-    return models.inpaint_waveform(model, clips, mask)
-  return models.inpaint_spectrogram(model, clips, mask > 0, cfg, 'gl', gl_iterations)
-
-
-def validate(kind, model, cfg, clips, protocol, gl_iterations: int = 32):
-  """(scalars, first clip's (target, inpainted)) on the fixed test mask: the training loss,
-  and the waveform masked L1 (eq. 2, Table 2's ML1) of the model and of the masked input."""
-  if not len(clips):
-    return {}, None
-  m = protocol.test_mask_array(len(clips)).astype(np.float32)
-  loss, out, view = 0.0, [], training.loss_view(kind, model)
-  for i in range(0, len(clips), 8):
-    part = training.compute_loss(kind, view, clips[i:i + 8], m[i:i + 8], cfg)
-    loss += float(part['masked_l1']) * len(clips[i:i + 8])
-    out.append(inpaint(kind, model, cfg, clips[i:i + 8], m[i:i + 8], gl_iterations))
-  out = np.concatenate(out)
-  scalars = {'loss_masked_l1': loss / len(clips),
-             'ml1_waveform': float(metrics.masked_l1(out, clips, m > 0).mean()),
-             'ml1_masked_input': float(metrics.masked_l1(clips * (1 - m), clips, m > 0).mean())}
-  return scalars, (clips[0], out[0])
-
-
-def write_examples(target, inpainted, protocol, n_fft: int = 512, hop: int = 128) -> None:
-  """Audio of the target and the inpainted clip, and their dB spectrograms side by side."""
-  both = np.stack([target, inpainted]).astype(np.float32)
-  tf.summary.audio('target_inpainted', both[:, :, None], protocol.sample_rate, max_outputs=2)
-  db = 20 * np.log10(np.abs(spectrogram.stft(both, n_fft, hop)) + 1e-5)  # [2, frames, bins]
-  img = np.clip((db - db.max() + 80) / 80, 0, 1).transpose(0, 2, 1)[:, ::-1]  # low bins at the bottom
-  tf.summary.image('spectrogram_target_inpainted', np.concatenate(list(img), axis=1)[None, :, :, None])
-
-
-def train(data_dir, kind='spec', preset='small', steps=1000, batch_size=8, lr=1e-3,
-          time_budget_s=0.0, runs_dir='runs', name=None, log_every=50, checkpoint_every=200,
-          valid_every=500, valid_clips=64, seed=0, gl_iterations=32, features=None,
-          perceptual_weight=0.0) -> dict:
-  """Trains (or resumes) one run; returns {'step', 'run_dir', 'stopped'}.
-
-  features, perceptual_weight: eq. 3's Psi and its weight (losses.penultimate of a classifier,
-  losses.on_spectrogram for a spectrogram classifier on the waveform model); none yet by flag.
-  """
-  start = time.time()
-  settings = longgap_dataset.read_settings(data_dir)
-  protocol = config.get(settings['protocol'])
-  cfg = model_config.get(kind, preset)
-  train_clips, _ = longgap_dataset.read_split(data_dir, 'train')
-  if not len(train_clips):
-    raise longgap_dataset.DatasetError(f'{data_dir}: the train split is empty')
-  valid = longgap_dataset.read_split(data_dir, 'valid')[0][:valid_clips] if valid_clips else np.zeros((0, 1))
-  name = name or f'longgap-{preset}-{pathlib.Path(data_dir).name}-{kind}'
-  run_dir = pathlib.Path(runs_dir) / name
-  run_dir.mkdir(parents=True, exist_ok=True)
-  _run_record(run_dir, {'model': kind, 'preset': preset, 'config': dataclasses.asdict(cfg),
-                        'data_dir': str(data_dir), 'protocol': protocol.name, 'batch_size': batch_size,
-                        'lr': lr, 'seed': seed, 'perceptual_weight': perceptual_weight})
-
-  keras.utils.set_random_seed(seed)
-  model = build(kind, cfg, protocol)
-  optimizer = keras.optimizers.Adam(lr)
-  step_var = tf.Variable(0, dtype=tf.int64, name='step')
-  ckpt = tf.train.Checkpoint(step=step_var, model=model, optimizer=optimizer)
-  manager = tf.train.CheckpointManager(ckpt, str(run_dir / 'checkpoints'), max_to_keep=3)
-  if manager.latest_checkpoint:
-    ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-    logging.info('resumed %s at step %d', manager.latest_checkpoint, int(step_var))
-  train_step = training.make_train_step(kind, model, optimizer, cfg, features, perceptual_weight)
-  writers = {s: tf.summary.create_file_writer(str(run_dir / s)) for s in ('train', 'valid')}
-
-  stopped = 'steps'
-  window = []
-  while int(step_var) < steps:
-    if time_budget_s and time.time() - start > time_budget_s:
-      stopped = 'time budget'
-      break
-    step = int(step_var)
-    parts = train_step(*batch(train_clips, protocol, batch_size, seed, step))
-    step_var.assign_add(1)
-    window.append([float(parts[k]) for k in ('masked_l1', 'perceptual', 'total')])
-    done = int(step_var)
-    if done % log_every == 0 or done == steps:
-      with writers['train'].as_default(step=done):
-        for k, v in zip(('masked_l1', 'perceptual', 'total'), np.mean(window, axis=0)):
-          tf.summary.scalar(k, v)
-        tf.summary.scalar('steps_per_s', done / max(time.time() - start, 1e-9))
-      logging.info('step %d masked_l1 %.5f', done, np.mean(window, axis=0)[0])
-      window = []
-    if done % valid_every == 0 or done == steps:
-      with writers['valid'].as_default(step=done):
-        scalars, example = validate(kind, model, cfg, valid, protocol, gl_iterations)
-        for k, v in scalars.items():
-          tf.summary.scalar(k, v)
-        if example is not None:
-          write_examples(*example, protocol)
-        logging.info('step %d validation %s', done, scalars)
-    if done % checkpoint_every == 0:
-      manager.save(checkpoint_number=done)
-  manager.save(checkpoint_number=int(step_var))
-  model.save(run_dir / 'last.keras')
-  for w in writers.values():
-    w.flush()
-  return {'step': int(step_var), 'run_dir': str(run_dir), 'stopped': stopped}
 
 
 def main(argv):

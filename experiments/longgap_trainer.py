@@ -61,9 +61,9 @@ def validate(kind, model, cfg, clips, protocol, gl_iterations: int = 32):
   if not len(clips):
     return {}, None
   m = protocol.test_mask_array(len(clips)).astype(np.float32)
-  loss, out = 0.0, []
+  loss, out, view = 0.0, [], training.loss_view(kind, model)
   for i in range(0, len(clips), 8):
-    part = training.compute_loss(kind, model, clips[i:i + 8], m[i:i + 8], cfg)
+    part = training.compute_loss(kind, view, clips[i:i + 8], m[i:i + 8], cfg)
     loss += float(part['masked_l1']) * len(clips[i:i + 8])
     out.append(inpaint(kind, model, cfg, clips[i:i + 8], m[i:i + 8], gl_iterations))
   out = np.concatenate(out)
