@@ -145,7 +145,8 @@ def test_network_defaults_to_the_shipped_music_model():
   assert filler.model_path == methods.SHIPPED_MODELS['music']
   with open(filler.model_path[:-len('.keras')] + '.json') as f:
     info = json.load(f)
-  assert info['residual'] == filler.cfg.network.residual == 'interp'
+  assert info['residual'] == filler.cfg.network.residual != 'none'  # a residual deviation
+  assert info['context_magnitudes'] == filler.cfg.network.context_magnitudes
   assert info['preset'] == filler.cfg.name == 'small'
   assert info['best_step'] > 0 and info['examples'] == info['best_step'] * info['batch_size']
 
