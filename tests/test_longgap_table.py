@@ -1,14 +1,13 @@
 """experiments/longgap_table.py on a tiny built dataset: every baseline row, measured figures."""
 
 import numpy as np
-import pytest
 
 from audio_context_encoder.longgap import config
 from experiments import longgap_table
 from tfrecords_tools import longgap_dataset
 
 
-def test_table_end_to_end(tmp_path, rng, monkeypatch):
+def test_table_end_to_end(tmp_path):
   t = np.arange(16000) / 16000
   items = [longgap_dataset.ClipItem('test', 'seven', f'spk{i}', 'synthetic', f'c{i}',
                                     (lambda f: lambda: 0.3 * np.sin(2 * np.pi * f * t))(300 + 50 * i))

@@ -11,7 +11,7 @@ the masked samples, except the oracle GriffinLimGT (`oracle = True`).
 import numpy as np
 
 from audio_context_encoder import lpc
-from audio_context_encoder.longgap import config, phase_options, spectrogram
+from audio_context_encoder.longgap import config, spectrogram
 
 
 def check(clips, mask):

@@ -4,10 +4,11 @@ Implementation Details"): an untrained conv net fitted per clip to the known spe
 The image: the clip's method-STFT magnitude (Hann 512, hop 128) in dB relative to its
 maximum, clipped at -80 dB and mapped to [0, 1] (metrics.db_image), [bins, frames]. A U-Net
 (`depth` stride-2 stages, `channels` wide, LeakyReLU, sigmoid output; the DIP inpainting
-script's "skip" network narrowed from 128 channels so a clip fits in CPU minutes) maps fixed noise to the image; Adam (lr 0.01) minimises the squared error on the
-frames that do not touch the gap, `iterations` steps (paper: 4001). The output's gap frames
-give the magnitudes, then a phase option (phase_options: 'gl' as the paper, 'pghi+fgla').
-`seconds_per_clip` records the measured fitting time.
+script's "skip" network narrowed from 128 channels so a clip fits in CPU minutes) maps fixed
+noise to the image; Adam (lr 0.01) minimises the squared error on the frames that do not
+touch the gap, `iterations` steps (paper: 4001). The output's gap frames give the magnitudes,
+then a phase option (phase_options: 'gl' as the paper, 'pghi+fgla'). `fit_seconds` and
+`seconds_per_clip` record the measured times (fit alone; fit + phase).
 """
 
 import time
