@@ -2,7 +2,7 @@
 
   python -m experiments.longgap_table --data_dir=data/longgap-sc09-standin --max_clips=40
 
-Writes results/longgap_<protocol>_standin.md (or --out): per method the mean and std over
+Writes results/longgap_<protocol>_standin.md (or --out_md): per method the mean and std over
 clips of masked L1 (eq. 2), spectrogram SSIM, SNR in the gap, spectral SNR, and clips per
 second, beside the paper's Table 2 where its text is legible. The fixed test mask of the
 protocol (SC09 0.4-0.6 s, ESC-50 3.0-3.4 s); clips whose gap RMS is below --min_gap_rms are
@@ -29,7 +29,7 @@ flags.DEFINE_float('min_gap_rms', 1e-4, 'Leave out clips whose gap is quieter th
 flags.DEFINE_integer('deep_prior_clips', 4, 'Clips Deep Prior runs on (0: skip it).')
 flags.DEFINE_integer('deep_prior_iterations', 300, 'Deep Prior fitting steps (paper 4001).')
 flags.DEFINE_integer('lpc_order', 1000, 'Burg order cap of the LPC baseline.')
-flags.DEFINE_string('out', None, 'Markdown output (default results/longgap_<protocol>_standin.md).')
+flags.DEFINE_string('out_md', None, 'Markdown output (default results/longgap_<protocol>_standin.md).')
 FLAGS = flags.FLAGS
 
 # Chang et al. 2019, Table 2, SC09 columns (the ESC-50 columns of our copy of the text are
@@ -130,7 +130,7 @@ def main(argv):
   command = 'python -m experiments.longgap_table ' + ' '.join(
       f'--{k}={getattr(FLAGS, k)}' for k in ('data_dir', 'split', 'max_clips', 'min_gap_rms',
                                               'deep_prior_clips', 'deep_prior_iterations', 'lpc_order'))
-  out = FLAGS.out or f'results/longgap_{proto.name}_standin.md'
+  out = FLAGS.out_md or f'results/longgap_{proto.name}_standin.md'
   text = table(rows, settings, len(clips), int((~loud).sum()), command)
   atomic.write_text(out, text)
   print(text)

@@ -18,7 +18,7 @@ def test_table_end_to_end(tmp_path):
   out = tmp_path / 'r.md'
   from absl import flags
   flags.FLAGS(['prog', f'--data_dir={tmp_path / "d"}', '--max_clips=2', '--deep_prior_clips=0',
-               f'--out={out}', '--lpc_order=200'])
+               f'--out_md={out}', '--lpc_order=200'])
   try:
     assert longgap_table.main([]) == 0
   finally:
