@@ -340,8 +340,10 @@ def similarity() -> LongGap:
 
 
 def deep_prior(iterations: int = longgap_config.DEEP_PRIOR_ITERATIONS, seed: int = 0) -> LongGap:
-  """Deep Prior (a net fitted per gap to the known spectrogram, Griffin-Lim phase): minutes per
-  gap and channel on a CPU. It reads the gap's length plus 0.5 s on each side."""
+  """Deep Prior (a net fitted per gap to the known spectrogram, Griffin-Lim phase): tens of
+  minutes per gap and channel on a CPU. It needs four STFT windows of known frames on each side
+  and reads 0.5 s more than the gap there (what it fits, beside the gap's own length).
+  """
   from audio_context_encoder.longgap import deep_prior as dp  # TensorFlow in its fit: only for it
   base = dp.DeepPrior(iterations=iterations, seed=seed)
   return LongGap('deep-prior', base, lambda n: (4 * base.stft.n_fft, n + 8000))

@@ -10,7 +10,7 @@ from audio_context_encoder.errors import UserError
 
 
 def damaged_tones(path, rate, channels, gap, seconds=2.0, subtype='PCM_24', seed=0):
-  """Stationary tones (one per channel) with [gap) overwritten by noise; (clean, damaged) as read."""
+  """Stationary tones (one per channel), [gap) overwritten by noise: (clean, damaged, gap)."""
   rng = np.random.default_rng(seed)
   t = np.arange(int(rate * seconds)) / rate
   clean = np.stack([0.4 * np.sin(2 * np.pi * f * t + rng.uniform(0, 6))
@@ -35,6 +35,9 @@ def test_registry_offers_the_long_gap_methods_beside_the_papers():
   assert sim.zone == 256
   (c1, r1), (c2, r2) = sim.needs(1600), sim.needs(8000)
   assert c2 - c1 == 6400 and r1 - c1 == methods.SEARCH  # a copy of the gap fits on each side
+  dp = methods.get('deep-prior', iterations=5, model='ignored.keras')  # fitting: longgap tests
+  assert dp.baseline.iterations == 5 and dp.zone == 0 and dp.needs(4800) == (2048, 12800)
+  assert methods.get('deep-prior').baseline.iterations == 4001  # the paper's
 
 
 @pytest.mark.parametrize('name,min_snr', [('longgap-lpc', 20), ('similarity', 20)])
@@ -54,15 +57,19 @@ def test_300ms_gap_at_44k_stereo_is_filled_and_bit_exact_outside(tmp_path, name,
     assert snr(clean[a:b, ch], x[a:b, ch]) < 0  # the damage was real
 
 
-def test_long_gap_defaults_to_longgap_lpc_and_short_gaps_keep_the_network(tmp_path, capsys,
-                                                                             monkeypatch):
+def test_long_gap_defaults_to_longgap_lpc_and_short_gaps_keep_the_network(
+    tmp_path, capsys, monkeypatch):
   _, x, _ = damaged_tones(tmp_path / 'in.wav', 16000, 1, (0.8, 0.2))
   assert cli.main(['inpaint', str(tmp_path / 'in.wav'), str(tmp_path / 'o.wav'),
                    '--gap', '0.8:200']) == 0
   assert 'with longgap-lpc' in capsys.readouterr().out
   chosen = []
-  monkeypatch.setattr(methods, 'get', lambda name, **kw: chosen.append(name) or (_ for _ in ()).throw(
-      UserError('stop')))
+
+  def refuse(name, **options):
+    chosen.append(name)
+    raise UserError('stop')
+
+  monkeypatch.setattr(methods, 'get', refuse)
   assert cli.main(['inpaint', str(tmp_path / 'in.wav'), str(tmp_path / 'p.wav'),
                    '--gap', '0.8:64']) == 2
   assert chosen == ['network']
@@ -125,8 +132,8 @@ def test_evaluate_scores_long_gap_methods_on_the_papers_windows(tmp_path, capsys
   assert np.all(evaluation.evaluate(windows, methods.get('longgap-lpc'), 64)['snr_td'] > 15)
   # Similarity needs a copy of the gap beside the gap: more than the windows' 128 ms.
   assert cli.main(['evaluate', str(tmp_path), '--method', 'similarity', '--gap-ms', '64']) == 2
-  assert "similarity needs 288 ms of context on each side of a 64 ms gap; evaluate cuts the paper's " \
-         'windows, 128 ms on each side' in capsys.readouterr().err
+  assert ("similarity needs 288 ms of context on each side of a 64 ms gap; evaluate cuts the "
+          "paper's windows, 128 ms on each side") in capsys.readouterr().err
   # The folder's own files: one tone, long-gap LPC (the first segments only).
   t = np.arange(16000 * 2) / 16000
   soundfile.write(str(tmp_path / 'a.wav'), 0.4 * np.sin(2 * np.pi * 330 * t), 16000)
