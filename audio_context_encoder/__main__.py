@@ -28,7 +28,8 @@ METHOD_HELP = ('up to 64 ms: network: the context encoder; interp: border-frame 
                "interpolation (no training); lpc: the paper's LPC reference. Any length up to "
                f'{methods.LONG_MAX_MS // 1000} s: longgap-lpc: LPC for long gaps; similarity: '
                'copies the best-matching part of the surroundings; deep-prior: a net fitted per '
-               'gap (tens of minutes per gap); masked: zeros. Default: network, or longgap-lpc '
+               'gap (tens of minutes per gap); longgap-interp: interp over the whole gap; '
+               'masked: zeros. Default: network, or longgap-lpc '
                'when a gap is longer than 64 ms')
 SHORT_MS = 64  # the longest gap of the paper's methods; longer ones default to LONG_DEFAULT
 LONG_DEFAULT = 'longgap-lpc'

@@ -14,7 +14,8 @@ the samples of [first - zone, end + zone).
   Extended Table 3: any method that fills a longer gap, on the shorter gap extended (§4.2)
 
 Long gaps (up to LONG_MAX_MS; `long_gap_names()`): the baselines of longgap/baselines.py
-behind the same interface (`LongGap`): longgap-lpc, similarity, deep-prior, masked.
+behind the same interface (`LongGap`): longgap-lpc, similarity, deep-prior, masked; and
+longgap-interp, `interp` on a layout as long as the gap.
 
 Tables, `evaluate` and `inpaint` take a method by name: `get(name, **options)`; a new method
 is one `register(name, factory)` call.
@@ -349,6 +350,32 @@ def deep_prior(iterations: int = longgap_config.DEEP_PRIOR_ITERATIONS, seed: int
   return LongGap('deep-prior', base, lambda n: (4 * base.stft.n_fft, n + 8000))
 
 
+class LongInterpolation(Interpolation):
+  """`interp` on a gap of any length: the 64 ms layout's context (Lc = 2048) around the gap
+  widened to the hop grid; magnitudes interpolated across it, then phase retrieval. It changes
+  the widened gap plus M - a samples, cross-faded (zone: M samples, the widening included)."""
+
+  name = 'longgap-interp'
+
+  def __init__(self, config: config_lib.Config = None, phase_method: str = None, seed: int = 0):
+    super().__init__(config, phase_method, seed)
+    self.zone = self.sig.pad + self.sig.a
+    self.max_ms = LONG_MAX_MS
+
+  def needs(self, n):
+    return self.sig.Lc + (-n) % self.sig.a, self.sig.Lc + self.sig.a
+
+  def fill_gap(self, x16, first, end):
+    base = self.sig
+    lg = -(-(end - first) // base.a) * base.a
+    sig = SignalConfig(L=2 * base.Lc + lg, Lg=lg, Lc=base.Lc, M=base.M, a=base.a,
+                       sample_rate=base.sample_rate)
+    w0 = first - sig.Lc
+    window = np.asarray(x16[w0:w0 + sig.L], np.float32)[None]
+    restored = np.asarray(self.restore(window, sig)['restored'][0], np.float64)
+    return restored[first - self.zone - w0:end + self.zone - w0]
+
+
 def masked() -> LongGap:
   """The gap set to zero (Chang et al.'s "Masked Input" row): a floor for evaluate."""
   return LongGap('masked', baselines.MaskedInput(), lambda n: (0, 0))
@@ -403,4 +430,5 @@ register('lpc', LPC)
 register('longgap-lpc', long_lpc, long_gap=True)
 register('similarity', similarity, long_gap=True)
 register('deep-prior', deep_prior, long_gap=True)
+register('longgap-interp', LongInterpolation, long_gap=True)
 register('masked', masked, long_gap=True)

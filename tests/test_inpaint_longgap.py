@@ -27,7 +27,8 @@ def snr(ref, est):
 
 
 def test_registry_offers_the_long_gap_methods_beside_the_papers():
-  assert methods.long_gap_names() == ('longgap-lpc', 'similarity', 'deep-prior', 'masked')
+  assert methods.long_gap_names() == ('longgap-lpc', 'similarity', 'deep-prior', 'longgap-interp',
+                                      'masked')
   assert methods.names() == ('network', 'interp', 'lpc')  # the tables' methods are unchanged
   lpc = methods.get('longgap-lpc')
   assert lpc.zone == 0 and lpc.max_ms == methods.LONG_MAX_MS and lpc.needs(4800) == (1000, 16384)
@@ -38,9 +39,12 @@ def test_registry_offers_the_long_gap_methods_beside_the_papers():
   dp = methods.get('deep-prior', iterations=5, model='ignored.keras')  # fitting: longgap tests
   assert dp.baseline.iterations == 5 and dp.zone == 0 and dp.needs(4800) == (2048, 12800)
   assert methods.get('deep-prior').baseline.iterations == 4001  # the paper's
+  interp = methods.get('longgap-interp')
+  assert interp.zone == 512 and interp.needs(1024) == (2048, 2176) and interp.needs(4800)[0] == 2112
 
 
-@pytest.mark.parametrize('name,min_snr', [('longgap-lpc', 20), ('similarity', 20)])
+@pytest.mark.parametrize('name,min_snr', [('longgap-lpc', 20), ('similarity', 20),
+                                          ('longgap-interp', 12)])
 def test_300ms_gap_at_44k_stereo_is_filled_and_bit_exact_outside(tmp_path, name, min_snr):
   rate = 44100
   clean, x, (a, b) = damaged_tones(tmp_path / 'in.wav', rate, 2, (0.8, 0.3))
