@@ -29,8 +29,7 @@ METHOD_HELP = ('up to 64 ms: network: the context encoder; interp: border-frame 
                f'{methods.LONG_MAX_MS // 1000} s: longgap-lpc: LPC for long gaps; similarity: '
                'copies the best-matching part of the surroundings; deep-prior: a net fitted per '
                'gap (tens of minutes per gap); longgap-interp: interp over the whole gap; '
-               'masked: zeros. Default: network, or longgap-lpc '
-               'when a gap is longer than 64 ms')
+               'masked: zeros')
 SHORT_MS = 64  # the longest gap of the paper's methods; longer ones default to LONG_DEFAULT
 LONG_DEFAULT = 'longgap-lpc'
 MODEL_HELP = ('.keras model written by training (for --method network; default: the shipped '
@@ -51,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
                  help='a gap to fill, e.g. 1.5:64; repeat for several gaps')
   p.add_argument('--detect-dropouts', action='store_true',
                  help='also fill runs of digital silence (zeros in all channels) of up to 64 ms')
-  p.add_argument('--method', choices=methods.all_names(), default=None, help=METHOD_HELP)
+  p.add_argument('--method', choices=methods.all_names(), default=None,
+                 help=METHOD_HELP + '. Default: network, or longgap-lpc when a gap is longer than '
+                 '64 ms')
   p.add_argument('--model', help=MODEL_HELP)
 
   p = commands.add_parser('evaluate', help="the paper's evaluation on a folder of audio files")

@@ -146,3 +146,28 @@ def test_evaluate_scores_long_gap_methods_on_the_papers_windows(tmp_path, capsys
   out = capsys.readouterr().out
   assert 'longgap-lpc, 48 ms gaps, 3 segments' in out
   assert float(out.split('SNR_TD ')[1].split(' dB')[0]) > 15
+
+
+def test_detect_dropouts_stays_at_64_ms_with_a_long_gap_method(tmp_path, capsys):
+  rate = 16000
+  clean, x, _ = damaged_tones(tmp_path / 'in.wav', rate, 1, (0.5, 0.01), seconds=3.0)
+  x[int(0.5 * rate):int(0.53 * rate)] = 0.0  # a 30 ms dropout: detected and filled
+  x[int(1.5 * rate):int(1.8 * rate)] = 0.0  # 300 ms of silence: reported, left alone
+  soundfile.write(str(tmp_path / 'in.wav'), x, rate, subtype='PCM_24')
+  x = soundfile.read(str(tmp_path / 'in.wav'), always_2d=True)[0]
+  assert cli.main(['inpaint', str(tmp_path / 'in.wav'), str(tmp_path / 'o.wav'),
+                   '--detect-dropouts', '--method', 'longgap-lpc']) == 0
+  out = capsys.readouterr().out
+  assert 'digital silence at 1.5s:300ms is longer than 64 ms; left as it is' in out
+  assert 'filled 1 gap(s) with longgap-lpc: 0.5s:30ms' in out
+  y = soundfile.read(str(tmp_path / 'o.wav'), always_2d=True)[0]
+  a, b = int(0.5 * rate), int(0.53 * rate)
+  assert snr(clean[a:b, 0], y[a:b, 0]) > 20
+  keep = np.ones(len(x), bool)
+  keep[a:b] = False
+  np.testing.assert_array_equal(y[keep], x[keep])
+
+
+def test_evaluation_takes_long_gap_methods_by_name():
+  windows = np.random.default_rng(3).standard_normal((2, 5120 + 512))
+  np.testing.assert_allclose(evaluation.evaluate(windows, 'masked', 48)['snr_td'], 0.0, atol=1e-6)
