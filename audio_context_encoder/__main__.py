@@ -80,6 +80,9 @@ def run_inpaint(args) -> int:
     if g.duration * 1000 > SHORT_MS + slack and name not in methods.long_gap_names():
       raise UserError(f'{args.input}: gap {g} is longer than {SHORT_MS} ms, the longest {name} '
                       'fills; for long gaps use --method ' + '|'.join(methods.long_gap_names()))
+  if args.model and args.method is None and name != 'network':  # a model for a long gap
+    raise UserError(f'--model is for --method network (gaps up to {SHORT_MS} ms); a gap longer '
+                    f'than that defaults to {name}')
   method = methods.get(name, model=args.model)
   longest = max([g.samples(inpaint.RATE)[1] - g.samples(inpaint.RATE)[0] for g in gaps]
                 + [SHORT_MS * inpaint.RATE // 1000 if args.detect_dropouts else 1])

@@ -86,6 +86,7 @@ def test_long_gap_defaults_to_longgap_lpc_and_short_gaps_keep_the_network(
     (['--gap', '0.02:300', '--method', 'longgap-lpc'], 'needs 62.5 ms of audio on both sides'),
     (['--gap', '0.2:12000', '--method', 'longgap-lpc'], 'longer than 10000 ms'),
     (['--gap', '0.3:300', '--method', 'similarity'], 'needs'),  # no room for a copy of the gap
+    (['--gap', '0.8:300', '--model', 'small.keras'], '--model is for --method network'),
 ])
 def test_long_gap_refusals_are_one_line_and_write_nothing(tmp_path, capsys, args, message):
   damaged_tones(tmp_path / 'in.wav', 16000, 1, (0.8, 0.2))
