@@ -187,9 +187,12 @@ def patches_for(read: Callable[[int, int], np.ndarray], n_samples: int, rate: in
   the native rate), resampled to 16 kHz, filled, and its changed part resampled back, so
   memory does not grow with the file. Earlier patches are visible to later reads.
   reach: 16 kHz samples the filler may read on each side of a gap (default PIECE_REACH).
+  A given reach (long-gap methods, which read beyond the context they need) stops at the
+  next gap, not filled yet: its damaged samples never reach the filler.
   """
   n16 = int(np.floor(n_samples * RATE / rate))
   step = RATE // math.gcd(RATE, rate)  # 16 kHz samples between points of both grids
+  stops = [first for first, _ in ranges[1:]] + [n16] if reach is not None else [n16] * len(ranges)
   reach = (PIECE_REACH if reach is None else reach) + RESAMPLE_GUARD
   patches: List[Tuple[int, np.ndarray]] = []
 
@@ -201,14 +204,14 @@ def patches_for(read: Callable[[int, int], np.ndarray], n_samples: int, rate: in
         x[a - lo:b - lo] = values[a - p_lo:b - p_lo]
     return x
 
-  for first, end in ranges:
+  for (first, end), stop in zip(ranges, stops):
     lo16, hi16 = first - zone, end + zone
     # Native-rate samples whose time lies in the changed 16 kHz region.
     lo = int(np.floor(lo16 * rate / RATE))
     hi = min(int(np.ceil(hi16 * rate / RATE)), n_samples)
     # The 16 kHz piece [a16, b16) the filler sees, a16 on the common grid of both rates.
     a16 = max(first - reach, 0) // step * step
-    b16 = min(end + reach, n16)
+    b16 = min(end + reach, max(stop, hi16 + RESAMPLE_GUARD), n16)  # room to resample back
     a, b = a16 * rate // RATE, min(int(np.ceil(b16 * rate / RATE)) + 64, n_samples)
     native = read_patched(a, b)
     if not np.all(np.isfinite(native)):

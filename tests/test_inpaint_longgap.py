@@ -172,3 +172,25 @@ def test_detect_dropouts_stays_at_64_ms_with_a_long_gap_method(tmp_path, capsys)
 def test_evaluation_takes_long_gap_methods_by_name():
   windows = np.random.default_rng(3).standard_normal((2, 5120 + 512))
   np.testing.assert_allclose(evaluation.evaluate(windows, 'masked', 48)['snr_td'], 0.0, atol=1e-6)
+
+
+@pytest.mark.parametrize('name', ['longgap-lpc', 'similarity'])
+def test_a_later_damaged_gap_is_not_read_when_filling_an_earlier_one(name):
+  """Long-gap methods read beyond their context; the piece stops at the next (unfilled) gap."""
+  rate = 44100
+  t = np.arange(int(4.0 * rate)) / rate
+  x = (0.4 * np.sin(2 * np.pi * 440 * t) + 0.1 * np.sin(2 * np.pi * 1760 * t))[:, None]
+  gaps = [inpaint.Gap(1.0, 0.2), inpaint.Gap(1.8, 0.2)]
+  method = methods.get(name)
+  context, reach = method.needs(3200)
+  outs = []
+  for seed in (0, 1):  # the same first gap, different damage in the second
+    y = x.copy()
+    for g in gaps:
+      a, b = int(g.start * rate), int(np.ceil((g.start + g.duration) * rate))
+      y[a:b] = np.random.default_rng(seed).uniform(-1, 1, (b - a, 1))
+    outs.append(inpaint.inpaint_samples(y, rate, gaps, method.fill_gap, method.zone, context,
+                                        method.max_ms, edge_guard=method.edge_guard, reach=reach))
+  a, b = int(1.0 * rate), int(1.2 * rate)
+  np.testing.assert_array_equal(outs[0][:int(1.6 * rate)], outs[1][:int(1.6 * rate)])
+  assert snr(x[a:b, 0], outs[0][a:b, 0]) > 20
