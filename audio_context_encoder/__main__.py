@@ -9,6 +9,7 @@ Examples:
   python -m audio_context_encoder inpaint in.wav out.wav --gap 1.50:64 --gap 3.2:48 --method lpc
   python -m audio_context_encoder inpaint in.flac out.flac --detect-dropouts \\
       --method network --model runs/music/best.keras
+  python -m audio_context_encoder inpaint in.wav out.wav --gap 12.0:300 --method similarity
   python -m audio_context_encoder evaluate my_music/ --method lpc --gap-ms 64 --json out.json
 """
 
@@ -23,8 +24,14 @@ from audio_context_encoder import methods, selfcheck  # noqa: E402
 from audio_context_encoder.config import GAP_LENGTHS  # noqa: E402
 from audio_context_encoder.errors import UserError, WriteError  # noqa: E402
 
-METHOD_HELP = ('network: the context encoder; interp: border-frame magnitude interpolation (no '
-               "training); lpc: the paper's LPC reference")
+METHOD_HELP = ('up to 64 ms: network: the context encoder; interp: border-frame magnitude '
+               "interpolation (no training); lpc: the paper's LPC reference. Any length up to "
+               f'{methods.LONG_MAX_MS // 1000} s: longgap-lpc: LPC for long gaps; similarity: '
+               'copies the best-matching part of the surroundings; deep-prior: a net fitted per '
+               'gap (tens of minutes per gap); longgap-interp: interp over the whole gap; '
+               'masked: zeros')
+SHORT_MS = 64  # the longest gap of the paper's methods; longer ones default to LONG_DEFAULT
+LONG_DEFAULT = 'longgap-lpc'
 MODEL_HELP = ('.keras model written by training (for --method network; default: the shipped '
               'music network, models/small-music.keras)')
 
@@ -43,12 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
                  help='a gap to fill, e.g. 1.5:64; repeat for several gaps')
   p.add_argument('--detect-dropouts', action='store_true',
                  help='also fill runs of digital silence (zeros in all channels) of up to 64 ms')
-  p.add_argument('--method', choices=methods.names(), default='network', help=METHOD_HELP)
+  p.add_argument('--method', choices=methods.all_names(), default=None,
+                 help=METHOD_HELP + '. Default: network, or longgap-lpc when a gap is longer than '
+                 '64 ms')
   p.add_argument('--model', help=MODEL_HELP)
 
   p = commands.add_parser('evaluate', help="the paper's evaluation on a folder of audio files")
   p.add_argument('folder', help='folder of audio files (searched recursively)')
-  p.add_argument('--method', choices=methods.names(), default='lpc', help=METHOD_HELP)
+  p.add_argument('--method', choices=methods.all_names(), default='lpc', help=METHOD_HELP)
   p.add_argument('--model', help=MODEL_HELP)
   p.add_argument('--gap-ms', type=int, choices=sorted(GAP_LENGTHS, reverse=True), default=64)
   p.add_argument('--max-segments', type=int, default=None)
@@ -64,15 +73,32 @@ def run_inpaint(args) -> int:
   src = audio_file.open_source(args.input)
   atomic.check_writable(args.output)
   audio_file.output_format(args.output, src.format, src.subtype)
-  method = methods.get(args.method, model=args.model)
+  slack = 1000 / src.sample_rate + 1e-6  # one sample of rounding, as inpaint.gap_problem
+  name = args.method or (LONG_DEFAULT if any(g.duration * 1000 > SHORT_MS + slack for g in gaps)
+                         else 'network')
+  for g in gaps:  # before loading a model
+    if g.duration * 1000 > SHORT_MS + slack and name not in methods.long_gap_names():
+      raise UserError(f'{args.input}: gap {g} is longer than {SHORT_MS} ms, the longest {name} '
+                      'fills; for long gaps use --method ' + '|'.join(methods.long_gap_names()))
+  if args.model and args.method is None and name != 'network':  # a model for a long gap
+    raise UserError(f'--model is for --method network (gaps up to {SHORT_MS} ms); a gap longer '
+                    f'than that defaults to {name}')
+  method = methods.get(name, model=args.model)
+  longest = max([g.samples(inpaint.RATE)[1] - g.samples(inpaint.RATE)[0] for g in gaps]
+                + [SHORT_MS * inpaint.RATE // 1000 if args.detect_dropouts else 1])
+  context, reach = method.needs(longest)
   done = inpaint.inpaint_file(args.input, args.output, gaps, method.fill_gap, method.zone,
-                              method.context, method.max_ms, detect=args.detect_dropouts,
-                              edge_guard=method.edge_guard)
-  print(f'{args.output}: filled {len(done)} gap(s) with {args.method}: '
+                              context, method.max_ms, detect=args.detect_dropouts,
+                              edge_guard=method.edge_guard, reach=reach,
+                              detect_ms=min(method.max_ms, SHORT_MS))
+  print(f'{args.output}: filled {len(done)} gap(s) with {name}: '
         + ', '.join(str(g) for g in done))
-  if getattr(method, 'fallbacks', 0):
+  if getattr(method, 'fallbacks', 0) and name == 'lpc':
     print(f'note: {method.fallbacks} gap(s) had a silent or constant context; LPC fell back to '
           'a cross-fade of the context edges')
+  elif getattr(method, 'fallbacks', 0):
+    print(f'note: {name} could not fill {method.fallbacks} gap(s) as designed (a silent or '
+          'constant context, or no similar part found; that gap is held or left silent)')
   return 0
 
 

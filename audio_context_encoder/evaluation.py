@@ -35,8 +35,8 @@ def resolve(method: Union[str, methods_lib.Method], predict_fn: Optional[Callabl
   """A Method: `method` itself, or the registered one of that name built with these options."""
   if isinstance(method, methods_lib.Method):
     return method
-  if method not in methods_lib.names():
-    raise ValueError(f'method must be one of {methods_lib.names()}, got {method!r}')
+  if method not in methods_lib.all_names():
+    raise ValueError(f'method must be one of {methods_lib.all_names()}, got {method!r}')
   if method == 'network' and predict_fn is None:
     raise ValueError("method 'network' needs predict_fn (see methods.network_predictor)")
   return methods_lib.get(method, predict=predict_fn, config=config, phase_method=phase_method,

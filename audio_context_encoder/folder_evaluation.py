@@ -6,7 +6,9 @@ then scored by audio_context_encoder.evaluation.evaluate, the function behind
 `make tables`, and summarised by metrics.summary, as the tables are: the numbers are
 the tables' numbers on the same windows. Files that cannot be decoded or are shorter
 than one 320 ms window are skipped and reported. --max-segments takes segments at a
-fixed stride over all files (metrics.spread_indices), not the first ones.
+fixed stride over all files (metrics.spread_indices), not the first ones. The long-gap
+methods are scored on the same windows (64 or 48 ms gaps); a method that needs more context
+than the windows hold is refused.
 """
 
 import pathlib
@@ -120,6 +122,11 @@ def run(args) -> int:
   if args.json:
     atomic.check_writable(args.json)  # before the work, not after it
   method = methods_lib.get(args.method, model=args.model)  # checks the model file and loads it
+  sig = config_lib.signal_config(args.gap_ms)
+  if method.needs(sig.Lg)[0] > sig.Lc:  # the windows are the paper's; a method may need more
+    raise UserError(f'{args.method} needs {method.needs(sig.Lg)[0] * 1000 / sig.sample_rate:g} ms '
+                    f'of context on each side of a {args.gap_ms} ms gap; evaluate cuts the '
+                    f"paper's windows, {sig.Lc * 1000 // sig.sample_rate} ms on each side")
   result = evaluate_folder(args.folder, method, args.gap_ms, args.max_segments)
   s = summary(result, args.method, args.gap_ms)
   for line in s['skipped_files']:

@@ -12,6 +12,8 @@ samples, so everything else stays bit-exact:
 
 Gaps shorter than the network's 64 ms are filled by extending them to 64 ms (paper §4.2,
 Table 3): centred where the context allows, otherwise shifted as little as possible.
+Longer gaps (methods.long_gap_names()) go the same way: the filler only reads a wider piece
+(`reach`, the method's methods.Method.needs).
 """
 
 import dataclasses
@@ -178,16 +180,20 @@ def fill_channel(x16: np.ndarray, ranges: Sequence[Tuple[int, int]], filler, zon
 
 def patches_for(read: Callable[[int, int], np.ndarray], n_samples: int, rate: int,
                 ranges: Sequence[Tuple[int, int]], filler, zone: int,
-                path: str = '<input>') -> List[Tuple[int, np.ndarray]]:
+                path: str = '<input>', reach: int = None) -> List[Tuple[int, np.ndarray]]:
   """(native first frame, new float64 samples [n, channels]) for each 16 kHz gap range.
 
   Only a window around each gap is read (`read(lo, hi)` -> float64 [hi - lo, channels] at
   the native rate), resampled to 16 kHz, filled, and its changed part resampled back, so
   memory does not grow with the file. Earlier patches are visible to later reads.
+  reach: 16 kHz samples the filler may read on each side of a gap (default PIECE_REACH).
+  A given reach (long-gap methods, which read beyond the context they need) stops at the
+  next gap, not filled yet: its damaged samples never reach the filler.
   """
   n16 = int(np.floor(n_samples * RATE / rate))
   step = RATE // math.gcd(RATE, rate)  # 16 kHz samples between points of both grids
-  reach = PIECE_REACH + RESAMPLE_GUARD
+  stops = [first for first, _ in ranges[1:]] + [n16] if reach is not None else [n16] * len(ranges)
+  reach = (PIECE_REACH if reach is None else reach) + RESAMPLE_GUARD
   patches: List[Tuple[int, np.ndarray]] = []
 
   def read_patched(lo, hi):
@@ -198,14 +204,14 @@ def patches_for(read: Callable[[int, int], np.ndarray], n_samples: int, rate: in
         x[a - lo:b - lo] = values[a - p_lo:b - p_lo]
     return x
 
-  for first, end in ranges:
+  for (first, end), stop in zip(ranges, stops):
     lo16, hi16 = first - zone, end + zone
     # Native-rate samples whose time lies in the changed 16 kHz region.
     lo = int(np.floor(lo16 * rate / RATE))
     hi = min(int(np.ceil(hi16 * rate / RATE)), n_samples)
     # The 16 kHz piece [a16, b16) the filler sees, a16 on the common grid of both rates.
     a16 = max(first - reach, 0) // step * step
-    b16 = min(end + reach, n16)
+    b16 = min(end + reach, max(stop, hi16 + RESAMPLE_GUARD), n16)  # room to resample back
     a, b = a16 * rate // RATE, min(int(np.ceil(b16 * rate / RATE)) + 64, n_samples)
     native = read_patched(a, b)
     if not np.all(np.isfinite(native)):
@@ -230,20 +236,20 @@ def patches_for(read: Callable[[int, int], np.ndarray], n_samples: int, rate: in
 
 def inpaint_samples(samples: np.ndarray, rate: int, gaps: Sequence[Gap], filler, zone: int,
                     context: int, max_ms: float, path: str = '<input>',
-                    edge_guard: int = 0) -> np.ndarray:
+                    edge_guard: int = 0, reach: int = None) -> np.ndarray:
   """Inpaints [frames, channels] audio at any rate; bit-exact outside gaps and zones.
 
   edge_guard: for inputs that need resampling, 16 kHz samples added to each side of
   every gap, because the resampling filter smears the damaged gap's edges into the
   context (LPC, which continues the context's last samples, needs this; the
-  network's transition zone already covers it).
+  network's transition zone already covers it). reach: see patches_for.
   """
   guard = edge_guard if rate != RATE else 0
   ranges = check_gaps(gaps, samples.shape[0], rate, max_ms, context + guard, path, guard)
   ranges = [(first - guard, end + guard) for first, end in ranges]
   out = np.array(samples, dtype=np.float64, copy=True)
   for lo, values in patches_for(lambda a, b: samples[a:b], samples.shape[0], rate, ranges,
-                                filler, zone, path):
+                                filler, zone, path, reach):
     out[lo:lo + len(values)] = values
   return out
 
@@ -267,12 +273,13 @@ def dropouts_of(src: audio_file.Source, max_ms: float) -> Tuple[List[Gap], List[
 
 def inpaint_file(in_path: str, out_path: str, gaps: Optional[Sequence[Gap]], filler, zone: int,
                  context: int, max_ms: float, detect: bool = False, log=print,
-                 edge_guard: int = 0) -> List[Gap]:
+                 edge_guard: int = 0, reach: int = None, detect_ms: float = None) -> List[Gap]:
   """Reads, inpaints and writes (atomically, in the format the output's extension names).
 
   Everything that can be refused is checked before the filling: the gaps, the output's
   format and folder. Returns the gaps filled. Detected dropouts that cannot be filled
-  are logged and left alone.
+  are logged and left alone. reach: see patches_for; detect_ms: the longest run of
+  silence detected (default max_ms).
   """
   src = audio_file.open_source(in_path)
   atomic.check_writable(out_path)
@@ -282,9 +289,10 @@ def inpaint_file(in_path: str, out_path: str, gaps: Optional[Sequence[Gap]], fil
   gaps = list(gaps or [])
   ranges = check_gaps(gaps, src.frames, rate, max_ms, context + guard, in_path, guard)
   if detect:
-    found, too_long = dropouts_of(src, max_ms)
+    detect_ms = max_ms if detect_ms is None else detect_ms
+    found, too_long = dropouts_of(src, detect_ms)
     for g in too_long:
-      log(f'{in_path}: digital silence at {g} is longer than {max_ms:g} ms; left as it is')
+      log(f'{in_path}: digital silence at {g} is longer than {detect_ms:g} ms; left as it is')
     found, refused = fillable(gaps, found, src.frames, rate, max_ms, context + guard, guard)
     for g, why in refused:
       log(f'{in_path}: dropout at {g} left as it is: {why}')
@@ -296,7 +304,7 @@ def inpaint_file(in_path: str, out_path: str, gaps: Optional[Sequence[Gap]], fil
   atomic.check_writable(out_path, audio_file.expected_size(src, fmt, subtype))
   ranges = [(first - guard, end + guard) for first, end in ranges]
   read = lambda a, b: audio_file.to_float(audio_file.read_raw(src, a, b))
-  patches = patches_for(read, src.frames, rate, ranges, filler, zone, in_path)
+  patches = patches_for(read, src.frames, rate, ranges, filler, zone, in_path, reach)
   audio_file.write_patched(out_path, src, patches, fmt, subtype)
   return sorted(gaps, key=lambda g: g.start)
 

@@ -13,13 +13,17 @@ the samples of [first - zone, end + zone).
   network  paper §2: the context encoder's gap magnitudes + phase retrieval (§2.4)
   Extended Table 3: any method that fills a longer gap, on the shorter gap extended (§4.2)
 
+Long gaps (up to LONG_MAX_MS; `long_gap_names()`): the baselines of longgap/baselines.py
+behind the same interface (`LongGap`): longgap-lpc, similarity, deep-prior, masked; and
+longgap-interp, `interp` on a layout as long as the gap.
+
 Tables, `evaluate` and `inpaint` take a method by name: `get(name, **options)`; a new method
 is one `register(name, factory)` call.
 """
 
 import inspect
 import os
-from typing import Callable, Dict, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -28,6 +32,8 @@ from audio_context_encoder import dgt as dgt_lib
 from audio_context_encoder import lpc, phase
 from audio_context_encoder.config import SignalConfig
 from audio_context_encoder.errors import UserError
+from audio_context_encoder.longgap import baselines
+from audio_context_encoder.longgap import config as longgap_config
 
 # Networks trained here and committed with their provenance (models/*.json; README "Shipped
 # networks"); the network method without a model uses the music one.
@@ -77,6 +83,11 @@ class Method:
     self.sig = sig  # the layout of `fill_gap` (and the only one, unless `any_layout`)
     self.context = sig.Lc  # samples of context it needs on each side of the gap
     self.max_ms = 1000 * sig.Lg / sig.sample_rate  # longest gap it fills
+
+  def needs(self, n: int) -> Tuple[int, Optional[int]]:
+    """(context it needs on each side, samples it reads on each side or None: the default
+    reach of inpaint) for a gap of n samples; the short-gap methods need a fixed context."""
+    return self.context, None
 
   def fills(self, sig: SignalConfig) -> bool:
     """Whether `fill` takes windows of layout `sig` as they are (else: wrap it in Extended)."""
@@ -266,17 +277,135 @@ def extensions(method: Method, config: config_lib.Config = None):
   return [Extended(method, before, after) for before, after in cfg.reconstruction.gap_extensions]
 
 
+# ---- long gaps: the long-gap baselines (fill(clips, mask)) as Methods ----
+LONG_MAX_MS = 10000  # longest gap a long-gap method accepts (several seconds)
+SEARCH = 48000  # similarity: 3 s at 16 kHz searched on each side beyond the context it needs
+
+
+class LongGap(Method):
+  """A long-gap baseline behind the Method interface, so inpaint and evaluate take it by name.
+
+  It fills a gap of any length up to LONG_MAX_MS: `fill_gap` hands the baseline the gap with
+  `needs(n)[1]` samples read on each side (fewer at the file's ends) and `restore` the
+  window's gap [Lc, Lc + Lg). The zone is the baseline's (0: the gap only; similarity: its
+  cross-fade). needs: n -> (context required on each side, samples read on each side).
+  """
+
+  edge_guard = 16  # 1 ms: the resampling filter's reach, as for LPC (inpaint.inpaint_samples)
+
+  def __init__(self, name: str, baseline, needs: Callable[[int], Tuple[int, int]]):
+    super().__init__(config_lib.signal_config(64))
+    self.name, self.baseline, self._needs = name, baseline, needs
+    self.zone = baseline.zone or 0
+    self.context = needs(1)[0]
+    self.max_ms = LONG_MAX_MS
+
+  def needs(self, n):
+    return self._needs(n)
+
+  @property
+  def fallbacks(self) -> int:
+    """Gaps the baseline could not fill as designed (LPC's hold-the-edge, no similar part)."""
+    return getattr(self.baseline, 'fallbacks', 0) + getattr(self.baseline, 'failures', 0)
+
+  def restore(self, segments, sig):
+    segments = np.atleast_2d(np.asarray(segments))
+    mask = np.zeros(segments.shape, bool)
+    mask[:, sig.Lc:sig.Lc + sig.Lg] = True
+    return {'restored': self.baseline.fill(segments, mask).astype(segments.dtype)}
+
+  def fill_gap(self, x16, first, end):
+    reach = self.needs(end - first)[1]
+    lo, hi = max(first - reach, 0), min(end + reach, len(x16))
+    mask = np.zeros(hi - lo, bool)
+    mask[first - lo:end - lo] = True
+    restored = self.baseline.fill(np.asarray(x16[lo:hi])[None], mask[None])[0]
+    return restored[first - self.zone - lo:end + self.zone - lo]
+
+
+def long_lpc(order: int = 1000) -> LongGap:
+  """LPC for long gaps: Burg on up to 1 s of each context, order capped by the context
+  (baselines.LongLPC); it needs `order` samples per side for the full order."""
+  context = 16384
+  return LongGap('longgap-lpc', baselines.LongLPC(order=order, max_context=context),
+                 lambda n: (order, context))
+
+
+def similarity() -> LongGap:
+  """Copy the best-matching part of the surroundings with cross-fades (baselines.SimilarityGraph).
+  It needs a copy of the gap, its fades and context frames on each side, and searches SEARCH
+  samples beyond that."""
+  base = baselines.SimilarityGraph()
+  edge = base.fade + base.ctx * base.stft.hop + base.stft.n_fft
+  return LongGap('similarity', base, lambda n: (n + 2 * edge, n + 2 * edge + SEARCH))
+
+
+def deep_prior(iterations: int = longgap_config.DEEP_PRIOR_ITERATIONS, seed: int = 0) -> LongGap:
+  """Deep Prior (a net fitted per gap to the known spectrogram, Griffin-Lim phase): tens of
+  minutes per gap and channel on a CPU. It needs four STFT windows of known frames on each side
+  and reads 0.5 s more than the gap there (what it fits, beside the gap's own length).
+  """
+  from audio_context_encoder.longgap import deep_prior as dp  # TensorFlow in its fit: only for it
+  base = dp.DeepPrior(iterations=iterations, seed=seed)
+  return LongGap('deep-prior', base, lambda n: (4 * base.stft.n_fft, n + 8000))
+
+
+class LongInterpolation(Interpolation):
+  """`interp` on a gap of any length: the 64 ms layout's context (Lc = 2048) around the gap
+  widened to the hop grid; magnitudes interpolated across it, then phase retrieval. It changes
+  the widened gap plus M - a samples, cross-faded (zone: M samples, the widening included)."""
+
+  name = 'longgap-interp'
+
+  def __init__(self, config: config_lib.Config = None, phase_method: str = None, seed: int = 0):
+    super().__init__(config, phase_method, seed)
+    self.zone = self.sig.pad + self.sig.a
+    self.max_ms = LONG_MAX_MS
+
+  def needs(self, n):
+    return self.sig.Lc + (-n) % self.sig.a, self.sig.Lc + self.sig.a
+
+  def fill_gap(self, x16, first, end):
+    base = self.sig
+    lg = -(-(end - first) // base.a) * base.a
+    sig = SignalConfig(L=2 * base.Lc + lg, Lg=lg, Lc=base.Lc, M=base.M, a=base.a,
+                       sample_rate=base.sample_rate)
+    w0 = first - sig.Lc
+    window = np.asarray(x16[w0:w0 + sig.L], np.float32)[None]
+    restored = np.asarray(self.restore(window, sig)['restored'][0], np.float64)
+    return restored[first - self.zone - w0:end + self.zone - w0]
+
+
+def masked() -> LongGap:
+  """The gap set to zero (Chang et al.'s "Masked Input" row): a floor for evaluate."""
+  return LongGap('masked', baselines.MaskedInput(), lambda n: (0, 0))
+
+
 # ---- the registry ----
 _FACTORIES: Dict[str, Callable[..., Method]] = {}
+_LONG = set()  # names of the long-gap methods
 
 
-def register(name: str, factory: Callable[..., Method]) -> None:
-  """Makes `factory(**options)` available as method `name` (tables, `evaluate`, `inpaint`)."""
+def register(name: str, factory: Callable[..., Method], long_gap: bool = False) -> None:
+  """Makes `factory(**options)` available as method `name` (tables, `evaluate`, `inpaint`);
+  long_gap: it fills gaps longer than 64 ms (inpaint offers it for them, tables leave it out)."""
   _FACTORIES[name] = factory
+  if long_gap:
+    _LONG.add(name)
 
 
 def names() -> Tuple[str, ...]:
-  """The registered methods, in registration order (the choices of every --method flag)."""
+  """The paper's (short-gap) methods, in registration order: the tables' methods."""
+  return tuple(n for n in _FACTORIES if n not in _LONG)
+
+
+def long_gap_names() -> Tuple[str, ...]:
+  """The methods that fill gaps longer than 64 ms, in registration order."""
+  return tuple(n for n in _FACTORIES if n in _LONG)
+
+
+def all_names() -> Tuple[str, ...]:
+  """Every registered method (the choices of every --method flag)."""
   return tuple(_FACTORIES)
 
 
@@ -289,7 +418,7 @@ def get(name: str, **options) -> Method:
   """The method `name` built with the options its factory takes (others are ignored, so one
   set of flags serves every method; None means the method's default)."""
   if name not in _FACTORIES:
-    raise UserError(f'unknown method {name!r}; choose one of {", ".join(names())}')
+    raise UserError(f'unknown method {name!r}; choose one of {", ".join(all_names())}')
   factory = _FACTORIES[name]
   accepted = inspect.signature(factory).parameters
   return factory(**{k: v for k, v in options.items() if k in accepted and v is not None})
@@ -298,3 +427,8 @@ def get(name: str, **options) -> Method:
 register('network', Network)
 register('interp', Interpolation)
 register('lpc', LPC)
+register('longgap-lpc', long_lpc, long_gap=True)
+register('similarity', similarity, long_gap=True)
+register('deep-prior', deep_prior, long_gap=True)
+register('longgap-interp', LongInterpolation, long_gap=True)
+register('masked', masked, long_gap=True)
