@@ -155,7 +155,7 @@ clean-venv:
 # from Debian packages (espeak-ng/flite/ffmpeg installed by scripts/system_deps.sh), then the
 # baselines evaluated on their test splits -> results/longgap_*_standin.md.
 .PHONY: longgap-demo-data longgap-data-sc09 longgap-data-esc50 longgap-table test-longgap
-LONGGAP_BUILD = nice -n 10 $(PY) -m tfrecords_tools.longgap_build --download_dir=$(DATA_DIR)/downloads
+LONGGAP_BUILD = nice -n 10 $(PY) -m tfrecords_tools.longgap_build --downloads=$(DATA_DIR)/downloads
 LONGGAP_CLIPS ?= 40
 LONGGAP_DP_ITERATIONS ?= 300
 # Deep Prior clips per table (a 5 s ESC-50 clip costs about 7 SC09 clips).
@@ -164,20 +164,20 @@ LONGGAP_DP_CLIPS_ESC50 ?= 2
 
 longgap-demo-data: $(STAMP)
 	@bash scripts/system_deps.sh espeak-ng flite ffmpeg
-	$(LONGGAP_BUILD) --source=sc09-standin --out=$(DATA_DIR)/longgap-sc09-standin
-	$(LONGGAP_BUILD) --source=esc50-standin --out=$(DATA_DIR)/longgap-esc50-standin
+	$(LONGGAP_BUILD) --dataset=sc09-standin --dest=$(DATA_DIR)/longgap-sc09-standin
+	$(LONGGAP_BUILD) --dataset=esc50-standin --dest=$(DATA_DIR)/longgap-esc50-standin
 
 longgap-data-sc09: $(STAMP)
-	$(LONGGAP_BUILD) --source=sc09 --out=$(DATA_DIR)/longgap-sc09
+	$(LONGGAP_BUILD) --dataset=sc09 --dest=$(DATA_DIR)/longgap-sc09
 
 longgap-data-esc50: $(STAMP)
-	$(LONGGAP_BUILD) --source=esc50 --out=$(DATA_DIR)/longgap-esc50
+	$(LONGGAP_BUILD) --dataset=esc50 --dest=$(DATA_DIR)/longgap-esc50
 
 longgap-table: longgap-demo-data
-	nice -n 10 $(PY) -m experiments.longgap_table --data_dir=$(DATA_DIR)/longgap-sc09-standin \
+	nice -n 10 $(PY) -m experiments.longgap_table --dataset_dir=$(DATA_DIR)/longgap-sc09-standin \
 	  --max_clips=$(LONGGAP_CLIPS) --deep_prior_iterations=$(LONGGAP_DP_ITERATIONS) \
 	  --deep_prior_clips=$(LONGGAP_DP_CLIPS_SC09)
-	nice -n 10 $(PY) -m experiments.longgap_table --data_dir=$(DATA_DIR)/longgap-esc50-standin \
+	nice -n 10 $(PY) -m experiments.longgap_table --dataset_dir=$(DATA_DIR)/longgap-esc50-standin \
 	  --max_clips=$(LONGGAP_CLIPS) --deep_prior_iterations=$(LONGGAP_DP_ITERATIONS) \
 	  --deep_prior_clips=$(LONGGAP_DP_CLIPS_ESC50)
 

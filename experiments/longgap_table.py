@@ -1,8 +1,8 @@
 """Long-gap baselines on a built dataset's test split, with the long-gap metrics.
 
-  python -m experiments.longgap_table --data_dir=data/longgap-sc09-standin --max_clips=40
+  python -m experiments.longgap_table --dataset_dir=data/longgap-sc09-standin --max_clips=40
 
-Writes results/longgap_<protocol>_standin.md (or --out_md): per method the mean and std over
+Writes results/longgap_<protocol>_standin.md (or --out_file): per method the mean and std over
 clips of masked L1 (eq. 2), spectrogram SSIM, SNR in the gap, spectral SNR, and clips per
 second, beside the paper's Table 2 where its text is legible. The fixed test mask of the
 protocol (SC09 0.4-0.6 s, ESC-50 3.0-3.4 s); clips whose gap RMS is below --min_gap_rms are
@@ -22,15 +22,15 @@ from audio_context_encoder import metrics as base_metrics
 from audio_context_encoder.longgap import baselines, config, deep_prior, metrics, phase_options
 from tfrecords_tools import longgap_dataset
 
-flags.DEFINE_string('data_dir', None, 'A folder built by tfrecords_tools.longgap_build.')
-flags.DEFINE_string('split', 'test', 'Split to evaluate.')
+flags.DEFINE_string('dataset_dir', None, 'A folder built by tfrecords_tools.longgap_build.')
+flags.DEFINE_string('eval_split', 'test', 'Split to evaluate.')
 flags.DEFINE_integer('max_clips', 40, 'Clips evaluated, spread over the split (0: all).')
 flags.DEFINE_float('min_gap_rms', 1e-4, 'Leave out clips whose gap is quieter than this RMS.')
 flags.DEFINE_integer('deep_prior_clips', 4, 'Clips Deep Prior runs on (0: skip it).')
 flags.DEFINE_integer('deep_prior_iterations', 300, 'Deep Prior fitting steps (paper 4001).')
 flags.DEFINE_integer('lpc_order', 1000, 'Burg order cap of the LPC baseline.')
-flags.DEFINE_string('out_md', None, 'Markdown output (default results/longgap_<protocol>_standin.md).')
-FLAGS = flags.FLAGS
+flags.DEFINE_string('out_file', None, 'Markdown output (default results/longgap_<protocol>_standin.md).')
+FLAGS = flags.FLAGS  # names unused by the other entry points: tests import several at once
 
 # Chang et al. 2019, Table 2, SC09 columns (the ESC-50 columns of our copy of the text are
 # garbled and not quoted): ML1, SSIM; None = "x" (failed).
@@ -108,12 +108,12 @@ def table(rows, settings, n_total, n_quiet, command) -> str:
 
 def main(argv):
   del argv
-  if not FLAGS.data_dir:
-    print('error: give --data_dir (a folder built by make longgap-demo-data)', file=sys.stderr)
+  if not FLAGS.dataset_dir:
+    print('error: give --dataset_dir (a folder built by make longgap-demo-data)', file=sys.stderr)
     return 2
   try:
-    settings = longgap_dataset.read_settings(FLAGS.data_dir)
-    clips, _ = longgap_dataset.read_split(FLAGS.data_dir, FLAGS.split)
+    settings = longgap_dataset.read_settings(FLAGS.dataset_dir)
+    clips, _ = longgap_dataset.read_split(FLAGS.dataset_dir, FLAGS.eval_split)
   except longgap_dataset.DatasetError as e:
     print(f'error: {e}', file=sys.stderr)
     return 1
@@ -128,9 +128,9 @@ def main(argv):
   rows = evaluate(sel, sel_mask, proto.sample_rate, min(FLAGS.deep_prior_clips, len(sel)),
                   FLAGS.deep_prior_iterations, FLAGS.lpc_order)
   command = 'python -m experiments.longgap_table ' + ' '.join(
-      f'--{k}={getattr(FLAGS, k)}' for k in ('data_dir', 'split', 'max_clips', 'min_gap_rms',
+      f'--{k}={getattr(FLAGS, k)}' for k in ('dataset_dir', 'eval_split', 'max_clips', 'min_gap_rms',
                                               'deep_prior_clips', 'deep_prior_iterations', 'lpc_order'))
-  out = FLAGS.out_md or f'results/longgap_{proto.name}_standin.md'
+  out = FLAGS.out_file or f'results/longgap_{proto.name}_standin.md'
   text = table(rows, settings, len(clips), int((~loud).sum()), command)
   atomic.write_text(out, text)
   print(text)

@@ -23,12 +23,12 @@ def test_build_then_skip_then_errors(tmp_path, monkeypatch, capsys):
     t.extractall(root)
   monkeypatch.setattr(longgap_sources, 'fetch_sc09', lambda download_dir: root)
   out = tmp_path / 'out'
-  assert run(['--source=sc09', f'--out={out}']) == 0
+  assert run(['--dataset=sc09', f'--dest={out}']) == 0
   assert longgap_dataset.read_settings(out)['counts']['test']['clips'] == 2
-  assert run(['--source=sc09', f'--out={out}']) == 0
+  assert run(['--dataset=sc09', f'--dest={out}']) == 0
   assert 'already built' in capsys.readouterr().out
   (root / 'testing_list.txt').unlink()
-  assert run(['--source=sc09', f'--out={out}', '--rebuild']) == 1
+  assert run(['--dataset=sc09', f'--dest={out}', '--rebuild']) == 1
   err = capsys.readouterr().err.strip()
   assert err.startswith('error:') and 'testing_list.txt' in err and '\n' not in err
-  assert run(['--source=sc09']) == 2
+  assert run(['--dataset=sc09']) == 2

@@ -17,8 +17,8 @@ def test_table_end_to_end(tmp_path):
   longgap_dataset.write(items, tmp_path / 'd', config.SC09, 'unit')
   out = tmp_path / 'r.md'
   from absl import flags
-  flags.FLAGS(['prog', f'--data_dir={tmp_path / "d"}', '--max_clips=2', '--deep_prior_clips=0',
-               f'--out_md={out}', '--lpc_order=200'])
+  flags.FLAGS(['prog', f'--dataset_dir={tmp_path / "d"}', '--max_clips=2', '--deep_prior_clips=0',
+               f'--out_file={out}', '--lpc_order=200'])
   try:
     assert longgap_table.main([]) == 0
   finally:

@@ -1,7 +1,7 @@
 """Builds a long-gap dataset folder (longgap_dataset layout) from a real or stand-in source.
 
-  python -m tfrecords_tools.longgap_build --source=sc09-standin --out=data/longgap-sc09-standin
-  python -m tfrecords_tools.longgap_build --source=sc09 --out=data/longgap-sc09  # downloads
+  python -m tfrecords_tools.longgap_build --dataset=sc09-standin --dest=data/longgap-sc09-standin
+  python -m tfrecords_tools.longgap_build --dataset=sc09 --dest=data/longgap-sc09  # downloads
 
 Sources: sc09, esc50 (downloads, tfrecords_tools/longgap_sources.py) and sc09-standin,
 esc50-standin (Debian packages, tfrecords_tools/longgap_standins.py). docs/longgap.md.
@@ -17,12 +17,12 @@ from audio_context_encoder.longgap import config
 from tfrecords_tools import download, longgap_dataset, longgap_sources, longgap_standins
 
 SOURCES = ('sc09', 'esc50', 'sc09-standin', 'esc50-standin')
-flags.DEFINE_enum('source', None, SOURCES, 'Where the clips come from.')
-flags.DEFINE_string('out', None, 'Output folder.')
-flags.DEFINE_string('download_dir', 'data/downloads', 'Downloads and unpacked packages (reused).')
+flags.DEFINE_enum('dataset', None, SOURCES, 'Where the clips come from.')
+flags.DEFINE_string('dest', None, 'Output folder.')
+flags.DEFINE_string('downloads', 'data/downloads', 'Downloads and unpacked packages (reused).')
 flags.DEFINE_string('esc50_sha256', None, 'Pin the ESC-50 archive to this SHA-256 (none is published).')
 flags.DEFINE_bool('rebuild', False, 'Rebuild a folder that is already complete.')
-FLAGS = flags.FLAGS
+FLAGS = flags.FLAGS  # names unused by tfrecords_tools.build: tests import several at once
 
 
 def items_and_licences(source: str, download_dir: str):
@@ -47,28 +47,28 @@ def items_and_licences(source: str, download_dir: str):
 
 def main(argv):
   del argv
-  if not FLAGS.source or not FLAGS.out:
-    print('error: give --source and --out', file=sys.stderr)
+  if not FLAGS.dataset or not FLAGS.dest:
+    print('error: give --dataset and --dest', file=sys.stderr)
     return 2
   t0 = time.time()
   try:
-    done = longgap_dataset.read_settings(FLAGS.out) if not FLAGS.rebuild else None
+    done = longgap_dataset.read_settings(FLAGS.dest) if not FLAGS.rebuild else None
   except longgap_dataset.DatasetError:
     done = None
-  if done is not None and done.get('source') == FLAGS.source:
-    print(longgap_dataset.counts_table(done, FLAGS.out))
-    print(f'{FLAGS.out}: already built (--rebuild to build again)')
+  if done is not None and done.get('source') == FLAGS.dataset:
+    print(longgap_dataset.counts_table(done, FLAGS.dest))
+    print(f'{FLAGS.dest}: already built (--rebuild to build again)')
     return 0
   try:
-    items, protocol, licences, strict = items_and_licences(FLAGS.source, FLAGS.download_dir)
+    items, protocol, licences, strict = items_and_licences(FLAGS.dataset, FLAGS.downloads)
     from tqdm import tqdm
-    with tqdm(total=len(items), desc=FLAGS.source, file=sys.stderr) as bar:
-      counts = longgap_dataset.write(items, FLAGS.out, protocol, FLAGS.source, licences,
+    with tqdm(total=len(items), desc=FLAGS.dataset, file=sys.stderr) as bar:
+      counts = longgap_dataset.write(items, FLAGS.dest, protocol, FLAGS.dataset, licences,
                                      progress=lambda: bar.update(1), strict=strict)
   except (longgap_dataset.DatasetError, download.DownloadError, atomic.WriteError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 1
-  print(longgap_dataset.counts_table(longgap_dataset.read_settings(FLAGS.out), FLAGS.out))
+  print(longgap_dataset.counts_table(longgap_dataset.read_settings(FLAGS.dest), FLAGS.dest))
   print(f'{sum(c["clips"] for c in counts.values())} clips in {time.time() - t0:.0f} s')
   return 0
 
