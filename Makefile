@@ -29,11 +29,15 @@ $(STAMP): setup.py
 	  $(PY) -m pip install -q -e '.[gpu,test]'; fi
 	@touch $(STAMP)
 
+# The tests also synthesise speech with espeak-ng and flite (the long-gap stand-in's voices).
+TEST_SYSDEPS = espeak-ng flite
 test: $(STAMP)
+	@bash scripts/system_deps.sh $(TEST_SYSDEPS)
 	$(PY) -m pytest -q tests
 
 # The quick loop: every test not marked slow (subprocesses, training), under a minute on 2 cores.
 test-fast: $(STAMP)
+	@bash scripts/system_deps.sh $(TEST_SYSDEPS)
 	$(PY) -m pytest -q -m 'not slow' tests
 
 selfcheck: $(STAMP)

@@ -1,7 +1,6 @@
 """Stand-in datasets: no speaker or source recording in two splits; class rules; centring."""
 
 import pathlib
-import shutil
 
 import numpy as np
 import pytest
@@ -58,8 +57,6 @@ def test_opensfx_container_is_cut_into_wavs(tmp_path):
   assert rate == 44100 and len(x) == 441 and st.sound_class(files[0]) == 'vehicles'
 
 
-@pytest.mark.skipif(shutil.which('espeak-ng') is None or shutil.which('flite') is None,
-                    reason='espeak-ng and flite are installed by make longgap-demo-data')
 def test_synthetic_speakers_stay_in_one_split(tmp_path, monkeypatch):
   monkeypatch.setattr(st, 'ESPEAK_ACCENTS', ('en-us',))
   monkeypatch.setattr(st, 'ESPEAK_VARIANTS', ('m1', 'm7'))
