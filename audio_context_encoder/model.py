@@ -32,22 +32,29 @@ def _relu_bn(x, name: str, cfg: Config):
                                          momentum=cfg.network.batch_norm_momentum, name=f'{name}_bn')(x)
 
 
-@keras.saving.register_keras_serializable(package='audio_context_encoder')
-class InterpolatedGap(keras.layers.Layer):
-  """Context features -> [B, gap_frames, bins, 1] interpolated magnitudes (the residual base)."""
+class _SignalLayer(keras.layers.Layer):
+  """A float32 layer built from the SignalConfig it carries (as a dict, for get_config)."""
 
   def __init__(self, signal: dict = None, **kwargs):
     kwargs.setdefault('dtype', 'float32')
-    kwargs['trainable'] = False  # no weights: a fixed function of the context
     super().__init__(**kwargs)
     self.signal = dict(signal or {})
     self._sig = SignalConfig(**self.signal)
 
-  def call(self, context):
-    return features.interpolated_gap_magnitude(context, self._sig)[..., None]
-
   def get_config(self):
     return {**super().get_config(), 'signal': self.signal}
+
+
+@keras.saving.register_keras_serializable(package='audio_context_encoder')
+class InterpolatedGap(_SignalLayer):
+  """Context features -> [B, gap_frames, bins, 1] interpolated magnitudes (the residual base)."""
+
+  def __init__(self, signal: dict = None, **kwargs):
+    kwargs['trainable'] = False  # no weights: a fixed function of the context
+    super().__init__(signal, **kwargs)
+
+  def call(self, context):
+    return features.interpolated_gap_magnitude(context, self._sig)[..., None]
 
 
 @keras.saving.register_keras_serializable(package='audio_context_encoder')
@@ -61,19 +68,13 @@ class ContextMagnitudes(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package='audio_context_encoder')
-class BlendedGap(keras.layers.Layer):
+class BlendedGap(_SignalLayer):
   """Context features -> [B, gap_frames, bins, 1]: per bin, learnt weights on the clean frames.
 
   The weights [bins, 2 n, gap_frames] start at the interpolation's, so before training the
   output equals InterpolatedGap's. They are not a `kernel`: the paper's L2 term (eq. 3), which
   would pull them towards zero rather than towards the interpolation, leaves them alone.
   """
-
-  def __init__(self, signal: dict = None, **kwargs):
-    kwargs.setdefault('dtype', 'float32')
-    super().__init__(**kwargs)
-    self.signal = dict(signal or {})
-    self._sig = SignalConfig(**self.signal)
 
   def build(self, input_shape):
     start = features.interpolation_matrix(self._sig)
@@ -84,9 +85,6 @@ class BlendedGap(keras.layers.Layer):
   def call(self, context):
     magnitudes = features.clean_context_magnitudes(context, self._sig)  # [B, 2n, bins]
     return keras.ops.einsum('bfk,kfj->bjk', magnitudes, self.blend)[..., None]
-
-  def get_config(self):
-    return {**super().get_config(), 'signal': self.signal}
 
 
 def output_shape(cfg: Config) -> Tuple[int, int, int]:
