@@ -63,3 +63,11 @@ def test_perceptual_distance_is_zero_for_identical_and_grows_with_corruption(kin
   d = [metrics.perceptual_distance(psi, x + s * noise, x).mean() for s in (0.0, 0.05, 0.5)]
   assert d[0] == 0.0
   assert 0 < d[1] < d[2]
+
+
+@pytest.mark.parametrize('kind', trainer.KINDS)
+def test_normalized_classifiers_ignore_the_gain(kind):
+  model = trainer.build(kind, T, 2, CFG)
+  x = tones(3, 6)[0]
+  a, b = (model(trainer.inputs(kind, g * x, CFG)).numpy() for g in (1.0, 3.0))
+  np.testing.assert_allclose(a, b, atol=1e-3 if kind == 'wave' else 2e-2)
