@@ -71,3 +71,12 @@ def test_normalized_classifiers_ignore_the_gain(kind):
   x = tones(3, 6)[0]
   a, b = (model(trainer.inputs(kind, g * x, CFG)).numpy() for g in (1.0, 3.0))
   np.testing.assert_allclose(a, b, atol=1e-3 if kind == 'wave' else 2e-2)
+
+
+def test_accuracy_by_group_and_english():
+  class Fixed:
+    def predict(self, x, batch_size, verbose):
+      return np.eye(2)[x]
+  by = trainer.accuracy_by_group(Fixed(), np.array([0, 1, 1, 0]), np.array([0, 1, 0, 0]),
+                                 ['tuxpaint-en', 'tuxpaint-en', 'tuxpaint-fr', 'asterisk-allison'])
+  assert by == {'asterisk-allison': 1.0, 'tuxpaint-en': 1.0, 'tuxpaint-fr': 0.0, 'english': 1.0}
