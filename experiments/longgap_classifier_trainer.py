@@ -145,3 +145,22 @@ def saved_features(out, kind: str):
   cfg = classifiers.ClassifierConfig(**{k: tuple(v) if isinstance(v, list) else v
                                         for k, v in record['config'].items()})
   return features(kind, model, cfg)
+
+
+# Chang et al. 2019, Table 1, SC09 test accuracy, "not pretrained" (from scratch) and pretrained.
+PAPER_SC09 = {'wave': ('SoundNet', 0.910, 0.934), 'spec': ('ResNet50', 0.947, 0.963)}
+
+
+def table(records, dataset: str) -> str:
+  """Markdown: the Table 1 analogue of saved records ({kind: record})."""
+  lines = [f'| classifier | params | test acc. | test acc., English voices | best valid acc. | '
+           f'epochs (best) | train s | paper net, from scratch / pretrained (SC09) |',
+           '|---|---:|---:|---:|---:|---:|---:|---|']
+  for kind, r in records.items():
+    name, scratch, pre = PAPER_SC09[kind]
+    eng = r.get('test_accuracy_by_group', {}).get('english')
+    lines.append(f'| {kind} | {r["params"]:,} | {100 * r["test_accuracy"]:.1f} % | '
+                 f'{"" if eng is None else f"{100 * eng:.1f} %"} | {100 * r["best_valid_accuracy"]:.1f} % | '
+                 f'{r["epochs_run"]} ({r["best_epoch"]}) | {r["train_seconds"]:.0f} | '
+                 f'{name}: {100 * scratch:.1f} % / {100 * pre:.1f} % |')
+  return f'Classifiers on {dataset}\n\n' + '\n'.join(lines) + '\n'

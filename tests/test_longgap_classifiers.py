@@ -80,3 +80,10 @@ def test_accuracy_by_group_and_english():
   by = trainer.accuracy_by_group(Fixed(), np.array([0, 1, 1, 0]), np.array([0, 1, 0, 0]),
                                  ['tuxpaint-en', 'tuxpaint-en', 'tuxpaint-fr', 'asterisk-allison'])
   assert by == {'asterisk-allison': 1.0, 'tuxpaint-en': 1.0, 'tuxpaint-fr': 0.0, 'english': 1.0}
+
+
+def test_table_beside_the_paper():
+  r = {'params': 10, 'test_accuracy': 0.5, 'best_valid_accuracy': 0.75, 'epochs_run': 3,
+       'best_epoch': 2, 'train_seconds': 9.0, 'test_accuracy_by_group': {'english': 0.25}}
+  text = trainer.table({'wave': r, 'spec': r}, 'toy')
+  assert '| wave | 10 | 50.0 % | 25.0 % | 75.0 % | 3 (2) | 9 | SoundNet: 91.0 % / 93.4 % |' in text
