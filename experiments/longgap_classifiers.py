@@ -14,6 +14,7 @@ from absl import app, flags
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
+from audio_context_encoder import atomic  # noqa: E402
 from experiments import longgap_classifier_trainer as trainer  # noqa: E402
 
 FLAGS = flags.FLAGS  # names no other entry point uses (tests/test_flag_names.py)
@@ -26,6 +27,7 @@ flags.DEFINE_float('clf_time_budget_s', 0, 'stop each classifier after this many
 flags.DEFINE_integer('clf_batch_size', 32, 'clips per step')
 flags.DEFINE_float('clf_lr', 1e-3, 'Adam learning rate')
 flags.DEFINE_integer('clf_seed', 0, 'initialisation seed')
+flags.DEFINE_string('clf_report', None, 'also write the Table 1 analogue (markdown) here')
 flags.DEFINE_string('clf_weights', None, 'external weights to start from: a path per kind, '
                     'with {kind} in it (e.g. converted pretrained ones; same architecture)')
 
@@ -43,6 +45,12 @@ def main(argv):
                       weights=weights, command=command)
     print(f"{kind}: test accuracy {r['test_accuracy']:.3f} (best valid {r['best_valid_accuracy']:.3f}, "
           f"epoch {r['best_epoch']} of {r['epochs_run']}, {r['train_seconds']:.0f} s, {r['params']} parameters)")
+  if FLAGS.clf_report:
+    records = {k: trainer.load_classifier(FLAGS.clf_out, k)[1] for k in trainer.KINDS
+               if os.path.exists(os.path.join(FLAGS.clf_out, f'{k}.json'))}
+    text = trainer.table(records, FLAGS.clf_data) + f'\nCommand: `{command}`\n'
+    atomic.write_text(FLAGS.clf_report, text)
+    print(text)
 
 
 if __name__ == '__main__':
