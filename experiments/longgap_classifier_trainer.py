@@ -163,4 +163,6 @@ def table(records, dataset: str) -> str:
                  f'{"" if eng is None else f"{100 * eng:.1f} %"} | {100 * r["best_valid_accuracy"]:.1f} % | '
                  f'{r["epochs_run"]} ({r["best_epoch"]}) | {r["train_seconds"]:.0f} | '
                  f'{name}: {100 * scratch:.1f} % / {100 * pre:.1f} % |')
+  commands = sorted({r['command'] for r in records.values() if r.get('command')})
+  lines += [''] + [f'Trained by: `{c}`' for c in commands]
   return f'Classifiers on {dataset}\n\n' + '\n'.join(lines) + '\n'

@@ -48,7 +48,7 @@ def main(argv):
   if FLAGS.clf_report:
     records = {k: trainer.load_classifier(FLAGS.clf_out, k)[1] for k in trainer.KINDS
                if os.path.exists(os.path.join(FLAGS.clf_out, f'{k}.json'))}
-    text = trainer.table(records, FLAGS.clf_data) + f'\nCommand: `{command}`\n'
+    text = trainer.table(records, FLAGS.clf_data) + f'Table by: `{command}`\n'
     atomic.write_text(FLAGS.clf_report, text)
     print(text)
 
