@@ -185,6 +185,14 @@ longgap-table: longgap-demo-data
 	  --max_clips=$(LONGGAP_CLIPS) --deep_prior_iterations=$(LONGGAP_DP_ITERATIONS) \
 	  --deep_prior_clips=$(LONGGAP_DP_CLIPS_ESC50)
 
+# The perceptual-distance classifiers (experiments/longgap_classifiers.py) on the SC09-like stand-in;
+# results/longgap_classifiers_standin.md is that table with notes.
+.PHONY: longgap-classifiers
+longgap-classifiers: longgap-demo-data
+	nice -n 5 $(PY) -m experiments.longgap_classifiers --clf_data=$(DATA_DIR)/longgap-sc09-standin \
+	  --clf_out=runs/classifiers-sc09-standin --clf_epochs=30 --clf_time_budget_s=240 \
+	  --clf_report=runs/classifiers-sc09-standin/table.md
+
 test-longgap: $(STAMP)
 	$(PY) -m pytest -q tests/test_longgap_*.py
 

@@ -29,6 +29,8 @@ flags.DEFINE_float('min_gap_rms', 1e-4, 'Leave out clips whose gap is quieter th
 flags.DEFINE_integer('deep_prior_clips', 4, 'Clips Deep Prior runs on (0: skip it).')
 flags.DEFINE_integer('deep_prior_iterations', 300, 'Deep Prior fitting steps (paper 4001).')
 flags.DEFINE_integer('lpc_order', 1000, 'Burg order cap of the LPC baseline.')
+flags.DEFINE_string('classifiers_dir', None, 'Folder of experiments/longgap_classifiers.py '
+                    '(wave.keras, spec.keras): adds the perceptual distances (eq. 3) as columns.')
 flags.DEFINE_string('out_file', None, 'Markdown output (default results/longgap_<protocol>_standin.md).')
 FLAGS = flags.FLAGS  # names unused by the other entry points: tests import several at once
 
@@ -41,21 +43,33 @@ NAMES = {'masked': 'Masked input', 'griffinlim_gt': 'Griffin-Lim GT (oracle)',
          'masked dp': 'Masked input, on the Deep Prior clips', 'deep_prior gl': 'Deep Prior + Griffin-Lim', 'deep_prior pghi+fgla': 'Deep Prior + masked PGHI/FGLA'}
 
 
-def score(restored, clips, mask, rate) -> dict:
-  return {'ML1': metrics.masked_l1(restored, clips, mask),
+PD = ('PD wave', 'PD spec')  # perceptual distance on the waveform / spectrogram classifier
+
+
+def classifier_features(folder) -> dict:
+  """{'PD wave': Psi, 'PD spec': Psi} from the saved classifiers ({} without a folder)."""
+  if not folder:
+    return {}
+  from experiments import longgap_classifier_trainer as trainer
+  return {name: trainer.saved_features(folder, kind) for name, kind in zip(PD, ('wave', 'spec'))}
+
+
+def score(restored, clips, mask, rate, psis=None) -> dict:
+  extra = {name: metrics.perceptual_distance(psi, restored, clips) for name, psi in (psis or {}).items()}
+  return {**extra, 'ML1': metrics.masked_l1(restored, clips, mask),
           'SSIM': metrics.spectrogram_ssim(restored, clips, rate),
           'SNR gap (dB)': metrics.snr_gap(restored, clips, mask),
           'spectral SNR (dB)': metrics.spectral_snr(restored, clips, mask, rate)}
 
 
-def evaluate(clips, mask, rate, dp_clips, dp_iterations, lpc_order):
-  """{row name: (scores, seconds, clips)}."""
+def evaluate(clips, mask, rate, dp_clips, dp_iterations, lpc_order, psis=None):
+  """{row name: (scores, seconds, clips)}; psis: perceptual-distance features by column."""
   rows = {}
   for method in (baselines.MaskedInput(), baselines.GriffinLimGT(), baselines.LongLPC(lpc_order),
                  baselines.SimilarityGraph()):
     t0 = time.perf_counter()
     out = method.fill(clips, mask)
-    rows[method.name] = (score(out, clips, mask, rate), time.perf_counter() - t0, len(clips))
+    rows[method.name] = (score(out, clips, mask, rate, psis), time.perf_counter() - t0, len(clips))
   if dp_clips:
     dp = deep_prior.DeepPrior(iterations=dp_iterations)
     sub, sub_mask = clips[:dp_clips], mask[:dp_clips]
@@ -69,11 +83,11 @@ def evaluate(clips, mask, rate, dp_clips, dp_iterations, lpc_order):
         outs[p][i] = phase_options.to_waveform(outs[p][i], est, s, e, p)
         phase_s[p] += time.perf_counter() - t0
     for p in phase_options.PHASES:
-      rows[f'deep_prior {p}'] = (score(outs[p], sub, sub_mask, rate),
+      rows[f'deep_prior {p}'] = (score(outs[p], sub, sub_mask, rate, psis),
                                  sum(dp.fit_seconds) + phase_s[p], len(sub))
     t0 = time.perf_counter()  # the reference on the same clips: Deep Prior's rows cover fewer
     out = baselines.MaskedInput().fill(sub, sub_mask)
-    rows['masked dp'] = (score(out, sub, sub_mask, rate), time.perf_counter() - t0, len(sub))
+    rows['masked dp'] = (score(out, sub, sub_mask, rate, psis), time.perf_counter() - t0, len(sub))
   return rows
 
 
@@ -85,19 +99,22 @@ def fmt(values) -> str:
 
 def table(rows, settings, n_total, n_quiet, command) -> str:
   proto = settings['protocol']
+  pd = [c for c in PD if rows and c in next(iter(rows.values()))[0]]
   lines = [f'# Long-gap baselines on {settings["source"]} ({proto} protocol), measured', '',
            f'Command: `{command}`', '',
            f'Test split: {n_total} clips, {n_quiet} left out (gap RMS < {FLAGS.min_gap_rms:g}); '
            f'fixed mask {config.get(proto).test_mask[0]}-{config.get(proto).test_mask[1]} s. '
            'Mean ± std over clips (docs/longgap.md: metrics and their settings).', '',
-           '| method | clips | ML1 ↓ | SSIM ↑ | SNR gap (dB) ↑ | spectral SNR (dB) ↑ | clips/s | paper ML1 | paper SSIM |',
-           '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
+           '| method | clips | ML1 ↓ | SSIM ↑ | SNR gap (dB) ↑ | spectral SNR (dB) ↑ | '
+           + ''.join(f'{c} ↓ | ' for c in pd) + 'clips/s | paper ML1 | paper SSIM |',
+           '|---|' + '---:|' * (8 + len(pd))]
   for name, (sc, secs, n) in rows.items():
     paper = PAPER_SC09.get(name.split()[0], 'n/a') if proto == 'sc09' else 'n/a'
     p_ml1, p_ssim = (('x', 'x') if paper is None else ('', '') if paper == 'n/a'
                      else (f'{paper[0]:.4f}', f'{paper[1]:.4f}'))
     lines.append(f'| {NAMES[name]} | {n} | {fmt(sc["ML1"])} | {fmt(sc["SSIM"])} | '
-                 f'{fmt(sc["SNR gap (dB)"])} | {fmt(sc["spectral SNR (dB)"])} | {n / secs:.3g} | '
+                 f'{fmt(sc["SNR gap (dB)"])} | {fmt(sc["spectral SNR (dB)"])} | '
+                 + ''.join(f'{fmt(sc[c])} | ' for c in pd) + f'{n / secs:.3g} | '
                  f'{p_ml1} | {p_ssim} |')
   lines += ['', 'Deep Prior runs on the first clips only (the clips column); compare it with the '
             'masked input on those same clips.', 'Paper columns: Chang et al. 2019, Table 2 (SC09 only; real SC09, their SSIM '
@@ -126,10 +143,11 @@ def main(argv):
   idx = base_metrics.spread_indices(len(eligible), FLAGS.max_clips)
   sel, sel_mask = eligible[idx], mask[:len(idx)]
   rows = evaluate(sel, sel_mask, proto.sample_rate, min(FLAGS.deep_prior_clips, len(sel)),
-                  FLAGS.deep_prior_iterations, FLAGS.lpc_order)
+                  FLAGS.deep_prior_iterations, FLAGS.lpc_order, classifier_features(FLAGS.classifiers_dir))
   command = 'python -m experiments.longgap_table ' + ' '.join(
       f'--{k}={getattr(FLAGS, k)}' for k in ('dataset_dir', 'eval_split', 'max_clips', 'min_gap_rms',
-                                              'deep_prior_clips', 'deep_prior_iterations', 'lpc_order'))
+                                              'deep_prior_clips', 'deep_prior_iterations', 'lpc_order')) + (
+      f' --classifiers_dir={FLAGS.classifiers_dir}' if FLAGS.classifiers_dir else '')
   out = FLAGS.out_file or f'results/longgap_{proto.name}_standin.md'
   text = table(rows, settings, len(clips), int((~loud).sum()), command)
   atomic.write_text(out, text)

@@ -30,3 +30,35 @@ def test_table_end_to_end(tmp_path):
     assert '| 2 |' in row
   masked = next(l for l in text.splitlines() if l.startswith('| Masked input'))
   assert '| 0.0000 ± 0.0000 | 0.0000 ± 0.0000 |' in masked  # 0 dB SNRs: the paper's first row
+
+
+def test_table_adds_the_perceptual_distances(tmp_path):
+  """--classifiers_dir: one column per saved classifier (untrained tiny ones here)."""
+  import dataclasses
+  import json
+  from audio_context_encoder.longgap import classifiers
+  from experiments import longgap_classifier_trainer as trainer
+  t = np.arange(16000) / 16000
+  items = [longgap_dataset.ClipItem('test', 'one', f's{i}', 'synthetic', f'c{i}',
+                                    (lambda f: lambda: 0.3 * np.sin(2 * np.pi * f * t))(400 + 90 * i))
+           for i in range(2)]
+  longgap_dataset.write(items, tmp_path / 'd', config.SC09, 'unit')
+  clf = tmp_path / 'clf'
+  clf.mkdir()
+  for kind in trainer.KINDS:
+    trainer.save_model(trainer.build(kind, 16000, 2, classifiers.TINY), clf / f'{kind}.keras')
+    (clf / f'{kind}.json').write_text(json.dumps({'config': dataclasses.asdict(classifiers.TINY)}))
+  out = tmp_path / 'r.md'
+  from absl import flags
+  flags.FLAGS(['prog', f'--dataset_dir={tmp_path / "d"}', '--max_clips=2', '--deep_prior_clips=0',
+               f'--out_file={out}', '--lpc_order=50', f'--classifiers_dir={clf}'])
+  try:
+    assert longgap_table.main([]) == 0
+  finally:
+    flags.FLAGS.unparse_flags()
+  lines = out.read_text().splitlines()
+  header = next(l for l in lines if l.startswith('| method'))
+  assert 'PD wave ↓' in header and 'PD spec ↓' in header
+  masked = next(l for l in lines if l.startswith('| Masked input')).split('|')
+  assert len(masked) == len(header.split('|'))
+  assert float(masked[7].split('±')[0]) > 0  # the waveform PD of the masked input
