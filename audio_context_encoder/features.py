@@ -118,7 +118,8 @@ def clean_context_magnitudes(context: tf.Tensor, sig: SignalConfig) -> tf.Tensor
 
 
 def interpolation_matrix(sig: SignalConfig) -> np.ndarray:
-  """[2 n, gap_frames]: `interpolated_gap_magnitude` as weights on clean_context_magnitudes."""
+  """[2 n, gap_frames] weights on clean_context_magnitudes: for gap frame j, 1 - w_j on the last
+  before-context frame, w_j (interpolation_weights) on the first after-context frame, 0 elsewhere."""
   n = sig.clean_context_frames
   w = interpolation_weights(sig)
   matrix = np.zeros((2 * n, sig.gap_frames))
@@ -134,10 +135,6 @@ def interpolated_gap_magnitude(context: tf.Tensor, sig: SignalConfig) -> tf.Tens
   A baseline that needs no training (`--method interp`), and the starting point of the
   residual network (NetworkConfig.residual = 'interp', and 'blend' before training).
   """
-  context = tf.convert_to_tensor(context)
-  n = sig.clean_context_frames
-  before = tf.abs(tf.complex(context[..., n - 1, :, 0], context[..., n - 1, :, 1]))
-  first_after = sig.context_frames - n
-  after = tf.abs(tf.complex(context[..., first_after, :, 2], context[..., first_after, :, 3]))
-  w = tf.constant(interpolation_weights(sig)[:, None], context.dtype)  # [gap_frames, 1]
-  return (1 - w) * before[..., None, :] + w * after[..., None, :]
+  magnitudes = clean_context_magnitudes(context, sig)  # [..., 2 n, bins]
+  matrix = tf.constant(interpolation_matrix(sig), magnitudes.dtype)  # [2 n, gap_frames]
+  return tf.einsum('...fk,fj->...jk', magnitudes, matrix)

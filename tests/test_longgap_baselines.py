@@ -76,6 +76,7 @@ def test_phase_options_pghi_uses_the_context_phase():
     phase_options.to_waveform(masked, mag, 6400, 9600, 'magic')
 
 
+@pytest.mark.slow  # fits a network (about 6 s)
 def test_deep_prior_fits_the_known_spectrogram_and_keeps_the_context():
   x = tone(n=4000)
   mask = np.zeros_like(x, bool)

@@ -41,6 +41,7 @@ def test_spectrogram_shape_matches_the_stft():
   assert classifiers.log_spectrogram(np.zeros((1, T)), CFG).shape[1:] == classifiers.spectrogram_shape(T, CFG)
 
 
+@pytest.mark.slow  # trains a classifier (about 3 s each)
 @pytest.mark.parametrize('kind', trainer.KINDS)
 def test_learns_two_tones_and_round_trips(kind, tmp_path):
   record = trainer.train(kind, toy_data(), tmp_path, CFG, epochs=8, patience=8, batch_size=16,
