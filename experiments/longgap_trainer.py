@@ -48,16 +48,18 @@ def _run_record(run_dir: pathlib.Path, record: dict) -> None:
     atomic.write_json(path, record, indent=1)
 
 
-def inpaint(kind, model, cfg, clips, mask, gl_iterations: int) -> np.ndarray:
-  """Waveforms of the clips inpainted by the model (the spectrogram one through Griffin-Lim)."""
+def inpaint(kind, model, cfg, clips, mask, gl_iterations: int, phase: str = 'gl') -> np.ndarray:
+  """Waveforms of the clips inpainted by the model (the spectrogram one through `phase`:
+  phase_options.PHASES)."""
   if kind == 'wave':
     return models.inpaint_waveform(model, clips, mask)
-  return models.inpaint_spectrogram(model, clips, mask > 0, cfg, 'gl', gl_iterations)
+  return models.inpaint_spectrogram(model, clips, mask > 0, cfg, phase, gl_iterations)
 
 
-def validate(kind, model, cfg, clips, protocol, gl_iterations: int = 32):
+def validate(kind, model, cfg, clips, protocol, gl_iterations: int = 32, phase: str = 'gl'):
   """(scalars, first clip's (target, inpainted)) on the fixed test mask: the training loss,
-  and the waveform masked L1 (eq. 2, Table 2's ML1) of the model and of the masked input."""
+  the waveform masked L1 (eq. 2, Table 2's ML1) of the model and of the masked input, and the
+  model's spectral SNR in the gap (the masked input's is 0 dB)."""
   if not len(clips):
     return {}, None
   m = protocol.test_mask_array(len(clips)).astype(np.float32)
@@ -65,11 +67,12 @@ def validate(kind, model, cfg, clips, protocol, gl_iterations: int = 32):
   for i in range(0, len(clips), 8):
     part = training.compute_loss(kind, view, clips[i:i + 8], m[i:i + 8], cfg)
     loss += float(part['masked_l1']) * len(clips[i:i + 8])
-    out.append(inpaint(kind, model, cfg, clips[i:i + 8], m[i:i + 8], gl_iterations))
+    out.append(inpaint(kind, model, cfg, clips[i:i + 8], m[i:i + 8], gl_iterations, phase))
   out = np.concatenate(out)
   scalars = {'loss_masked_l1': loss / len(clips),
              'ml1_waveform': float(metrics.masked_l1(out, clips, m > 0).mean()),
-             'ml1_masked_input': float(metrics.masked_l1(clips * (1 - m), clips, m > 0).mean())}
+             'ml1_masked_input': float(metrics.masked_l1(clips * (1 - m), clips, m > 0).mean()),
+             'spectral_snr_db': float(np.mean(metrics.spectral_snr(out, clips, m > 0, protocol.sample_rate)))}
   return scalars, (clips[0], out[0])
 
 
@@ -85,8 +88,11 @@ def write_examples(target, inpainted, protocol, n_fft: int = 512, hop: int = 128
 def train(data_dir, kind='spec', preset='small', steps=1000, batch_size=8, lr=1e-3,
           time_budget_s=0.0, runs_dir='runs', name=None, log_every=50, checkpoint_every=200,
           valid_every=500, valid_clips=64, seed=0, gl_iterations=32, features=None,
-          perceptual_weight=0.0) -> dict:
+          perceptual_weight=0.0, magnitude=None, valid_phase='gl') -> dict:
   """Trains (or resumes) one run; returns {'step', 'run_dir', 'stopped'}.
+
+  magnitude: 'log' or 'linear' overrides the spectrogram preset's domain (model_config).
+  valid_phase: the spectrogram model's phase option in validation (phase_options.PHASES).
 
   features, perceptual_weight: eq. 3's Psi and its weight (losses.penultimate of a classifier,
   losses.on_spectrogram for a spectrogram classifier on the waveform model); none yet by flag.
@@ -95,6 +101,8 @@ def train(data_dir, kind='spec', preset='small', steps=1000, batch_size=8, lr=1e
   settings = longgap_dataset.read_settings(data_dir)
   protocol = config.get(settings['protocol'])
   cfg = model_config.get(kind, preset)
+  if magnitude and kind == 'spec':
+    cfg = dataclasses.replace(cfg, magnitude=magnitude)
   train_clips, _ = longgap_dataset.read_split(data_dir, 'train')
   if not len(train_clips):
     raise longgap_dataset.DatasetError(f'{data_dir}: the train split is empty')
@@ -138,7 +146,7 @@ def train(data_dir, kind='spec', preset='small', steps=1000, batch_size=8, lr=1e
       window = []
     if done % valid_every == 0 or done == steps:
       with writers['valid'].as_default(step=done):
-        scalars, example = validate(kind, model, cfg, valid, protocol, gl_iterations)
+        scalars, example = validate(kind, model, cfg, valid, protocol, gl_iterations, valid_phase)
         for k, v in scalars.items():
           tf.summary.scalar(k, v)
         if example is not None:

@@ -67,7 +67,7 @@ def test_train_resumes_exactly_and_refuses_other_settings(tiny_folder, tmp_path)
     np.testing.assert_array_equal(a, b)
   assert json.loads((tmp_path / 'whole' / 'run.json').read_text())['model'] == 'wave'
   assert list((tmp_path / 'whole' / 'train').glob('events.out.tfevents.*'))
-  assert tags(tmp_path / 'whole' / 'valid') == {'loss_masked_l1', 'ml1_waveform', 'ml1_masked_input',
+  assert tags(tmp_path / 'whole' / 'valid') == {'loss_masked_l1', 'ml1_waveform', 'ml1_masked_input', 'spectral_snr_db',
                                                 'target_inpainted', 'spectrogram_target_inpainted'}
   with pytest.raises(ValueError, match='other settings'):
     longgap_train.train(tiny_folder, steps=4, runs_dir=tmp_path, name='whole', **{**kw, 'kind': 'spec'})
