@@ -27,7 +27,7 @@ LAYERS = {
     # the long-gap package beside reconstruction: its models and baselines (on phase and lpc)
     'longgap.gated': 2, 'longgap.losses': 2, 'longgap.models': 2, 'longgap.training': 2,
     'longgap.phase_options': 2, 'longgap.baselines': 2, 'longgap.deep_prior': 2,
-    'longgap.classifiers': 2,
+    'longgap.classifiers': 2, 'longgap.trained': 2,
     # 3: methods and their evaluation, inpainting of files
     'methods': 3, 'evaluation': 3, 'paper_tables': 3, 'folder_evaluation': 3, 'eta': 3,
     'inpaint': 3, 'plots': 3,

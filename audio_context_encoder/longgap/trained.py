@@ -1,0 +1,74 @@
+"""A trained long-gap network (Chang et al. 2019, Fig. 2) with the baselines' interface.
+
+A shipped network is two files: NAME.keras (the model) and NAME.json (its provenance: the
+trainer's run.json, i.e. 'model' ('spec' or 'wave'), 'preset', 'config' and 'protocol', plus
+what experiments/ship_longgap_model.py adds). `TrainedNetwork(path).fill(clips, mask)` fills
+clips of the protocol's length like baselines.py's methods do: zone 0, the known samples come
+back bit-exact (the paper's paste-back). The spectrogram network's phase: phase_options.PHASES
+(default 'pghi+fgla': masked PGHI + FGLA from the context; the paper used Griffin-Lim).
+docs/longgap_models.md.
+"""
+
+import dataclasses
+import json
+import pathlib
+
+import numpy as np
+
+from audio_context_encoder.longgap import baselines, config, model_config, models
+
+
+def _tuples(value):
+  return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def read_provenance(path) -> dict:
+  """The JSON beside a .keras file (ValueError naming the file when missing or incomplete)."""
+  path = pathlib.Path(path).with_suffix('.json')
+  try:
+    record = json.loads(path.read_text())
+  except FileNotFoundError:
+    raise ValueError(f'{path}: missing (a long-gap network ships with its JSON)') from None
+  except json.JSONDecodeError as e:
+    raise ValueError(f'{path}: not valid JSON ({e})') from None
+  missing = [k for k in ('model', 'config', 'protocol') if k not in record]
+  if missing or record['model'] not in model_config.PRESETS:
+    raise ValueError(f'{path}: not a long-gap network record (missing {missing or "a known model"})')
+  return record
+
+
+def config_of(record: dict):
+  """The WaveModelConfig or SpectrogramModelConfig recorded in a provenance/run record."""
+  cls = model_config.WaveModelConfig if record['model'] == 'wave' else model_config.SpectrogramModelConfig
+  names = {f.name for f in dataclasses.fields(cls)}
+  return cls(**{k: _tuples(v) for k, v in record['config'].items() if k in names})
+
+
+class TrainedNetwork:
+  """Table 2's "Ours (Spec.)" / "Ours (Wave.)": a trained network loaded from NAME.keras."""
+
+  zone, context, oracle = 0, None, False
+
+  def __init__(self, path, phase: str = 'pghi+fgla', iterations: int = 100):
+    import keras  # here, so that reading this module does not start TensorFlow
+
+    path = pathlib.Path(path)
+    self.record = read_provenance(path)
+    if not path.exists():
+      raise ValueError(f'{path}: missing (run the command in {path.with_suffix(".json").name})')
+    self.kind, self.cfg = self.record['model'], config_of(self.record)
+    self.protocol = config.get(self.record['protocol'])
+    self.model = keras.models.load_model(path, compile=False)
+    self.phase, self.iterations = phase, iterations
+    self.name = f'longgap-{self.kind}'
+
+  def fill(self, clips, mask):
+    x, m = baselines.check(clips, mask)
+    if x.shape[1] != self.protocol.clip_samples:
+      raise ValueError(f'this network takes {self.protocol.name} clips of '
+                       f'{self.protocol.clip_samples} samples, got {x.shape[1]}')
+    if self.kind == 'wave':
+      out = models.inpaint_waveform(self.model, x, m).astype(np.float64)
+    else:
+      out = models.inpaint_spectrogram(self.model, x, m, self.cfg, self.phase, self.iterations)
+    return np.where(m, out, x)
