@@ -158,7 +158,7 @@ clean-venv:
 # Long gaps (Chang et al. 2019; docs/longgap.md): offline stand-ins for SC09 and ESC-50 built
 # from Debian packages (espeak-ng/flite/ffmpeg installed by scripts/system_deps.sh), then the
 # baselines evaluated on their test splits -> results/longgap_*_standin.md.
-.PHONY: longgap-demo-data longgap-data-sc09 longgap-data-esc50 longgap-table test-longgap
+.PHONY: longgap-demo-data longgap-sc09-standin longgap-esc50-standin longgap-data-sc09 longgap-data-esc50 longgap-table test-longgap
 LONGGAP_BUILD = nice -n 10 $(PY) -m tfrecords_tools.longgap_build --downloads=$(DATA_DIR)/downloads
 LONGGAP_CLIPS ?= 40
 LONGGAP_DP_ITERATIONS ?= 300
@@ -166,10 +166,11 @@ LONGGAP_DP_ITERATIONS ?= 300
 LONGGAP_DP_CLIPS_SC09 ?= 4
 LONGGAP_DP_CLIPS_ESC50 ?= 2
 
-longgap-demo-data: $(STAMP)
+longgap-demo-data: longgap-sc09-standin longgap-esc50-standin
+
+longgap-sc09-standin longgap-esc50-standin: $(STAMP)
 	@bash scripts/system_deps.sh espeak-ng flite ffmpeg
-	$(LONGGAP_BUILD) --dataset=sc09-standin --dest=$(DATA_DIR)/longgap-sc09-standin
-	$(LONGGAP_BUILD) --dataset=esc50-standin --dest=$(DATA_DIR)/longgap-esc50-standin
+	$(LONGGAP_BUILD) --dataset=$(@:longgap-%=%) --dest=$(DATA_DIR)/$@
 
 longgap-data-sc09: $(STAMP)
 	$(LONGGAP_BUILD) --dataset=sc09 --dest=$(DATA_DIR)/longgap-sc09
@@ -205,3 +206,24 @@ MODEL ?= spec
 LONGGAP_PRESET ?= small
 train-longgap: $(STAMP)
 	$(PY) -m experiments.longgap_train --data_dir=$(DATA) --model=$(MODEL) --preset=$(LONGGAP_PRESET) --runs_dir=$(RUNS_DIR) $(LONGGAP_FLAGS)
+
+# The shipped long-gap networks (inpaint --method longgap-spec|longgap-wave): both trained on the
+# SC09-like stand-in into $(RUNS_DIR)/lg-spec-linear and $(RUNS_DIR)/lg-wave (re-running resumes
+# them), then copied with their provenance to models/longgap-{spec,wave}-sc09.keras + .json
+# (experiments/ship_longgap_model.py).
+.PHONY: longgap-models
+LONGGAP_SPEC_STEPS ?= 8000
+LONGGAP_WAVE_STEPS ?= 12000
+LONGGAP_SPEC_TRAIN = $(PY) -m experiments.longgap_train --data_dir $(DATA_DIR)/longgap-sc09-standin \
+  --model spec --preset small --magnitude linear --valid_phase pghi+fgla --steps $(LONGGAP_SPEC_STEPS) \
+  --runs_dir $(RUNS_DIR) --name lg-spec-linear --valid_every 400 --valid_clips 48
+LONGGAP_WAVE_TRAIN = $(PY) -m experiments.longgap_train --data_dir $(DATA_DIR)/longgap-sc09-standin \
+  --model wave --preset small --steps $(LONGGAP_WAVE_STEPS) \
+  --runs_dir $(RUNS_DIR) --name lg-wave --valid_every 400 --valid_clips 48
+longgap-models: longgap-sc09-standin
+	$(LONGGAP_SPEC_TRAIN)
+	$(PY) -m experiments.ship_longgap_model --run_dir=$(RUNS_DIR)/lg-spec-linear \
+	  --command='$(LONGGAP_SPEC_TRAIN)'
+	$(LONGGAP_WAVE_TRAIN)
+	$(PY) -m experiments.ship_longgap_model --run_dir=$(RUNS_DIR)/lg-wave \
+	  --command='$(LONGGAP_WAVE_TRAIN)'

@@ -10,6 +10,7 @@ Examples:
   python -m audio_context_encoder inpaint in.flac out.flac --detect-dropouts \\
       --method network --model runs/music/best.keras
   python -m audio_context_encoder inpaint in.wav out.wav --gap 12.0:300 --method similarity
+  python -m audio_context_encoder inpaint in.wav out.wav --gap 2.0:200 --method longgap-spec
   python -m audio_context_encoder evaluate my_music/ --method lpc --gap-ms 64 --json out.json
 """
 
@@ -29,11 +30,14 @@ METHOD_HELP = ('up to 64 ms: network: the context encoder; interp: border-frame 
                f'{methods.LONG_MAX_MS // 1000} s: longgap-lpc: LPC for long gaps; similarity: '
                'copies the best-matching part of the surroundings; deep-prior: a net fitted per '
                'gap (tens of minutes per gap); longgap-interp: interp over the whole gap; '
-               'masked: zeros')
+               'masked: zeros. Up to 500 ms, 250 ms of audio on both sides: longgap-spec, '
+               "longgap-wave: Chang et al.'s spectrogram and waveform networks")
 SHORT_MS = 64  # the longest gap of the paper's methods; longer ones default to LONG_DEFAULT
 LONG_DEFAULT = 'longgap-lpc'
 MODEL_HELP = ('.keras model written by training (for --method network; default: the shipped '
-              'music network, models/small-music.keras)')
+              'music network, models/small-music.keras), or a long-gap network with its .json '
+              'beside it (for --method longgap-spec|longgap-wave; default: '
+              'models/longgap-spec-sc09.keras, models/longgap-wave-sc09.keras)')
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,8 +85,8 @@ def run_inpaint(args) -> int:
       raise UserError(f'{args.input}: gap {g} is longer than {SHORT_MS} ms, the longest {name} '
                       'fills; for long gaps use --method ' + '|'.join(methods.long_gap_names()))
   if args.model and args.method is None and name != 'network':  # a model for a long gap
-    raise UserError(f'--model is for --method network (gaps up to {SHORT_MS} ms); a gap longer '
-                    f'than that defaults to {name}')
+    raise UserError(f'--model is for --method network (gaps up to {SHORT_MS} ms) or '
+                    f'longgap-spec|longgap-wave; a gap longer than {SHORT_MS} ms defaults to {name}')
   method = methods.get(name, model=args.model)
   longest = max([g.samples(inpaint.RATE)[1] - g.samples(inpaint.RATE)[0] for g in gaps]
                 + [SHORT_MS * inpaint.RATE // 1000 if args.detect_dropouts else 1])
@@ -90,7 +94,7 @@ def run_inpaint(args) -> int:
   done = inpaint.inpaint_file(args.input, args.output, gaps, method.fill_gap, method.zone,
                               context, method.max_ms, detect=args.detect_dropouts,
                               edge_guard=method.edge_guard, reach=reach,
-                              detect_ms=min(method.max_ms, SHORT_MS))
+                              detect_ms=min(method.max_ms, SHORT_MS), hint=method.hint)
   print(f'{args.output}: filled {len(done)} gap(s) with {name}: '
         + ', '.join(str(g) for g in done))
   if getattr(method, 'fallbacks', 0) and name == 'lpc':

@@ -120,21 +120,22 @@ def pair_problem(a: Gap, b: Gap, max_ms: float, context: int, guard: int) -> Opt
 
 
 def check_gaps(gaps: Sequence[Gap], n_samples: int, rate: int, max_ms: float,
-               context: int, path: str, guard: int = 0) -> List[Tuple[int, int]]:
+               context: int, path: str, guard: int = 0, hint: str = '') -> List[Tuple[int, int]]:
   """Validates the gaps against the file; returns their 16 kHz [first, end) ranges in order.
 
   `context` counts the guard: each gap needs context 16 kHz samples on both sides in the
-  file, and context + guard of untouched audio between neighbouring gaps.
+  file, and context + guard of untouched audio between neighbouring gaps. hint: appended to
+  a refusal (the method's methods.Method.hint).
   """
   ordered = sorted(gaps, key=lambda g: g.start)
   for gap in ordered:
     problem = gap_problem(gap, n_samples, rate, max_ms, context)
     if problem:
-      raise UserError(f'{path}: {problem}')
+      raise UserError(f'{path}: {problem}{hint}')
   for a, b in zip(ordered, ordered[1:]):
     problem = pair_problem(a, b, max_ms, context - guard, guard)
     if problem:
-      raise UserError(f'{path}: {problem}')
+      raise UserError(f'{path}: {problem}{hint}')
   return [_gap_range(g, max_ms) for g in ordered]
 
 
@@ -273,13 +274,14 @@ def dropouts_of(src: audio_file.Source, max_ms: float) -> Tuple[List[Gap], List[
 
 def inpaint_file(in_path: str, out_path: str, gaps: Optional[Sequence[Gap]], filler, zone: int,
                  context: int, max_ms: float, detect: bool = False, log=print,
-                 edge_guard: int = 0, reach: int = None, detect_ms: float = None) -> List[Gap]:
+                 edge_guard: int = 0, reach: int = None, detect_ms: float = None,
+                 hint: str = '') -> List[Gap]:
   """Reads, inpaints and writes (atomically, in the format the output's extension names).
 
   Everything that can be refused is checked before the filling: the gaps, the output's
   format and folder. Returns the gaps filled. Detected dropouts that cannot be filled
   are logged and left alone. reach: see patches_for; detect_ms: the longest run of
-  silence detected (default max_ms).
+  silence detected (default max_ms); hint: see check_gaps.
   """
   src = audio_file.open_source(in_path)
   atomic.check_writable(out_path)
@@ -287,7 +289,7 @@ def inpaint_file(in_path: str, out_path: str, gaps: Optional[Sequence[Gap]], fil
   rate = src.sample_rate
   guard = edge_guard if rate != RATE else 0
   gaps = list(gaps or [])
-  ranges = check_gaps(gaps, src.frames, rate, max_ms, context + guard, in_path, guard)
+  ranges = check_gaps(gaps, src.frames, rate, max_ms, context + guard, in_path, guard, hint)
   if detect:
     detect_ms = max_ms if detect_ms is None else detect_ms
     found, too_long = dropouts_of(src, detect_ms)
@@ -297,7 +299,7 @@ def inpaint_file(in_path: str, out_path: str, gaps: Optional[Sequence[Gap]], fil
     for g, why in refused:
       log(f'{in_path}: dropout at {g} left as it is: {why}')
     gaps += found
-    ranges = check_gaps(gaps, src.frames, rate, max_ms, context + guard, in_path, guard)
+    ranges = check_gaps(gaps, src.frames, rate, max_ms, context + guard, in_path, guard, hint)
   if not gaps:
     raise UserError(f'{in_path}: no gaps given' + (' and no dropout that can be filled found'
                                                     if detect else ' (use --gap or --detect-dropouts)'))

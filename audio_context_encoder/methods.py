@@ -14,8 +14,9 @@ the samples of [first - zone, end + zone).
   Extended Table 3: any method that fills a longer gap, on the shorter gap extended (§4.2)
 
 Long gaps (up to LONG_MAX_MS; `long_gap_names()`): the baselines of longgap/baselines.py
-behind the same interface (`LongGap`): longgap-lpc, similarity, deep-prior, masked; and
-longgap-interp, `interp` on a layout as long as the gap.
+behind the same interface (`LongGap`): longgap-lpc, similarity, deep-prior, masked;
+longgap-interp, `interp` on a layout as long as the gap; and Chang et al.'s trained networks
+longgap-spec and longgap-wave (`LongGapNetwork`: gaps up to half their training clip).
 
 Tables, `evaluate` and `inpaint` take a method by name: `get(name, **options)`; a new method
 is one `register(name, factory)` call.
@@ -32,7 +33,7 @@ from audio_context_encoder import dgt as dgt_lib
 from audio_context_encoder import lpc, phase
 from audio_context_encoder.config import SignalConfig
 from audio_context_encoder.errors import UserError
-from audio_context_encoder.longgap import baselines
+from audio_context_encoder.longgap import baselines, trained as longgap_trained
 from audio_context_encoder.longgap import config as longgap_config
 
 # Networks trained here and committed with their provenance (models/*.json; README "Shipped
@@ -40,6 +41,16 @@ from audio_context_encoder.longgap import config as longgap_config
 MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'models')
 SHIPPED_MODELS = {kind: os.path.join(MODELS_DIR, f'small-{kind}.keras')
                   for kind in ('music', 'instruments')}
+
+
+def longgap_model_file(kind: str, protocol: str = 'sc09') -> str:
+  """The name of a shipped long-gap network (experiments/ship_longgap_model.py writes it)."""
+  return f'longgap-{kind}-{protocol}.keras'
+
+
+# The long-gap networks (Chang et al.'s Fig. 2) trained on the SC09-like stand-in: longgap-spec
+# and longgap-wave without a model use these (`make longgap-models` writes them).
+LONGGAP_MODELS = {kind: os.path.join(MODELS_DIR, longgap_model_file(kind)) for kind in ('spec', 'wave')}
 # Table 3's names of the (before, after) extensions of config.ReconstructionConfig.gap_extensions.
 EXTENSION_NAMES = {(0, 256): 'forward', (256, 0): 'backward', (128, 128): 'centred'}
 
@@ -78,6 +89,7 @@ class Method:
   edge_guard = 0  # extra 16 kHz samples it wants filled around a resampled gap (inpaint)
   any_layout = True  # fills the gap of any SignalConfig layout as it is (not only self.sig)
   trained = False  # needs a trained model (tables evaluate it only where one is given)
+  hint = ''  # appended to inpaint's refusal of a gap: what this method takes, what else to use
 
   def __init__(self, sig: SignalConfig):
     self.sig = sig  # the layout of `fill_gap` (and the only one, unless `any_layout`)
@@ -376,6 +388,78 @@ class LongInterpolation(Interpolation):
     return restored[first - self.zone - w0:end + self.zone - w0]
 
 
+class LongGapNetwork(Method):
+  """Chang et al.'s spectrogram or waveform network (longgap/trained.py) on gaps of a file.
+
+  It fills a window of one training clip (SC09: 1 s at 16 kHz) around each gap
+  (TrainedNetwork.fill_gap), so it takes gaps up to half that clip, with a quarter of it
+  (250 ms) of audio on both sides: the test protocol's 0.2 s gap has 0.4 s. The known
+  samples come back bit-exact (zone 0, the paper's paste-back). The .keras file is loaded at
+  the first gap, so refusals need no TensorFlow.
+  """
+
+  edge_guard = 16  # 1 ms: the resampling filter's reach, as for LPC (inpaint.inpaint_samples)
+  trained = True
+
+  def __init__(self, kind: str, model: str = None, phase: str = 'pghi+fgla', iterations: int = 100):
+    super().__init__(config_lib.signal_config(64))
+    self.name, self.model_path = f'longgap-{kind}', model or LONGGAP_MODELS[kind]
+    self.phase, self.iterations, self._network = phase, iterations, None
+    if not os.path.isfile(self.model_path):
+      raise UserError(f'{self.model_path}: no such model file (`make longgap-models` trains the '
+                      f'long-gap networks and writes models/{longgap_model_file(kind)})')
+    try:
+      record = longgap_trained.read_provenance(self.model_path)
+      protocol = longgap_config.get(record['protocol'])
+    except ValueError as e:
+      raise UserError(str(e)) from None
+    if record['model'] != kind:
+      raise UserError(f"{self.model_path}: a {record['model']} network; use --method "
+                      f"longgap-{record['model']}")
+    rate = self.sig.sample_rate
+    self.clip = int(round(protocol.clip_samples * rate / protocol.sample_rate))
+    self.context = self.clip // 4
+    self.max_ms = 1000 * (self.clip // 2) / rate
+    self.hint = (f'; {self.name} fills gaps up to {self.max_ms:g} ms (half its '
+                 f'{1000 * self.clip / rate:g} ms window) with {1000 * self.context / rate:g} ms '
+                 'of audio on both sides: use --method longgap-lpc or similarity')
+
+  def needs(self, n):
+    """It reads up to the rest of its window on one side (a gap near a file's end)."""
+    return self.context, self.clip - self.context
+
+  @property
+  def network(self) -> 'longgap_trained.TrainedNetwork':
+    if self._network is None:
+      self._network = longgap_trained.TrainedNetwork(self.model_path, self.phase, self.iterations)
+    return self._network
+
+  def restore(self, segments, sig):
+    segments = np.atleast_2d(np.asarray(segments))
+    restored = segments.copy()
+    for row, out in zip(segments, restored):
+      out[sig.Lc:sig.Lc + sig.Lg] = self.fill_gap(row, sig.Lc, sig.Lc + sig.Lg)
+    return {'restored': restored}
+
+  def fill_gap(self, x16, first, end):
+    return self.network.fill_gap(np.asarray(x16, np.float64), first, end, self.sig.sample_rate)
+
+
+class LongGapSpec(LongGapNetwork):
+  """The spectrogram network: gap magnitudes, then phase retrieval (phase_options.PHASES;
+  the paper's Griffin-Lim is 'gl')."""
+
+  def __init__(self, model: str = None, phase: str = 'pghi+fgla', iterations: int = 100):
+    super().__init__('spec', model, phase, iterations)
+
+
+class LongGapWave(LongGapNetwork):
+  """The waveform network: the gap's samples directly."""
+
+  def __init__(self, model: str = None):
+    super().__init__('wave', model)
+
+
 def masked() -> LongGap:
   """The gap set to zero (Chang et al.'s "Masked Input" row): a floor for evaluate."""
   return LongGap('masked', baselines.MaskedInput(), lambda n: (0, 0))
@@ -432,3 +516,5 @@ register('similarity', similarity, long_gap=True)
 register('deep-prior', deep_prior, long_gap=True)
 register('longgap-interp', LongInterpolation, long_gap=True)
 register('masked', masked, long_gap=True)
+register('longgap-spec', LongGapSpec, long_gap=True)
+register('longgap-wave', LongGapWave, long_gap=True)

@@ -14,19 +14,17 @@ import datetime
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 from absl import app, flags  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
 
 from audio_context_encoder import atomic, features, losses, reader  # noqa: E402
 from audio_context_encoder.config import Config  # noqa: E402
 from audio_context_encoder.manifest import read_manifest  # noqa: E402
 from audio_context_encoder.methods import SHIPPED_MODELS  # noqa: E402
+from experiments.run_events import git_commit, scalars, training_seconds  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('run_dir', None, 'training run folder (best.keras, config.json, train/, valid/)')
@@ -37,20 +35,6 @@ flags.DEFINE_integer('valid_batches', 50, 'validation batches the run validated 
 flags.DEFINE_string('out_dir', 'models', 'where shipped networks live')
 flags.DEFINE_float('pause_s', 600, 'gaps between training events longer than this are pauses '
                    '(a resumed run), not training time')
-
-
-def scalars(event_dir, tag):
-  """[(step, wall_time, value)] of a scalar written by tf.summary.scalar."""
-  acc = EventAccumulator(event_dir, size_guidance={'tensors': 0})
-  acc.Reload()
-  return [(e.step, e.wall_time, float(tf.make_ndarray(e.tensor_proto)))
-          for e in acc.Tensors(tag)] if tag in acc.Tags()['tensors'] else []
-
-
-def training_seconds(wall_times, pause_s):
-  """Wall time spent training: the sum of the spans between events, pauses left out."""
-  t = sorted(wall_times)
-  return float(sum(b - a for a, b in zip(t, t[1:]) if b - a <= pause_s))
 
 
 def interpolation_validation_snr(data_dir, cfg, batches):
@@ -65,14 +49,6 @@ def interpolation_validation_snr(data_dir, cfg, batches):
     total += float(losses.snr_db(target, pred).numpy().sum())
     count += int(target.shape[0])
   return total / count
-
-
-def git_commit():
-  try:
-    return subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True,
-                          check=True).stdout.strip()
-  except (OSError, subprocess.CalledProcessError):
-    return 'unknown'
 
 
 def provenance(run_dir, data_dir, command, valid_batches, pause_s):

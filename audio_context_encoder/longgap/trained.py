@@ -13,9 +13,12 @@ import dataclasses
 import json
 import pathlib
 
+import math
+
 import numpy as np
 
-from audio_context_encoder.longgap import baselines, config, model_config, models
+from audio_context_encoder import audio_file
+from audio_context_encoder.longgap import baselines, config, model_config
 
 
 def _tuples(value):
@@ -50,7 +53,8 @@ class TrainedNetwork:
   zone, context, oracle = 0, None, False
 
   def __init__(self, path, phase: str = 'pghi+fgla', iterations: int = 100):
-    import keras  # here, so that reading this module does not start TensorFlow
+    import keras  # here, so that reading this module does not start TensorFlow (methods.py)
+    from audio_context_encoder.longgap import models  # noqa: F401 (registers the gated layers)
 
     path = pathlib.Path(path)
     self.record = read_provenance(path)
@@ -63,6 +67,8 @@ class TrainedNetwork:
     self.name = f'longgap-{self.kind}'
 
   def fill(self, clips, mask):
+    from audio_context_encoder.longgap import models  # Keras: see __init__
+
     x, m = baselines.check(clips, mask)
     if x.shape[1] != self.protocol.clip_samples:
       raise ValueError(f'this network takes {self.protocol.name} clips of '
@@ -72,3 +78,39 @@ class TrainedNetwork:
     else:
       out = models.inpaint_spectrogram(self.model, x, m, self.cfg, self.phase, self.iterations)
     return np.where(m, out, x)
+
+  def fill_gap(self, x, first: int, end: int, rate: int) -> np.ndarray:
+    """[first, end) of the 1-D signal x at `rate`, filled (any rate, any position).
+
+    The network only takes whole clips of its protocol, so it runs on a window of one clip's
+    duration around the gap, the gap as central as x allows (zeros beyond x's ends, as the
+    datasets pad short clips), resampled to the network's rate. Only the gap comes back,
+    resampled to `rate`; at another rate the mask also covers 1 ms on each side of the gap,
+    where the resampling filter smears the damaged samples into the context.
+    """
+    p = self.protocol
+    clip, n = int(round(p.clip_samples * rate / p.sample_rate)), end - first
+    if not 0 < n <= clip or first < 0 or end > len(x):
+      raise ValueError(f'gap [{first}, {end}) does not fit a {clip}-sample window of x')
+    lo, hi = min(0, len(x) - clip), max(0, len(x) - clip)
+    start = int(np.clip(first - (clip - n) // 2, lo, hi))
+    window = np.zeros(clip)
+    a, b = max(start, 0), min(start + clip, len(x))
+    window[a - start:b - start] = x[a:b]
+    g0, g1 = first - start, end - start
+    if rate != p.sample_rate:
+      window = _fit(audio_file.resample(window, rate, p.sample_rate), p.clip_samples)
+      guard = math.ceil(p.sample_rate / 1000)
+      g0, g1 = (max(int(g0 * p.sample_rate // rate) - guard, 0),
+                min(math.ceil(g1 * p.sample_rate / rate) + guard, p.clip_samples))
+    mask = np.zeros(p.clip_samples, bool)
+    mask[g0:g1] = True
+    out = self.fill(window[None], mask[None])[0]
+    if rate != p.sample_rate:
+      out = _fit(audio_file.resample(out, p.sample_rate, rate), clip)
+    return out[first - start:end - start]
+
+
+def _fit(x: np.ndarray, n: int) -> np.ndarray:
+  """x cut or zero-padded to n samples (resample_poly rounds lengths up)."""
+  return np.pad(x[:n], (0, max(n - len(x), 0)))

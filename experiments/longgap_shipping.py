@@ -1,0 +1,67 @@
+"""Ships a long-gap training run (experiments/longgap_train.py) as a network of the package:
+the logic of experiments/ship_longgap_model.py, without flags so the tests can import it.
+
+models/longgap-<model>-<protocol>.keras is the run's last.keras; the JSON beside it is the
+run's run.json (what longgap/trained.py needs to load it) plus its provenance: the training
+command, the commit, the steps, the training wall time and the last validation.
+"""
+
+import json
+import pathlib
+import shutil
+
+import tensorflow as tf
+
+from audio_context_encoder import atomic
+from audio_context_encoder.methods import longgap_model_file
+from experiments.run_events import git_commit, scalars, training_seconds
+
+# The scalars experiments/longgap_trainer.validate writes under RUN_DIR/valid.
+VALID_TAGS = ('loss_masked_l1', 'ml1_waveform', 'ml1_masked_input', 'spectral_snr_db')
+
+
+def checkpoint_step(run_dir: pathlib.Path) -> int:
+  """The step of the run's latest checkpoint (its last.keras, which is written after it)."""
+  latest = tf.train.latest_checkpoint(str(run_dir / 'checkpoints'))
+  if latest is None:
+    raise ValueError(f'{run_dir}: no checkpoint (train the run first)')
+  if (run_dir / 'last.keras').stat().st_mtime < pathlib.Path(latest + '.index').stat().st_mtime:
+    raise ValueError(f'{run_dir}: last.keras is older than {pathlib.Path(latest).name} (the run '
+                     'was stopped; re-run its training command to finish it)')
+  return int(tf.train.load_variable(latest, 'step/.ATTRIBUTES/VARIABLE_VALUE'))
+
+
+def last_validation(run_dir: pathlib.Path) -> dict:
+  """{'step', and each of VALID_TAGS}: the run's last validation."""
+  events = {tag: scalars(run_dir / 'valid', tag) for tag in VALID_TAGS}
+  if not all(events.values()):
+    raise ValueError(f'{run_dir}: no validation logged (train with --valid_clips > 0)')
+  step = max(s for s, _, _ in events['loss_masked_l1'])
+  return {'step': step, **{tag: next(v for s, _, v in events[tag] if s == step) for tag in VALID_TAGS}}
+
+
+def provenance(run_dir, command: str, pause_s: float = 600) -> dict:
+  """run.json's fields plus command, commit, steps, wall_time_s and validation."""
+  run_dir = pathlib.Path(run_dir)
+  record = json.loads((run_dir / 'run.json').read_text())
+  wall = [w for _, w, _ in scalars(run_dir / 'train', 'total')]
+  wall += [w for _, w, _ in scalars(run_dir / 'valid', VALID_TAGS[0])]
+  return {**record, 'command': command, 'commit': git_commit(), 'steps': checkpoint_step(run_dir),
+          'wall_time_s': round(training_seconds(wall, pause_s)),
+          'validation': last_validation(run_dir)}
+
+
+def ship(run_dir, command: str, out_dir='models', pause_s: float = 600):
+  """Copies RUN_DIR/last.keras to OUT_DIR/longgap-<model>-<protocol>.keras and writes the
+  JSON beside it (each file all at once); returns (the .keras path, the JSON's content)."""
+  run_dir = pathlib.Path(run_dir)
+  last = run_dir / 'last.keras'
+  if not last.is_file() or not (run_dir / 'run.json').is_file():
+    raise ValueError(f'{run_dir}: no last.keras and run.json (not a finished long-gap run)')
+  info = provenance(run_dir, command, pause_s)
+  target = pathlib.Path(out_dir) / longgap_model_file(info['model'], info['protocol'])
+  target.parent.mkdir(parents=True, exist_ok=True)
+  with atomic.replacing(str(target)) as tmp:
+    shutil.copyfile(last, tmp)
+  atomic.write_json(str(target.with_suffix('.json')), info, indent=1)
+  return target, info

@@ -1,0 +1,43 @@
+"""Copies a long-gap run's network to models/ with its provenance JSON (`make longgap-models`).
+
+  python -m experiments.ship_longgap_model --run_dir=runs/lg-wave --command='make longgap-models'
+
+Writes models/longgap-<model>-<protocol>.keras (the run's last.keras) and the .json beside it
+that longgap/trained.py reads: run.json's fields, the command, the commit, the steps, the
+training wall time and the last validation scalars. The logic is experiments/longgap_shipping.py.
+"""
+
+import os
+import sys
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+from absl import app, flags  # noqa: E402
+
+from experiments.longgap_shipping import ship  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string('run_dir', None, 'a long-gap run folder (last.keras, run.json, checkpoints/, '
+                    'train/, valid/)')
+flags.DEFINE_string('command', '', 'the command that trained the run (recorded verbatim)')
+flags.DEFINE_string('out_dir', 'models', 'where shipped networks live')
+flags.DEFINE_float('pause_s', 600, 'gaps between training events longer than this are pauses '
+                   '(a resumed run), not training time')
+
+
+def main(argv):
+  del argv
+  if not FLAGS.run_dir:
+    sys.exit('ship_longgap_model.py: --run_dir is required')
+  try:
+    target, info = ship(FLAGS.run_dir, FLAGS.command, FLAGS.out_dir, FLAGS.pause_s)
+  except (ValueError, OSError) as e:
+    sys.exit(f'ship_longgap_model.py: {e}')
+  v = info['validation']
+  print(f'{target}: step {info["steps"]} ({info["wall_time_s"] / 3600:.2f} h); validation at step '
+        f'{v["step"]}: waveform ML1 {v["ml1_waveform"]:.5f} (masked input '
+        f'{v["ml1_masked_input"]:.5f}), spectral SNR {v["spectral_snr_db"]:.2f} dB')
+
+
+if __name__ == '__main__':
+  app.run(main)
