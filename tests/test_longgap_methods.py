@@ -85,6 +85,13 @@ def test_refusals_are_one_line_and_write_nothing(tmp_path, capsys, gap, model, m
   assert not out.exists()
 
 
+def test_evaluate_refuses_them_on_the_papers_windows(tmp_path, capsys):
+  path, _ = save(tmp_path, 'wave', TINY_WAVE)
+  assert cli.main(['evaluate', str(tmp_path), '--method', 'longgap-wave', '--model', str(path)]) == 2
+  assert ("longgap-wave needs 250 ms of context on each side of a 64 ms gap; evaluate cuts the "
+          "paper's windows, 128 ms on each side") in capsys.readouterr().err
+
+
 def test_the_default_model_file_is_the_shipped_one(monkeypatch, tmp_path):
   monkeypatch.setitem(methods.LONGGAP_MODELS, 'spec', str(tmp_path / 'longgap-spec-sc09.keras'))
   with pytest.raises(methods.UserError, match='longgap-spec-sc09.keras: no such model file'):
