@@ -34,8 +34,10 @@ def checkpoint_step(run_dir: pathlib.Path) -> int:
 def last_validation(run_dir: pathlib.Path) -> dict:
   """{'step', and each of VALID_TAGS}: the run's last validation."""
   events = {tag: scalars(run_dir / 'valid', tag) for tag in VALID_TAGS}
-  if not all(events.values()):
-    raise ValueError(f'{run_dir}: no validation logged (train with --valid_clips > 0)')
+  missing = [tag for tag in VALID_TAGS if not events[tag]]
+  if missing:
+    raise ValueError(f'{run_dir / "valid"}: no {", ".join(missing)} logged (a run with '
+                     '--valid_clips 0, or of an older trainer)')
   step = max(s for s, _, _ in events['loss_masked_l1'])
   return {'step': step, **{tag: next(v for s, _, v in events[tag] if s == step) for tag in VALID_TAGS}}
 

@@ -63,6 +63,12 @@ def test_the_method_finds_its_window_and_loads_its_network_at_the_first_gap(tmp_
   np.testing.assert_array_equal(gap, method.network.fill_gap(x16, 10000, 13200, 16000))
 
 
+def garbage(tmp_path):
+  path = save(tmp_path, 'wave', TINY_WAVE)[0]
+  path.write_bytes(b'not a zip')
+  return path
+
+
 @pytest.mark.parametrize('gap,model,message', [
     ('0.5:600', 'own', 'gap 0.5s:600ms is longer than 500 ms; longgap-wave fills gaps up to 500 ms '
      '(half its 1000 ms window) with 250 ms of audio on both sides: use --method longgap-lpc or '
@@ -71,11 +77,12 @@ def test_the_method_finds_its_window_and_loads_its_network_at_the_first_gap(tmp_
     ('0.7:200', 'missing', 'nowhere.keras: no such model file (`make longgap-models` trains the '
      'long-gap networks and writes models/longgap-wave-sc09.keras)'),
     ('0.7:200', 'spec', 'spec.keras: a spec network; use --method longgap-spec'),
+    ('0.7:200', 'garbage', 'wave.keras: cannot be loaded as a long-gap network'),
 ])
 def test_refusals_are_one_line_and_write_nothing(tmp_path, capsys, gap, model, message):
   model = {'own': lambda: save(tmp_path, 'wave', TINY_WAVE)[0],
            'spec': lambda: save(tmp_path, 'spec', TINY_SPEC)[0],
-           'missing': lambda: tmp_path / 'nowhere.keras'}[model]()
+           'missing': lambda: tmp_path / 'nowhere.keras', 'garbage': lambda: garbage(tmp_path)}[model]()
   stereo(tmp_path / 'in.wav')
   out = tmp_path / 'out.wav'
   assert cli.main(['inpaint', str(tmp_path / 'in.wav'), str(out), '--gap', gap,

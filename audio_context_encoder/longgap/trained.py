@@ -4,9 +4,10 @@ A shipped network is two files: NAME.keras (the model) and NAME.json (its proven
 trainer's run.json, i.e. 'model' ('spec' or 'wave'), 'preset', 'config' and 'protocol', plus
 what experiments/ship_longgap_model.py adds). `TrainedNetwork(path).fill(clips, mask)` fills
 clips of the protocol's length like baselines.py's methods do: zone 0, the known samples come
-back bit-exact (the paper's paste-back). The spectrogram network's phase: phase_options.PHASES
-(default 'pghi+fgla': masked PGHI + FGLA from the context; the paper used Griffin-Lim).
-docs/longgap_models.md.
+back bit-exact (the paper's paste-back). `fill_gap(x, first, end, rate)` fills one gap of a
+longer signal at any rate through a clip-long window around it (methods.LongGapNetwork).
+The spectrogram network's phase: phase_options.PHASES (default 'pghi+fgla': masked PGHI +
+FGLA from the context; the paper used Griffin-Lim). docs/longgap_models.md.
 """
 
 import dataclasses
