@@ -39,7 +39,7 @@ def last_validation(run_dir: pathlib.Path) -> dict:
     raise ValueError(f'{run_dir / "valid"}: no {", ".join(missing)} logged (a run with '
                      '--valid_clips 0, or of an older trainer)')
   step = max(s for s, _, _ in events['loss_masked_l1'])
-  return {'step': step, **{tag: next(v for s, _, v in events[tag] if s == step) for tag in VALID_TAGS}}
+  return {'step': step, **{tag: [v for s, _, v in events[tag] if s == step][-1] for tag in VALID_TAGS}}
 
 
 def provenance(run_dir, command: str, pause_s: float = 600) -> dict:

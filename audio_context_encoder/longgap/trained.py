@@ -12,9 +12,8 @@ FGLA from the context; the paper used Griffin-Lim). docs/longgap_models.md.
 
 import dataclasses
 import json
-import pathlib
-
 import math
+import pathlib
 
 import numpy as np
 
