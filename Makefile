@@ -208,21 +208,21 @@ train-longgap: $(STAMP)
 	$(PY) -m experiments.longgap_train --data_dir=$(DATA) --model=$(MODEL) --preset=$(LONGGAP_PRESET) --runs_dir=$(RUNS_DIR) $(LONGGAP_FLAGS)
 
 # The shipped long-gap networks (inpaint --method longgap-spec|longgap-wave): both trained on the
-# SC09-like stand-in into $(RUNS_DIR)/lg-spec-linear and $(RUNS_DIR)/lg-wave (re-running resumes
+# SC09-like stand-in into $(RUNS_DIR)/lg-spec and $(RUNS_DIR)/lg-wave (re-running resumes
 # them), then copied with their provenance to models/longgap-{spec,wave}-sc09.keras + .json
 # (experiments/ship_longgap_model.py).
 .PHONY: longgap-models
 LONGGAP_SPEC_STEPS ?= 8000
 LONGGAP_WAVE_STEPS ?= 12000
 LONGGAP_SPEC_TRAIN = $(PY) -m experiments.longgap_train --data_dir $(DATA_DIR)/longgap-sc09-standin \
-  --model spec --preset small --magnitude linear --valid_phase pghi+fgla --steps $(LONGGAP_SPEC_STEPS) \
-  --runs_dir $(RUNS_DIR) --name lg-spec-linear --valid_every 400 --valid_clips 48
+  --model spec --preset small --valid_phase pghi+fgla --steps $(LONGGAP_SPEC_STEPS) \
+  --runs_dir $(RUNS_DIR) --name lg-spec --valid_every 400 --valid_clips 48
 LONGGAP_WAVE_TRAIN = $(PY) -m experiments.longgap_train --data_dir $(DATA_DIR)/longgap-sc09-standin \
   --model wave --preset small --steps $(LONGGAP_WAVE_STEPS) \
   --runs_dir $(RUNS_DIR) --name lg-wave --valid_every 400 --valid_clips 48
 longgap-models: longgap-sc09-standin
 	$(LONGGAP_SPEC_TRAIN)
-	$(PY) -m experiments.ship_longgap_model --run_dir=$(RUNS_DIR)/lg-spec-linear \
+	$(PY) -m experiments.ship_longgap_model --run_dir=$(RUNS_DIR)/lg-spec \
 	  --command='$(LONGGAP_SPEC_TRAIN)'
 	$(LONGGAP_WAVE_TRAIN)
 	$(PY) -m experiments.ship_longgap_model --run_dir=$(RUNS_DIR)/lg-wave \
