@@ -248,30 +248,44 @@ def _pop_or_restart(blockmax, blk, blocks, key_f, mag_f, done_f, phase_f, finish
   return row0 + w
 
 
+_FGLA_BLOCK = 8  # segments iterated together: their buffers stay in cache (8: fastest of 8..256)
+
+
 def _fgla_iterate(c, target, background, layout, iterations, alpha):
-  """The FGLA loop on the unknown columns c [B, U, bins], in place; known ones enter via `background`.
+  """The FGLA loop on the unknown columns c [B, U, bins]; known ones enter via `background`.
 
   The consistency projection of the unknown columns is dgt(idgt(all near columns)) on them;
   the known columns' share of the synthesis never changes, so it is `background`
   (their idgt on the buffer chunks, computed once) and each iteration costs one
-  irfft and one rfft per unknown column.
+  irfft and one rfft per unknown column. Rows are independent, so they run _FGLA_BLOCK
+  at a time through all iterations, in preallocated buffers that stay in cache (the
+  elementwise passes were memory-bound on whole batches; same float operations).
   """
-  t_old = c.copy()
+  out = np.empty_like(c)
+  for lo in range(0, c.shape[0], _FGLA_BLOCK):
+    rows = slice(lo, lo + _FGLA_BLOCK)
+    out[rows] = _fgla_block(c[rows], target[rows], background[rows], layout, iterations, alpha)
+  return out
+
+
+def _fgla_block(c, target, background, layout, iterations, alpha):
+  c, t_old = c.copy(), c.copy()
+  buffer = np.empty_like(background)
+  frames = np.empty(c.shape[:2] + (layout.sig.M,))
   for _ in range(iterations):
-    frames = sfft.irfft(c, n=layout.sig.M, axis=-1)
-    frames *= layout.dual_fft
-    buffer = background.copy()
-    layout.overlap_add(buffer, frames)
-    frames = layout.frames(buffer)
-    frames *= layout.window_fft
-    projected = sfft.rfft(frames, axis=-1)
-    modulus = np.abs(projected)
+    synthesis = sfft.irfft(c, n=layout.sig.M, axis=-1)
+    synthesis *= layout.dual_fft
+    np.copyto(buffer, background)
+    layout.overlap_add(buffer, synthesis)
+    np.multiply(layout.frames(buffer, out=frames), layout.window_fft, out=frames)
+    t_new = sfft.rfft(frames, axis=-1)
+    modulus = np.abs(t_new)
     if modulus.all():
-      t_new = projected * (target / modulus)
+      t_new *= np.divide(target, modulus, out=modulus)
     else:
       safe = np.where(modulus > 0, modulus, 1.0)
-      t_new = np.where(modulus > 0, projected * (target / safe), target)
-    np.subtract(t_new, t_old, out=c)
+      t_new = np.where(modulus > 0, t_new * (target / safe), target)
+    np.subtract(t_new, t_old, out=c)  # c = t_new + alpha (t_new - t_old)
     c *= alpha
     c += t_new
     t_old = t_new
