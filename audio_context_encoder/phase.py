@@ -132,16 +132,90 @@ def pghi(coeffs, known_columns, sig: SignalConfig, gamma: float = None, tol: flo
   phase = np.where(small, draws, phase)
   # Phase step from each entry to each neighbour (trapezoid rule; the float operations
   # of reference.pghi: phase + step east / north, phase + (-step) west / south).
-  east_c, west_c = np.maximum(pos[(region + 1) % n_cols], 0), np.maximum(pos[(region - 1) % n_cols], 0)
-  steps = np.zeros((b, region.size, bins, 4))
-  steps[..., 0] = half_a * (tgrad + tgrad[:, east_c])
-  steps[..., 1] = -half_a * (tgrad + tgrad[:, west_c])
-  steps[..., :-1, 2] = half_bin * (fgrad[..., :-1] + fgrad[..., 1:])
-  steps[..., 1:, 3] = -half_bin * (fgrad[..., 1:] + fgrad[..., :-1])
-  phase = _integrate(phase, mag, steps.reshape(b, k, 4), is_known, is_known | small, nb)
+  scale = np.array([half_a, -half_a, half_bin, -half_bin])
+  kernel = compute.compiled(_heap_pops, exact=True)
+  if kernel:
+    phase = np.ascontiguousarray(phase)
+    kernel(phase, _ranks(mag), tgrad.reshape(b, k), fgrad.reshape(b, k), scale, is_known,
+           is_known | small, nb.astype(np.int64))
+  else:
+    east_c, west_c = np.maximum(pos[(region + 1) % n_cols], 0), np.maximum(pos[(region - 1) % n_cols], 0)
+    steps = np.zeros((b, region.size, bins, 4))
+    steps[..., 0] = scale[0] * (tgrad + tgrad[:, east_c])
+    steps[..., 1] = scale[1] * (tgrad + tgrad[:, west_c])
+    steps[..., :-1, 2] = scale[2] * (fgrad[..., :-1] + fgrad[..., 1:])
+    steps[..., 1:, 3] = scale[3] * (fgrad[..., 1:] + fgrad[..., :-1])
+    phase = _integrate(phase, mag, steps.reshape(b, k, 4), is_known, is_known | small, nb)
   new = (mag * np.exp(1j * phase)).reshape(b, region.size, bins)
   out[:, unknown] = new[:, pos[unknown]]
   return out
+
+
+def _ranks(mag):
+  """Heap keys [B, K]: K for the largest magnitude ... 1, ties in index order (as argmax breaks
+  them), so popping the largest rank is reference.pghi's global argmax."""
+  b, k = mag.shape
+  order = np.argsort(-mag, axis=1, kind='stable')
+  rank = np.empty((b, k), np.int32)
+  np.put_along_axis(rank, order, np.arange(k, 0, -1, dtype=np.int32)[None], axis=1)
+  return rank
+
+
+def _heap_pops(phase, rank, tgrad, fgrad, scale, is_known, done, nb):
+  """_integrate as a numba kernel: the same pops in the same order, the same float operations.
+
+  Segment after segment, in place on phase [B, K]: a binary max-heap of ranks; pop the
+  largest, give its phase plus scale[d] (grad[entry] + grad[neighbour]) (grad: tgrad
+  east/west, fgrad north/south) to its neighbours nb[entry, d] not done yet, push them.
+  Empty heap with entries left: restart at the largest remaining one with phase 0
+  (a cursor down the rank order: done only grows). O(K log K) per segment.
+  """
+  b, k = phase.shape
+  heap = np.empty(k, np.int32)
+  entry = np.empty(k + 1, np.int64)  # rank -> index
+  for r in range(b):
+    for i in range(k):
+      entry[rank[r, i]] = i
+    n = 0
+    for key in range(k, 0, -1):  # the known entries in decreasing rank: already a heap
+      if is_known[r, entry[key]]:
+        heap[n] = key
+        n += 1
+    cursor = k
+    while True:
+      if n > 0:  # pop
+        src = entry[heap[0]]
+        n -= 1
+        key, i = heap[n], 0
+        while 2 * i + 1 < n:
+          child = 2 * i + 1
+          if child + 1 < n and heap[child + 1] > heap[child]:
+            child += 1
+          if heap[child] <= key:
+            break
+          heap[i] = heap[child]
+          i = child
+        heap[i] = key
+      else:  # restart
+        while cursor > 0 and done[r, entry[cursor]]:
+          cursor -= 1
+        if cursor == 0:
+          break
+        src = entry[cursor]
+        phase[r, src] = 0.0
+        done[r, src] = True
+      for d in range(4):
+        dst = nb[src, d]
+        if dst >= 0 and not done[r, dst]:
+          grad = tgrad if d < 2 else fgrad
+          phase[r, dst] = phase[r, src] + scale[d] * (grad[r, src] + grad[r, dst])
+          done[r, dst] = True
+          key, i = rank[r, dst], n  # push
+          n += 1
+          while i > 0 and heap[(i - 1) // 2] < key:
+            heap[i] = heap[(i - 1) // 2]
+            i = (i - 1) // 2
+          heap[i] = key
 
 
 _BLOCK = 64  # heap keys per block of the two-level argmax in _integrate
