@@ -71,7 +71,7 @@ def test_fgla_empty_mask_equals_ltfatpy_fast_griffin_lim(gspi_segments):
   assert np.max(np.abs(ours - x)) > 1e-3  # a real phase-retrieval run, not the identity
 
 
-def test_fgla_keeps_known_columns_and_modulus(gspi_segments):
+def test_fgla_keeps_known_columns_and_modulus(kernels, gspi_segments):
   x = gspi_segments[:2].astype(np.float64)
   c = dgt.dgt(x, SIG)
   known = phase.known_columns_mask(SIG)
@@ -145,7 +145,7 @@ def test_pghi_equals_reference_implementation(kernels, gspi_segments, rng):
 
 
 @pytest.mark.parametrize('backend', ['numpy', 'tf'])
-def test_fgla_equals_reference_implementation(backend, gspi_segments, rng):
+def test_fgla_equals_reference_implementation(backend, kernels, gspi_segments, rng):
   """Background + unknown-column loop = full idgt/dgt of the near columns, to 1e-10 relative."""
   known = phase.known_columns_mask(SIG)
   c = phase.pghi(_hard_batch(gspi_segments, rng), known, SIG)
