@@ -11,9 +11,10 @@ Phase retrieval and LPC have two backends with the same results:
 (measured faster on CPU: benchmarks/bench_reconstruction.py).
 
 Inside the numpy backend, the sequential loops (the PGHI heap, Burg's recursion, the
-all-pole extrapolation) run as numba kernels when numba is importable (it comes with
-librosa, the test extra `make` installs; it is not a dependency): compiled() gives the
-kernel, or None, and the caller then keeps its batched-numpy path (same results, slower).
+all-pole extrapolation, FGLA's elementwise steps) run as numba kernels when numba is
+importable (it comes with librosa, the test extra `make` installs; it is not a dependency):
+compiled() gives the kernel, or None, and the caller then keeps its batched-numpy path
+(same results up to rounding, slower).
 """
 
 import atexit
