@@ -105,8 +105,9 @@ def pghi(coeffs, known_columns, sig: SignalConfig, gamma: float = None, tol: flo
     columns any value whose modulus is the target magnitude.
   known_columns: bool [N]. All False gives plain PGHI (starts at the largest coefficient).
   Returns complex [B, N, bins]: known columns unchanged, unknown columns = |coeffs|
-  with the integrated phase. All segments of the batch advance in lockstep (see
-  _integrate); the result equals reference.pghi (a global argmax per step) exactly.
+  with the integrated phase: a binary heap per segment (_heap_pops, with numba) or all
+  segments of the batch in lockstep (_integrate); either equals reference.pghi (a global
+  argmax per step) exactly.
   row_offset: these are rows row_offset.. of a larger batch; the random phases of tiny
   coefficients are then those the whole batch would draw.
   """
