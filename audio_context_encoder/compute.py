@@ -9,6 +9,12 @@ Phase retrieval and LPC have two backends with the same results:
     is visible.
 'auto' picks 'tf' when TensorFlow is already imported and sees a GPU, else 'numpy'
 (measured faster on CPU: benchmarks/bench_reconstruction.py).
+
+Inside the numpy backend, the sequential loops (the PGHI heap, Burg's recursion, the
+all-pole extrapolation, FGLA's elementwise steps) run as numba kernels when numba is
+importable (it comes with librosa, the test extra `make` installs; it is not a dependency):
+compiled() gives the kernel, or None, and the caller then keeps its batched-numpy path
+(same results up to rounding, slower).
 """
 
 import atexit
@@ -23,6 +29,8 @@ import numpy as np
 BACKENDS = ('auto', 'numpy', 'tf')
 _POOL = {}
 _WORKERS = [1]
+_KERNELS = {}  # python function -> its numba dispatcher
+_COMPILED = [True]  # use_compiled(); map_rows hands the setting to its workers (_run)
 
 
 def set_workers(n: int = None) -> None:
@@ -33,6 +41,29 @@ def set_workers(n: int = None) -> None:
   with an `if __name__ == '__main__'` guard turn them on (experiments/tables.py).
   """
   _WORKERS[0] = cores() if n is None else max(1, int(n))
+
+
+def use_compiled(on: bool = True) -> bool:
+  """Turns the numba kernels on or off (the tests run both paths); returns the previous setting."""
+  previous, _COMPILED[0] = _COMPILED[0], bool(on)
+  return previous
+
+
+def compiled(fn, exact: bool = False):
+  """fn compiled by numba (nopython, cached on disk) when numba is importable and use_compiled
+  is on, else None. Sums may be reassociated and multiply-adds fused (vectorised loops),
+  unless `exact`: then every float operation is the one written, rounded as in numpy."""
+  if not _COMPILED[0]:
+    return None
+  if fn not in _KERNELS:
+    try:
+      import numba  # optional: see the module docstring
+    except ImportError:
+      _KERNELS[fn] = None
+    else:
+      _KERNELS[fn] = numba.njit(fn, cache=True, nogil=True,
+                                fastmath=set() if exact else {'reassoc', 'contract'})
+  return _KERNELS[fn]
 
 
 def resolve(backend: str = 'auto') -> str:
@@ -66,6 +97,12 @@ def _shutdown():
   _POOL.clear()
 
 
+def _run(compiled_on, fn, *args, **kwargs):
+  """fn in a worker process, with the caller's use_compiled setting."""
+  use_compiled(compiled_on)
+  return fn(*args, **kwargs)
+
+
 def map_rows(fn, arrays, workers: int = None, min_rows: int = 8, row_offset: str = None, **kwargs):
   """fn(*arrays, **kwargs) with every array split by rows over `workers` processes, results joined.
 
@@ -80,7 +117,7 @@ def map_rows(fn, arrays, workers: int = None, min_rows: int = 8, row_offset: str
   if workers == 1:
     return fn(*arrays, **kwargs)
   edges = np.linspace(0, n, workers + 1).astype(int)
-  parts = [_pool(workers).submit(fn, *[a[lo:hi] for a in arrays], **kwargs,
+  parts = [_pool(workers).submit(_run, _COMPILED[0], fn, *[a[lo:hi] for a in arrays], **kwargs,
                                  **({row_offset: int(lo)} if row_offset else {}))
            for lo, hi in zip(edges[:-1], edges[1:])]
   try:

@@ -154,16 +154,18 @@ class HopLayout:
     x = _check(x, self.sig)
     return x.reshape(x.shape[:-1] + (self.sig.dgt_columns, self.sig.a))[..., self.chunks, :]
 
-  def frames(self, buffer) -> np.ndarray:
-    """Buffer [B, n_chunks, a] -> frames in FFT order [B, n_columns, M] (not windowed)."""
-    b = buffer.shape[0]
-    if self.offsets is not None:
-      k = len(self.columns)
-      out = np.empty((b, k, len(self.offsets), self.sig.a), buffer.dtype)
-      for w, o in enumerate(self.offsets):
-        out[:, :, w] = buffer[:, o:o + k]
-      return out.reshape(b, k, self.sig.M)
-    return buffer[:, self.local].reshape(b, len(self.columns), self.sig.M)
+  def frames(self, buffer, out=None) -> np.ndarray:
+    """Buffer [B, n_chunks, a] -> frames in FFT order [B, n_columns, M] (not windowed), into `out`
+    [B, n_columns, M] when given (FGLA's preallocated frames)."""
+    b, k = buffer.shape[0], len(self.columns)
+    out = np.empty((b, k, self.sig.M), buffer.dtype) if out is None else out
+    parts = out.reshape(b, k, -1, self.sig.a)
+    for w in range(parts.shape[2]):
+      if self.offsets is not None:
+        parts[:, :, w] = buffer[:, self.offsets[w]:self.offsets[w] + k]
+      else:
+        parts[:, :, w] = buffer[:, self.local[:, w]]
+    return out
 
   def overlap_add(self, buffer, frames) -> None:
     """buffer [B, n_chunks, a] += the frames [B, n_columns, M] (FFT order) at their chunks."""

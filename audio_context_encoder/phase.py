@@ -105,8 +105,9 @@ def pghi(coeffs, known_columns, sig: SignalConfig, gamma: float = None, tol: flo
     columns any value whose modulus is the target magnitude.
   known_columns: bool [N]. All False gives plain PGHI (starts at the largest coefficient).
   Returns complex [B, N, bins]: known columns unchanged, unknown columns = |coeffs|
-  with the integrated phase. All segments of the batch advance in lockstep (see
-  _integrate); the result equals reference.pghi (a global argmax per step) exactly.
+  with the integrated phase: a binary heap per segment (_heap_pops, with numba) or all
+  segments of the batch in lockstep (_integrate); either equals reference.pghi (a global
+  argmax per step) exactly.
   row_offset: these are rows row_offset.. of a larger batch; the random phases of tiny
   coefficients are then those the whole batch would draw.
   """
@@ -132,16 +133,90 @@ def pghi(coeffs, known_columns, sig: SignalConfig, gamma: float = None, tol: flo
   phase = np.where(small, draws, phase)
   # Phase step from each entry to each neighbour (trapezoid rule; the float operations
   # of reference.pghi: phase + step east / north, phase + (-step) west / south).
-  east_c, west_c = np.maximum(pos[(region + 1) % n_cols], 0), np.maximum(pos[(region - 1) % n_cols], 0)
-  steps = np.zeros((b, region.size, bins, 4))
-  steps[..., 0] = half_a * (tgrad + tgrad[:, east_c])
-  steps[..., 1] = -half_a * (tgrad + tgrad[:, west_c])
-  steps[..., :-1, 2] = half_bin * (fgrad[..., :-1] + fgrad[..., 1:])
-  steps[..., 1:, 3] = -half_bin * (fgrad[..., 1:] + fgrad[..., :-1])
-  phase = _integrate(phase, mag, steps.reshape(b, k, 4), is_known, is_known | small, nb)
+  scale = np.array([half_a, -half_a, half_bin, -half_bin])
+  kernel = compute.compiled(_heap_pops, exact=True)
+  if kernel:
+    phase = np.ascontiguousarray(phase)
+    kernel(phase, _ranks(mag), tgrad.reshape(b, k), fgrad.reshape(b, k), scale, is_known,
+           is_known | small, nb.astype(np.int64))
+  else:
+    east_c, west_c = np.maximum(pos[(region + 1) % n_cols], 0), np.maximum(pos[(region - 1) % n_cols], 0)
+    steps = np.zeros((b, region.size, bins, 4))
+    steps[..., 0] = scale[0] * (tgrad + tgrad[:, east_c])
+    steps[..., 1] = scale[1] * (tgrad + tgrad[:, west_c])
+    steps[..., :-1, 2] = scale[2] * (fgrad[..., :-1] + fgrad[..., 1:])
+    steps[..., 1:, 3] = scale[3] * (fgrad[..., 1:] + fgrad[..., :-1])
+    phase = _integrate(phase, mag, steps.reshape(b, k, 4), is_known, is_known | small, nb)
   new = (mag * np.exp(1j * phase)).reshape(b, region.size, bins)
   out[:, unknown] = new[:, pos[unknown]]
   return out
+
+
+def _ranks(mag):
+  """Heap keys [B, K]: K for the largest magnitude ... 1, ties in index order (as argmax breaks
+  them), so popping the largest rank is reference.pghi's global argmax."""
+  b, k = mag.shape
+  order = np.argsort(-mag, axis=1, kind='stable')
+  rank = np.empty((b, k), np.int32)
+  np.put_along_axis(rank, order, np.arange(k, 0, -1, dtype=np.int32)[None], axis=1)
+  return rank
+
+
+def _heap_pops(phase, rank, tgrad, fgrad, scale, is_known, done, nb):
+  """_integrate as a numba kernel: the same pops in the same order, the same float operations.
+
+  Segment after segment, in place on phase [B, K]: a binary max-heap of ranks; pop the
+  largest, give its phase plus scale[d] (grad[entry] + grad[neighbour]) (grad: tgrad
+  east/west, fgrad north/south) to its neighbours nb[entry, d] not done yet, push them.
+  Empty heap with entries left: restart at the largest remaining one with phase 0
+  (a cursor down the rank order: done only grows). O(K log K) per segment.
+  """
+  b, k = phase.shape
+  heap = np.empty(k, np.int32)
+  entry = np.empty(k + 1, np.int64)  # rank -> index
+  for r in range(b):
+    for i in range(k):
+      entry[rank[r, i]] = i
+    n = 0
+    for key in range(k, 0, -1):  # the known entries in decreasing rank: already a heap
+      if is_known[r, entry[key]]:
+        heap[n] = key
+        n += 1
+    cursor = k
+    while True:
+      if n > 0:  # pop
+        src = entry[heap[0]]
+        n -= 1
+        key, i = heap[n], 0
+        while 2 * i + 1 < n:
+          child = 2 * i + 1
+          if child + 1 < n and heap[child + 1] > heap[child]:
+            child += 1
+          if heap[child] <= key:
+            break
+          heap[i] = heap[child]
+          i = child
+        heap[i] = key
+      else:  # restart
+        while cursor > 0 and done[r, entry[cursor]]:
+          cursor -= 1
+        if cursor == 0:
+          break
+        src = entry[cursor]
+        phase[r, src] = 0.0
+        done[r, src] = True
+      for d in range(4):
+        dst = nb[src, d]
+        if dst >= 0 and not done[r, dst]:
+          grad = tgrad if d < 2 else fgrad
+          phase[r, dst] = phase[r, src] + scale[d] * (grad[r, src] + grad[r, dst])
+          done[r, dst] = True
+          key, i = rank[r, dst], n  # push
+          n += 1
+          while i > 0 and heap[(i - 1) // 2] < key:
+            heap[i] = heap[(i - 1) // 2]
+            i = (i - 1) // 2
+          heap[i] = key
 
 
 _BLOCK = 64  # heap keys per block of the two-level argmax in _integrate
@@ -248,34 +323,97 @@ def _pop_or_restart(blockmax, blk, blocks, key_f, mag_f, done_f, phase_f, finish
   return row0 + w
 
 
+_FGLA_BLOCK = 8  # segments iterated together: their buffers stay in cache (8: fastest of 4..256)
+
+
 def _fgla_iterate(c, target, background, layout, iterations, alpha):
-  """The FGLA loop on the unknown columns c [B, U, bins], in place; known ones enter via `background`.
+  """The FGLA loop on the unknown columns c [B, U, bins]; known ones enter via `background`.
 
   The consistency projection of the unknown columns is dgt(idgt(all near columns)) on them;
   the known columns' share of the synthesis never changes, so it is `background`
   (their idgt on the buffer chunks, computed once) and each iteration costs one
-  irfft and one rfft per unknown column.
+  irfft and one rfft per unknown column. Rows are independent, so they run _FGLA_BLOCK
+  at a time through all iterations, in preallocated buffers that stay in cache (the
+  elementwise passes were memory-bound on whole batches; same float operations).
   """
-  t_old = c.copy()
+  out = np.empty_like(c)
+  for lo in range(0, c.shape[0], _FGLA_BLOCK):
+    rows = slice(lo, lo + _FGLA_BLOCK)
+    out[rows] = _fgla_block(c[rows], target[rows], background[rows], layout, iterations, alpha)
+  return out
+
+
+def _fgla_block(c, target, background, layout, iterations, alpha):
+  """_fgla_iterate on a few rows: per iteration an irfft, the frames of the new synthesis, an
+  rfft and the update, the two middle steps as numba kernels when there are (same float
+  operations, one pass each instead of ~10 numpy calls)."""
+  frames_kernel = compute.compiled(_fgla_frames, exact=True)
+  update_kernel = compute.compiled(_fgla_update)
+  c, t_old = c.copy(), c.copy()
+  buffer = np.empty_like(background)
+  frames = np.empty(c.shape[:2] + (layout.sig.M,))
   for _ in range(iterations):
-    frames = sfft.irfft(c, n=layout.sig.M, axis=-1)
-    frames *= layout.dual_fft
-    buffer = background.copy()
-    layout.overlap_add(buffer, frames)
-    frames = layout.frames(buffer)
-    frames *= layout.window_fft
-    projected = sfft.rfft(frames, axis=-1)
-    modulus = np.abs(projected)
+    synthesis = sfft.irfft(c, n=layout.sig.M, axis=-1)
+    if frames_kernel and layout.offsets is not None:
+      frames_kernel(synthesis, layout.dual_fft, background, layout.offsets, layout.window_fft, buffer,
+                    frames)
+    else:
+      synthesis *= layout.dual_fft
+      np.copyto(buffer, background)
+      layout.overlap_add(buffer, synthesis)
+      np.multiply(layout.frames(buffer, out=frames), layout.window_fft, out=frames)
+    t_new = sfft.rfft(frames, axis=-1)
+    if update_kernel:
+      update_kernel(t_new.view(np.float64), target, t_old.view(np.float64), c.view(np.float64), alpha)
+      continue
+    modulus = np.abs(t_new)
     if modulus.all():
-      t_new = projected * (target / modulus)
+      t_new *= np.divide(target, modulus, out=modulus)
     else:
       safe = np.where(modulus > 0, modulus, 1.0)
-      t_new = np.where(modulus > 0, projected * (target / safe), target)
-    np.subtract(t_new, t_old, out=c)
+      t_new = np.where(modulus > 0, t_new * (target / safe), target)
+    np.subtract(t_new, t_old, out=c)  # c = t_new + alpha (t_new - t_old)
     c *= alpha
     c += t_new
     t_old = t_new
   return c
+
+
+def _fgla_frames(synthesis, dual, background, offsets, window, buffer, frames):
+  """Numba kernel: frames = window * frames(background + overlap_add(dual * synthesis)), per row
+  (contiguous columns: chunk w of column j is buffer row j + offsets[w])."""
+  b, k, m = synthesis.shape
+  hop = buffer.shape[2]
+  for r in range(b):
+    buffer[r] = background[r]
+    for w in range(len(offsets)):
+      for j in range(k):
+        for t in range(hop):
+          buffer[r, offsets[w] + j, t] += synthesis[r, j, w * hop + t] * dual[w * hop + t]
+    for w in range(len(offsets)):
+      for j in range(k):
+        for t in range(hop):
+          frames[r, j, w * hop + t] = buffer[r, offsets[w] + j, t] * window[w * hop + t]
+
+
+def _fgla_update(projected, target, t_old, c, alpha):
+  """Numba kernel: t = projected with modulus target (target itself where it is 0),
+  c = (t - t_old) alpha + t, t_old = t; in place. Complex arrays as float64 views
+  [..., 2 bins] (Re, Im interleaved), which vectorises."""
+  b, k, bins = target.shape
+  for r in range(b):
+    for j in range(k):
+      for f in range(bins):
+        re, im = projected[r, j, 2 * f], projected[r, j, 2 * f + 1]
+        modulus = np.sqrt(re * re + im * im)
+        if modulus > 0:
+          scale = target[r, j, f] / modulus
+          re, im = re * scale, im * scale
+        else:
+          re, im = target[r, j, f], 0.0
+        c[r, j, 2 * f] = (re - t_old[r, j, 2 * f]) * alpha + re
+        c[r, j, 2 * f + 1] = (im - t_old[r, j, 2 * f + 1]) * alpha + im
+        t_old[r, j, 2 * f], t_old[r, j, 2 * f + 1] = re, im
 
 
 def fgla(coeffs, known_columns, sig: SignalConfig, iterations: int = 100,

@@ -11,6 +11,7 @@ Not used by the package itself.
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from audio_context_encoder import compute
 from audio_context_encoder import dgt as dgt_lib
 from audio_context_encoder import lpc as lpc_lib
 from audio_context_encoder import phase as phase_lib
@@ -174,11 +175,15 @@ def burg(x, order: int) -> np.ndarray:
 
 def burg_extrapolate(contexts, order: int, length: int) -> np.ndarray:
   """Extrapolations [B, length] as lpc.predict computed them (Burg and extrapolation per chunk;
-  the extrapolation itself is unchanged since, so it is lpc.extrapolate)."""
+  the extrapolation is lpc.extrapolate's numpy path, unchanged since)."""
   contexts = np.asarray(contexts, np.float64)
   pred = np.zeros((contexts.shape[0], length))
-  for i in range(0, contexts.shape[0], _CHUNK):
-    a = burg(contexts[i:i + _CHUNK], order)
-    with np.errstate(all='ignore'):
-      pred[i:i + _CHUNK] = lpc_lib.extrapolate(contexts[i:i + _CHUNK], a, length)
+  previous = compute.use_compiled(False)
+  try:
+    for i in range(0, contexts.shape[0], _CHUNK):
+      a = burg(contexts[i:i + _CHUNK], order)
+      with np.errstate(all='ignore'):
+        pred[i:i + _CHUNK] = lpc_lib.extrapolate(contexts[i:i + _CHUNK], a, length)
+  finally:
+    compute.use_compiled(previous)
   return pred

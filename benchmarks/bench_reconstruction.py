@@ -4,15 +4,16 @@
 
 Same gspi segments and true gap magnitudes for every side, measured in this one process:
   * old: audio_context_encoder.reference (the code before issue 12), one process;
-  * new numpy: phase.reconstruct_from_magnitudes / lpc.lpc_inpaint, rows over 1 and
-    over all usable cores' worker processes (compute.map_rows);
+  * new numpy: phase.reconstruct_from_magnitudes / lpc.lpc_inpaint with the numba kernels
+    (compute.compiled), rows over 1 and over all usable cores' worker processes
+    (compute.map_rows); and the same in one process without numba (its batched-numpy path);
   * new tf: the TF graphs (phase_tf FGLA, lpc_tf Burg), here on whatever TF sees.
 Accuracy: the new outputs' DGT gap columns against the old ones (max |diff| / max |old|
 per segment, worst segment), and LPC against the librosa.lpc + lfilter recipe.
-Times are CPU-wall per gap, best of REPEATS; the machine may be shared: the ratios
-of one run are what counts. Ends with the projected time of `make tables` on the
-full FMA and NSynth test splits from these rates (network inference measured apart
-with the paper-size model, random weights).
+Times are wall ms per gap, best of REPEATS, and this process's CPU ms per gap (steadier
+on a shared machine); the ratios of one run are what counts. Ends with the projected time
+of `make tables` on the full FMA and NSynth test splits from these rates (network
+inference measured apart with the paper-size model, random weights).
 """
 
 import os
@@ -40,8 +41,17 @@ def gspi_segments(n):
 CPU = {}  # label -> this process's CPU ms per gap (in-process runs: steadier than wall on a shared machine)
 
 
-def per_gap_ms(fn, n, repeats=REPEATS, label=None):
-  """Best wall time of fn() over `repeats` runs (after one warm-up), in ms per gap."""
+def per_gap_ms(fn, n, repeats=REPEATS, label=None, compiled=True):
+  """Best wall time of fn() over `repeats` runs (after one warm-up: compiles the kernels),
+  in ms per gap; `compiled` False runs it without the numba kernels."""
+  previous = compute.use_compiled(compiled)
+  try:
+    return _per_gap_ms(fn, n, repeats, label)
+  finally:
+    compute.use_compiled(previous)
+
+
+def _per_gap_ms(fn, n, repeats, label):
   fn()
   best, best_cpu = float('inf'), float('inf')
   for _ in range(repeats):
@@ -118,35 +128,53 @@ def main():
         f'{cores} usable core(s); best of {REPEATS}; wall ms per gap')
 
   # ---- Phase retrieval: masked PGHI + 100 masked FGLA ----
+  def rec(segments, m, backend='numpy', workers=1):
+    return phase.reconstruct_from_magnitudes(segments, m, sig, rcfg=rcfg, backend=backend, workers=workers)
+
   t_old = per_gap_ms(lambda: old_reconstruct(xo, mags[:N_OLD], sig, rcfg), N_OLD, label='phase old')
-  t_new1 = per_gap_ms(lambda: phase.reconstruct_from_magnitudes(x, mags, sig, rcfg=rcfg, backend='numpy',
-                                                                workers=1), N_NEW, label='phase new')
-  t_new = per_gap_ms(lambda: phase.reconstruct_from_magnitudes(x, mags, sig, rcfg=rcfg, backend='numpy',
-                                                               workers=cores), N_NEW)
-  t_tf = per_gap_ms(lambda: phase.reconstruct_from_magnitudes(x[:64], mags[:64], sig, rcfg=rcfg,
-                                                              backend='tf'), 64, repeats=1)
+  t_new1 = per_gap_ms(lambda: rec(x, mags), N_NEW, label='phase new')
+  t_new = per_gap_ms(lambda: rec(x, mags, workers=cores), N_NEW)
+  t_plain = per_gap_ms(lambda: rec(x, mags), N_NEW, label='phase new without numba', compiled=False)
+  t_tf = per_gap_ms(lambda: rec(x[:64], mags[:64], 'tf'), 64, repeats=1)
   y_old = old_reconstruct(xo, mags[:N_OLD], sig, rcfg)
-  y_new = phase.reconstruct_from_magnitudes(xo, mags[:N_OLD], sig, rcfg=rcfg, backend='numpy', workers=1)
-  y_tf = phase.reconstruct_from_magnitudes(xo, mags[:N_OLD], sig, rcfg=rcfg, backend='tf')
+  y_new = rec(xo, mags[:N_OLD])
+  previous = compute.use_compiled(False)
+  y_plain = rec(xo, mags[:N_OLD])
+  compute.use_compiled(previous)
+  y_tf = rec(xo, mags[:N_OLD], 'tf')
   print(f'PGHI + 100 FGLA: old {t_old:.2f} | new numpy 1 process {t_new1:.2f} | new numpy {cores} processes '
-        f'{t_new:.2f} | new tf (this machine) {t_tf:.2f} -> {t_old / t_new:.1f}x (target <= 5 ms, 10x)')
-  print(f'  gap columns vs old: numpy {gap_column_error(y_new, y_old, sig):.1e}, '
-        f'tf {gap_column_error(y_tf, y_old, sig):.1e} relative (target 1e-6)')
+        f'{t_new:.2f} | new without numba 1 process {t_plain:.2f} | new tf (this machine) {t_tf:.2f} '
+        f'-> {t_old / t_new:.1f}x (target <= 5 ms, 10x)')
+  print(f'  gap columns vs old: numpy {gap_column_error(y_new, y_old, sig):.1e}, without numba '
+        f'{gap_column_error(y_plain, y_old, sig):.1e}, tf {gap_column_error(y_tf, y_old, sig):.1e} '
+        f'relative (target 1e-6)')
 
   # ---- LPC, Burg order 1000 ----
   l_old = per_gap_ms(lambda: old_lpc(xo, sig), N_OLD, label='LPC old')
   l_new1 = per_gap_ms(lambda: lpc.lpc_inpaint(x, sig, backend='numpy', workers=1), N_NEW, label='LPC new')
   l_new = per_gap_ms(lambda: lpc.lpc_inpaint(x, sig, backend='numpy', workers=cores), N_NEW)
+  l_plain = per_gap_ms(lambda: lpc.lpc_inpaint(x, sig, backend='numpy', workers=1), N_NEW,
+                       label='LPC new without numba', compiled=False)
   l_tf = per_gap_ms(lambda: lpc.lpc_inpaint(x[:64], sig, backend='tf'), 64, repeats=1)
-  k = 8
-  ref = np.stack([librosa_lpc_gap(librosa, s, sig) for s in x[:k]])
+  sample = x[::N_NEW // 16]  # 16 gaps spread over the recording
+  ref = np.stack([librosa_lpc_gap(librosa, s, sig) for s in sample])
   gap = slice(sig.Lc, sig.Lc + sig.Lg)
-  err_np = np.abs(lpc.lpc_inpaint(x[:k], sig, backend='numpy')[0][:, gap] - ref).max() / np.abs(ref).max()
-  err_tf = np.abs(lpc.lpc_inpaint(x[:k], sig, backend='tf')[0][:, gap] - ref).max() / np.abs(ref).max()
+
+  def lpc_error(fn):
+    out = fn()[:, gap] if callable(fn) else fn
+    return np.abs(out - ref).max() / np.abs(ref).max()
+
+  err_old = lpc_error(old_lpc(sample, sig))
+  err_np = lpc_error(lambda: lpc.lpc_inpaint(sample, sig, backend='numpy')[0])
+  previous = compute.use_compiled(False)
+  err_plain = lpc_error(lambda: lpc.lpc_inpaint(sample, sig, backend='numpy')[0])
+  compute.use_compiled(previous)
+  err_tf = lpc_error(lambda: lpc.lpc_inpaint(sample, sig, backend='tf')[0])
   print(f'LPC Burg-1000: old {l_old:.2f} | new numpy 1 process {l_new1:.2f} | new numpy {cores} processes '
-        f'{l_new:.2f} | new tf (this machine) {l_tf:.2f} -> {l_old / l_new:.1f}x (target <= 3 ms, 3x)')
-  print(f'  gap vs librosa.lpc + lfilter recipe ({k} gaps): numpy {err_np:.1e}, tf {err_tf:.1e} '
-        f'relative to the peak')
+        f'{l_new:.2f} | new without numba 1 process {l_plain:.2f} | new tf (this machine) {l_tf:.2f} '
+        f'-> {l_old / l_new:.1f}x (target <= 3 ms, 3x)')
+  print(f'  gap vs librosa.lpc + lfilter recipe ({len(sample)} gaps): old {err_old:.1e}, numpy {err_np:.1e}, '
+        f'without numba {err_plain:.1e}, tf {err_tf:.1e} relative to the peak (target 1e-6)')
 
   print('CPU ms per gap of the in-process runs: '
         + ', '.join(f'{k} {v:.2f}' for k, v in CPU.items())
@@ -167,7 +195,10 @@ def main():
     print(f'projected make tables on the {name} test split ({n:,} segments), Tables 2 + 3, from these rates: '
           f'{hours(n, net, phase_ms, lpc_ms):.1f} h with the network on this CPU '
           f'(old code {hours(n, net, t_old, l_old):.1f} h); phase retrieval + LPC alone '
-          f'{hours(n, 0, phase_ms, lpc_ms):.1f} h (old code {hours(n, 0, t_old, l_old):.1f} h)')
+          f'{hours(n, 0, phase_ms, lpc_ms):.1f} h (old code {hours(n, 0, t_old, l_old):.1f} h); '
+          f'from the CPU times, phase retrieval + LPC on {cores} idle core(s): '
+          f'{hours(n, 0, CPU["phase new"], CPU["LPC new"]) / cores:.1f} h '
+          f'(old code {hours(n, 0, CPU["phase old"], CPU["LPC old"]) / cores:.1f} h)')
 
 
 if __name__ == '__main__':

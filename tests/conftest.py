@@ -25,3 +25,13 @@ def gspi_segments(gspi_16k):
 @pytest.fixture
 def rng():
   return np.random.default_rng(1234)
+
+
+@pytest.fixture(params=['compiled', 'numpy'])
+def kernels(request):
+  """Runs a test with the numba kernels (compute.compiled; without numba both runs are numpy)
+  and with the batched-numpy fallback."""
+  from audio_context_encoder import compute
+  previous = compute.use_compiled(request.param == 'compiled')
+  yield request.param
+  compute.use_compiled(previous)

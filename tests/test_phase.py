@@ -71,7 +71,7 @@ def test_fgla_empty_mask_equals_ltfatpy_fast_griffin_lim(gspi_segments):
   assert np.max(np.abs(ours - x)) > 1e-3  # a real phase-retrieval run, not the identity
 
 
-def test_fgla_keeps_known_columns_and_modulus(gspi_segments):
+def test_fgla_keeps_known_columns_and_modulus(kernels, gspi_segments):
   x = gspi_segments[:2].astype(np.float64)
   c = dgt.dgt(x, SIG)
   known = phase.known_columns_mask(SIG)
@@ -133,8 +133,9 @@ def _hard_batch(gspi_segments, rng):
   return c
 
 
-def test_pghi_equals_reference_implementation(gspi_segments, rng):
-  """The two-level lockstep heap pops in the same order as one global argmax per step."""
+def test_pghi_equals_reference_implementation(kernels, gspi_segments, rng):
+  """The numba binary heap and the two-level lockstep heap pop in the same order as one global
+  argmax per step, with the same float operations."""
   c = _hard_batch(gspi_segments, rng)
   known = phase.known_columns_mask(SIG)
   np.testing.assert_array_equal(phase.pghi(c, known, SIG), reference.pghi(c, known, SIG))
@@ -144,7 +145,7 @@ def test_pghi_equals_reference_implementation(gspi_segments, rng):
 
 
 @pytest.mark.parametrize('backend', ['numpy', 'tf'])
-def test_fgla_equals_reference_implementation(backend, gspi_segments, rng):
+def test_fgla_equals_reference_implementation(backend, kernels, gspi_segments, rng):
   """Background + unknown-column loop = full idgt/dgt of the near columns, to 1e-10 relative."""
   known = phase.known_columns_mask(SIG)
   c = phase.pghi(_hard_batch(gspi_segments, rng), known, SIG)
@@ -168,7 +169,7 @@ def test_hop_layout_equals_dgt_and_idgt(rng):
     np.testing.assert_allclose(buffer, layout.samples(dgt.idgt(c[:, cols], SIG, cols)), atol=1e-12)
 
 
-def test_reconstruction_split_over_processes_and_tf_backend(gspi_segments):
+def test_reconstruction_split_over_processes_and_tf_backend(kernels, gspi_segments):
   """2 worker processes: identical to 1 (per-row seeding); TF FGLA: the same to 1e-9 relative."""
   x = np.concatenate([gspi_segments, gspi_segments[:, ::-1]]).astype(np.float64)  # 16 segments
   mags = _true_gap_magnitudes(x) * 0.9
