@@ -68,7 +68,8 @@ def table2(results: dict, networks: dict, paper_rows: dict):
   networks: {row: None (ran) or why it could not run, per dataset: {dataset: reason}};
   paper_rows: {row: paper_tables.TABLE2 key} for the rows the paper reports."""
   md, rows_csv = ['## Table 2: every method on both stand-ins', ''], []
-  header = ('method', 'clips', *(f'{c} {"↑" if "SNR" in c or c == "SSIM" else "↓"}' for c in TABLE2_COLUMNS),
+  arrow = lambda c: '↑' if 'SNR' in c or c == 'SSIM' else '↓'
+  header = ('method', 'clips', *(f'{c} {arrow(c)}' for c in TABLE2_COLUMNS),
             'clips/s', *PAPER_COLUMNS)
   csv_header = ('dataset', 'method', 'clips', *(f'{c} {s}' for c in TABLE2_COLUMNS for s in ('mean', 'std')),
                 'clips/s', *PAPER_COLUMNS)
@@ -130,7 +131,8 @@ def table3(rows):
         'Ours: the shipped networks only (no retrained ablation variants: CPU budget), each on '
         'centred masks of several lengths on the SC09-like stand-in test clips (trained with '
         '0.2 s masks). RF ≥ 2·field+1: every gap position sees known context on both sides '
-        '(models.gap_reach). The masked input\'s spectral SNR is 0 dB by definition.', '',
+        '(models.gap_reach). The masked input\'s spectral SNR is 0 dB by definition; the spectral SNR is '
+        'undefined for gaps shorter than the metric STFT window (docs/longgap.md).', '',
         *md_table(header, md_rows, right_from=1), '',
         'The paper\'s Table 3 (ESC-50, its spectrogram network retrained per row for 50 epochs; '
         'validation set; fields along time in its frame units; it varied the depth, hence the '

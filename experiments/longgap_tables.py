@@ -26,7 +26,8 @@ from tfrecords_tools import longgap_dataset
 
 flags.DEFINE_string('lgt_sc09_data', 'data/longgap-sc09-standin', 'The SC09-like built folder.')
 flags.DEFINE_string('lgt_esc50_data', 'data/longgap-esc50-standin', 'The ESC-50-like built folder.')
-flags.DEFINE_string('lgt_spec_model', 'models/longgap-spec-sc09.keras', 'Shipped spectrogram network (+ .json).')
+flags.DEFINE_string('lgt_spec_model', 'models/longgap-spec-sc09.keras',
+                    'Shipped spectrogram network (+ .json).')
 flags.DEFINE_string('lgt_wave_model', 'models/longgap-wave-sc09.keras', 'Shipped waveform network (+ .json).')
 flags.DEFINE_string('lgt_classifier_wave', 'models/longgap-classifier-wave-sc09.keras',
                     'Shipped waveform classifier (+ .json): Table 1 and PD wave.')
@@ -46,9 +47,12 @@ flags.DEFINE_string('lgt_out_dir', 'results', 'Folder of the outputs.')
 flags.DEFINE_string('lgt_tag', 'standin', 'Suffix of the output names.')
 FLAGS = flags.FLAGS  # lgt_ names: no other entry point the tests import uses them
 
-# Seconds per clip measured on 2 shared cores (make longgap-table): the printed estimate only.
-PER_CLIP_S = {'sc09': 1.2, 'esc50': 7.0}
-DP_PER_ITERATION_S = {'sc09': 0.13, 'esc50': 0.85}
+# Seconds measured in a full run on 2 cores shared with two niced trainings (2026-11-30), for the
+# printed estimate only: per clip of Table 2 (every method but Deep Prior), per Deep Prior
+# iteration and clip, per clip and mask length of Table 3.
+PER_CLIP_S = {'sc09': 2.4, 'esc50': 11.4}
+DP_PER_ITERATION_S = {'sc09': 0.24, 'esc50': 1.6}
+ABLATION_PER_CLIP_S = 1.0
 
 
 class Progress:
@@ -69,14 +73,15 @@ def estimate_s(n_sc09: int, n_esc50: int, n_ablation: int) -> float:
   dp = FLAGS.lgt_dp_iterations * (FLAGS.lgt_dp_sc09_clips * DP_PER_ITERATION_S['sc09']
                                   + FLAGS.lgt_dp_esc50_clips * DP_PER_ITERATION_S['esc50'])
   return (n_sc09 * PER_CLIP_S['sc09'] + n_esc50 * PER_CLIP_S['esc50'] + dp
-          + n_ablation * len(FLAGS.lgt_mask_seconds) * 0.8 + 30)
+          + n_ablation * len(FLAGS.lgt_mask_seconds) * ABLATION_PER_CLIP_S + 30)
 
 
 def networks(protocols):
   """({row: method}, {row: {dataset: why not}}, {row: paper_tables.TABLE2 key}) of the shipped
   networks: each runs on the datasets of its own protocol only."""
   from audio_context_encoder.longgap import trained
-  spec = [trained.TrainedNetwork(FLAGS.lgt_spec_model, p, FLAGS.lgt_gl_iterations) for p in ('gl', 'pghi+fgla')]
+  spec = [trained.TrainedNetwork(FLAGS.lgt_spec_model, p, FLAGS.lgt_gl_iterations)
+          for p in ('gl', 'pghi+fgla')]
   wave = trained.TrainedNetwork(FLAGS.lgt_wave_model)
   nets = {'ours_spec gl': spec[0], 'ours_spec pghi+fgla': spec[1], 'ours_wave': wave}
   why = {k: {d: None if n.protocol.name == d else report.NOT_TRAINED for d in protocols}
@@ -140,9 +145,10 @@ def run() -> dict:
     if sel.protocol.name != d:
       raise ValueError(f'the {d} folder holds a {sel.protocol.name} dataset')
   n_abl = min(FLAGS.lgt_ablation_clips or len(sels['sc09'].clips), len(sels['sc09'].clips))
-  progress(f'estimate: about {estimate_s(len(sels["sc09"].clips), len(sels["esc50"].clips), n_abl) / 60:.0f} min '
-           f'({len(sels["sc09"].clips)} + {len(sels["esc50"].clips)} clips, Deep Prior '
-           f'{FLAGS.lgt_dp_sc09_clips} + {FLAGS.lgt_dp_esc50_clips} clips x {FLAGS.lgt_dp_iterations} iterations)')
+  n_sc09, n_esc50 = len(sels['sc09'].clips), len(sels['esc50'].clips)
+  progress(f'estimate: about {estimate_s(n_sc09, n_esc50, n_abl) / 60:.0f} min ({n_sc09} + {n_esc50} '
+           f'clips, Deep Prior {FLAGS.lgt_dp_sc09_clips} + {FLAGS.lgt_dp_esc50_clips} clips x '
+           f'{FLAGS.lgt_dp_iterations} iterations)')
   records, psis = {}, {}
   for kind, path in (('wave', FLAGS.lgt_classifier_wave), ('spec', FLAGS.lgt_classifier_spec)):
     records[kind] = trainer.load_classifier_file(path)[1]
@@ -165,7 +171,7 @@ def run() -> dict:
   for name, (_, csv) in parts.items():
     paths[name] = f'{out % name}.csv'
     atomic.write_text(paths[name], csv)
-  md = [f'# Long-gap Tables 1-3 and Fig. 3 on the stand-ins (Chang et al. 2019), measured', '',
+  md = ['# Long-gap Tables 1-3 and Fig. 3 on the stand-ins (Chang et al. 2019), measured', '',
         f'Command: `{command_line()}`', '',
         f'Wall time: {progress.seconds / 60:.1f} min on this machine ({time.strftime("%Y-%m-%d")}). '
         'How far this is from the paper\'s setting: docs/longgap_models.md ("Tables 1-3"). '
