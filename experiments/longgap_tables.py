@@ -144,6 +144,9 @@ def run() -> dict:
   for d, sel in sels.items():
     if sel.protocol.name != d:
       raise ValueError(f'the {d} folder holds a {sel.protocol.name} dataset')
+  clip_s = sels['sc09'].protocol.clip_seconds
+  if not all(s.replace('.', '', 1).isdigit() and 0 < float(s) < clip_s for s in FLAGS.lgt_mask_seconds):
+    raise ValueError(f'--lgt_mask_seconds: give lengths in seconds between 0 and {clip_s:g} (the clip)')
   n_abl = min(FLAGS.lgt_ablation_clips or len(sels['sc09'].clips), len(sels['sc09'].clips))
   n_sc09, n_esc50 = len(sels['sc09'].clips), len(sels['esc50'].clips)
   progress(f'estimate: about {estimate_s(n_sc09, n_esc50, n_abl) / 60:.0f} min ({n_sc09} + {n_esc50} '
