@@ -194,6 +194,15 @@ longgap-classifiers: longgap-demo-data
 	  --clf_out=runs/classifiers-sc09-standin --clf_epochs=30 --clf_time_budget_s=240 \
 	  --clf_report=runs/classifiers-sc09-standin/table.md
 
+# Chang et al. 2019's Tables 1-3 and Fig. 3 on both stand-ins with the shipped small networks and
+# classifiers (models/longgap-*-sc09.*; experiments/longgap_tables.py) -> results/longgap_tables_standin.md,
+# longgap_table{1,2,3}_standin.csv, longgap_figure3_standin.png; under 30 min on 2 cores.
+# LONGGAP_TABLES_FLAGS adds flags, e.g. '--lgt_sc09_clips=100 --lgt_dp_iterations=1000'.
+.PHONY: longgap-tables
+longgap-tables: longgap-demo-data
+	nice -n 10 $(PY) -m experiments.longgap_tables --lgt_sc09_data=$(DATA_DIR)/longgap-sc09-standin \
+	  --lgt_esc50_data=$(DATA_DIR)/longgap-esc50-standin $(LONGGAP_TABLES_FLAGS)
+
 test-longgap: $(STAMP)
 	$(PY) -m pytest -q tests/test_longgap_*.py
 

@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from audio_context_encoder import atomic  # noqa: E402
-from audio_context_encoder.longgap import classifiers, losses  # noqa: E402
+from audio_context_encoder.longgap import classifiers, losses, paper_tables  # noqa: E402
 from tfrecords_tools import longgap_dataset  # noqa: E402
 
 KINDS = ('wave', 'spec')
@@ -122,8 +122,16 @@ def train(kind: str, data, out, cfg=classifiers.DEFAULT, epochs: int = 30,
 
 def load_classifier(out, kind: str):
   """(model, record) saved by train."""
-  out = pathlib.Path(out)
-  return keras.models.load_model(out / f'{kind}.keras'), json.loads((out / f'{kind}.json').read_text())
+  return load_classifier_file(pathlib.Path(out) / f'{kind}.keras')
+
+
+def load_classifier_file(path):
+  """(model, record) of NAME.keras and the NAME.json beside it (a shipped classifier)."""
+  path = pathlib.Path(path)
+  for p in (path, path.with_suffix('.json')):
+    if not p.exists():
+      raise ValueError(f'{p}: missing (make longgap-classifiers trains the classifiers)')
+  return keras.models.load_model(path), json.loads(path.with_suffix('.json').read_text())
 
 
 def features(kind: str, model: keras.Model, cfg=classifiers.DEFAULT, batch_size: int = 64):
@@ -141,14 +149,21 @@ def features(kind: str, model: keras.Model, cfg=classifiers.DEFAULT, batch_size:
 
 def saved_features(out, kind: str):
   """Psi of a classifier saved by train, with the STFT settings it was trained with."""
-  model, record = load_classifier(out, kind)
+  return file_features(pathlib.Path(out) / f'{kind}.keras', kind)
+
+
+def file_features(path, kind: str):
+  """Psi of the classifier NAME.keras (+ NAME.json) of `kind`."""
+  model, record = load_classifier_file(path)
   cfg = classifiers.ClassifierConfig(**{k: tuple(v) if isinstance(v, list) else v
                                         for k, v in record['config'].items()})
   return features(kind, model, cfg)
 
 
 # Chang et al. 2019, Table 1, SC09 test accuracy, "not pretrained" (from scratch) and pretrained.
-PAPER_SC09 = {'wave': ('SoundNet', 0.910, 0.934), 'spec': ('ResNet50', 0.947, 0.963)}
+PAPER_SC09 = {kind: (model, *(next(a for d, k, m, pre, _, a in paper_tables.TABLE1
+                                   if (d, k, m, pre) == ('SC09', kind, model, p)) for p in (False, True)))
+              for kind, model in (('wave', 'SoundNet'), ('spec', 'ResNet50'))}
 
 
 def table(records, dataset: str) -> str:

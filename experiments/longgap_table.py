@@ -12,14 +12,12 @@ costly: it runs on the first --deep_prior_clips of the evaluated clips with
 """
 
 import sys
-import time
 
-import numpy as np
 from absl import app, flags
 
 from audio_context_encoder import atomic
-from audio_context_encoder import metrics as base_metrics
-from audio_context_encoder.longgap import baselines, config, deep_prior, metrics, phase_options
+from audio_context_encoder.longgap import config, paper_tables
+from experiments import longgap_scoring as scoring
 from tfrecords_tools import longgap_dataset
 
 flags.DEFINE_string('dataset_dir', None, 'A folder built by tfrecords_tools.longgap_build.')
@@ -33,68 +31,7 @@ flags.DEFINE_string('classifiers_dir', None, 'Folder of experiments/longgap_clas
                     '(wave.keras, spec.keras): adds the perceptual distances (eq. 3) as columns.')
 flags.DEFINE_string('out_file', None, 'Markdown output (default results/longgap_<protocol>_standin.md).')
 FLAGS = flags.FLAGS  # names unused by the other entry points: tests import several at once
-
-# Chang et al. 2019, Table 2, SC09 columns (the ESC-50 columns of our copy of the text are
-# garbled and not quoted): ML1, SSIM; None = "x" (failed).
-PAPER_SC09 = {'masked': (0.011125, 0.675040), 'griffinlim_gt': (0.021293, 0.808092),
-              'simgraph': None, 'deep_prior': (0.010940, 0.719634)}
-NAMES = {'masked': 'Masked input', 'griffinlim_gt': 'Griffin-Lim GT (oracle)',
-         'lpc': 'LPC (Burg, both sides)', 'simgraph': 'Similarity graph (simplified)',
-         'masked dp': 'Masked input, on the Deep Prior clips', 'deep_prior gl': 'Deep Prior + Griffin-Lim', 'deep_prior pghi+fgla': 'Deep Prior + masked PGHI/FGLA'}
-
-
-PD = ('PD wave', 'PD spec')  # perceptual distance on the waveform / spectrogram classifier
-
-
-def classifier_features(folder) -> dict:
-  """{'PD wave': Psi, 'PD spec': Psi} from the saved classifiers ({} without a folder)."""
-  if not folder:
-    return {}
-  from experiments import longgap_classifier_trainer as trainer
-  return {name: trainer.saved_features(folder, kind) for name, kind in zip(PD, ('wave', 'spec'))}
-
-
-def score(restored, clips, mask, rate, psis=None) -> dict:
-  extra = {name: metrics.perceptual_distance(psi, restored, clips) for name, psi in (psis or {}).items()}
-  return {**extra, 'ML1': metrics.masked_l1(restored, clips, mask),
-          'SSIM': metrics.spectrogram_ssim(restored, clips, rate),
-          'SNR gap (dB)': metrics.snr_gap(restored, clips, mask),
-          'spectral SNR (dB)': metrics.spectral_snr(restored, clips, mask, rate)}
-
-
-def evaluate(clips, mask, rate, dp_clips, dp_iterations, lpc_order, psis=None):
-  """{row name: (scores, seconds, clips)}; psis: perceptual-distance features by column."""
-  rows = {}
-  for method in (baselines.MaskedInput(), baselines.GriffinLimGT(), baselines.LongLPC(lpc_order),
-                 baselines.SimilarityGraph()):
-    t0 = time.perf_counter()
-    out = method.fill(clips, mask)
-    rows[method.name] = (score(out, clips, mask, rate, psis), time.perf_counter() - t0, len(clips))
-  if dp_clips:
-    dp = deep_prior.DeepPrior(iterations=dp_iterations)
-    sub, sub_mask = clips[:dp_clips], mask[:dp_clips]
-    outs = {p: np.where(sub_mask, 0.0, sub) for p in phase_options.PHASES}
-    phase_s = {p: 0.0 for p in phase_options.PHASES}
-    for i in range(len(sub)):
-      s, e = config.gap_bounds(sub_mask[i])
-      est = dp.estimate(outs['gl'][i], s, e)
-      for p in phase_options.PHASES:
-        t0 = time.perf_counter()
-        outs[p][i] = phase_options.to_waveform(outs[p][i], est, s, e, p)
-        phase_s[p] += time.perf_counter() - t0
-    for p in phase_options.PHASES:
-      rows[f'deep_prior {p}'] = (score(outs[p], sub, sub_mask, rate, psis),
-                                 sum(dp.fit_seconds) + phase_s[p], len(sub))
-    t0 = time.perf_counter()  # the reference on the same clips: Deep Prior's rows cover fewer
-    out = baselines.MaskedInput().fill(sub, sub_mask)
-    rows['masked dp'] = (score(out, sub, sub_mask, rate, psis), time.perf_counter() - t0, len(sub))
-  return rows
-
-
-def fmt(values) -> str:
-  s = base_metrics.summary(values)
-  extra = f' ({s["n_nonfinite"]} undefined)' if s['n_nonfinite'] else ''
-  return f'{s["mean"]:.4f} ± {s["std"]:.4f}{extra}'
+NAMES, PD, fmt = scoring.NAMES, scoring.PD, scoring.fmt
 
 
 def table(rows, settings, n_total, n_quiet, command) -> str:
@@ -109,9 +46,8 @@ def table(rows, settings, n_total, n_quiet, command) -> str:
            + ''.join(f'{c} ↓ | ' for c in pd) + 'clips/s | paper ML1 | paper SSIM |',
            '|---|' + '---:|' * (8 + len(pd))]
   for name, (sc, secs, n) in rows.items():
-    paper = PAPER_SC09.get(name.split()[0], 'n/a') if proto == 'sc09' else 'n/a'
-    p_ml1, p_ssim = (('x', 'x') if paper is None else ('', '') if paper == 'n/a'
-                     else (f'{paper[0]:.4f}', f'{paper[1]:.4f}'))
+    p_ml1, p_ssim = (paper_tables.table2_paper_row(name.split()[0], 'sc09')[:2] if proto == 'sc09'
+                     else ('', ''))
     lines.append(f'| {NAMES[name]} | {n} | {fmt(sc["ML1"])} | {fmt(sc["SSIM"])} | '
                  f'{fmt(sc["SNR gap (dB)"])} | {fmt(sc["spectral SNR (dB)"])} | '
                  + ''.join(f'{fmt(sc[c])} | ' for c in pd) + f'{n / secs:.3g} | '
@@ -129,27 +65,20 @@ def main(argv):
     print('error: give --dataset_dir (a folder built by make longgap-demo-data)', file=sys.stderr)
     return 2
   try:
-    settings = longgap_dataset.read_settings(FLAGS.dataset_dir)
-    clips, _ = longgap_dataset.read_split(FLAGS.dataset_dir, FLAGS.eval_split)
+    sel = scoring.select(FLAGS.dataset_dir, FLAGS.eval_split, FLAGS.max_clips, FLAGS.min_gap_rms)
   except longgap_dataset.DatasetError as e:
     print(f'error: {e}', file=sys.stderr)
     return 1
-  proto = config.get(settings['protocol'])
-  clips = clips.astype(np.float64)
-  mask = proto.test_mask_array(len(clips))
-  s, e = proto.test_mask_samples()
-  loud = np.sqrt(np.mean(clips[:, s:e] ** 2, axis=1)) >= FLAGS.min_gap_rms
-  eligible = clips[loud]
-  idx = base_metrics.spread_indices(len(eligible), FLAGS.max_clips)
-  sel, sel_mask = eligible[idx], mask[:len(idx)]
-  rows = evaluate(sel, sel_mask, proto.sample_rate, min(FLAGS.deep_prior_clips, len(sel)),
-                  FLAGS.deep_prior_iterations, FLAGS.lpc_order, classifier_features(FLAGS.classifiers_dir))
+  proto = sel.protocol
+  rows = scoring.evaluate(sel.clips, sel.mask, proto.sample_rate, min(FLAGS.deep_prior_clips, len(sel.clips)),
+                          FLAGS.deep_prior_iterations, FLAGS.lpc_order,
+                          scoring.classifier_features(FLAGS.classifiers_dir))
   command = 'python -m experiments.longgap_table ' + ' '.join(
       f'--{k}={getattr(FLAGS, k)}' for k in ('dataset_dir', 'eval_split', 'max_clips', 'min_gap_rms',
                                               'deep_prior_clips', 'deep_prior_iterations', 'lpc_order')) + (
       f' --classifiers_dir={FLAGS.classifiers_dir}' if FLAGS.classifiers_dir else '')
   out = FLAGS.out_file or f'results/longgap_{proto.name}_standin.md'
-  text = table(rows, settings, len(clips), int((~loud).sum()), command)
+  text = table(rows, sel.settings, sel.n_total, sel.n_quiet, command)
   atomic.write_text(out, text)
   print(text)
   return 0

@@ -21,6 +21,7 @@ LAYERS = {
     # the long-gap package's protocol, STFT and metrics (Chang et al. 2019)
     'longgap.__init__': 1, 'longgap.config': 1, 'longgap.spectrogram': 1, 'longgap.tf_stft': 1,
     'longgap.metrics': 1, 'longgap.model_config': 1, 'longgap.receptive_field': 1,
+    'longgap.paper_tables': 1,
     # 2: what learns and what reconstructs
     'model': 2, 'losses': 2, 'training': 2, 'overfit': 2, 'inference': 2,
     'phase': 2, 'phase_tf': 2, 'lpc': 2, 'lpc_tf': 2, 'reference': 2,

@@ -234,11 +234,11 @@ def inpaint_waveform(model, clips, sample_mask) -> np.ndarray:
   return np.asarray(model.predict([clips, m], verbose=0))
 
 
-def gap_reach(kind: str, cfg, protocol) -> Tuple[int, int]:
-  """(receptive field along time, the least one that lets every position of the protocol's
-  training gap see known context on both sides: 2 x gap + 1), in samples ('wave') or frames
-  ('spec': the gap counted as the frames it touches)."""
-  g = int(round(protocol.train_mask_seconds * protocol.sample_rate))
+def gap_reach(kind: str, cfg, protocol, seconds: float = None) -> Tuple[int, int]:
+  """(receptive field along time, the least one that lets every position of a centred gap of
+  `seconds` (default: the protocol's training gap) see known context on both sides: 2 x gap +
+  1), in samples ('wave') or frames ('spec': the gap counted as the frames it touches)."""
+  g = int(round((protocol.train_mask_seconds if seconds is None else seconds) * protocol.sample_rate))
   if kind == 'wave':
     return wave_receptive_field(cfg), 2 * g + 1
   m = np.zeros((1, protocol.clip_samples), bool)

@@ -1,0 +1,116 @@
+"""Scoring long-gap methods on a built dataset's test split; no flags, so that the entry points
+(experiments/longgap_table.py, experiments/longgap_tables.py) and the tests share it.
+
+The fixed test mask of the protocol (SC09 0.4-0.6 s, ESC-50 3.0-3.4 s); clips whose gap RMS is
+below min_gap_rms are left out (silent gaps: SNRs undefined). Deep Prior is costly: it runs on
+the first dp_clips of the evaluated clips, once per clip, both phase options from one fit.
+"""
+
+import dataclasses
+import time
+
+import numpy as np
+
+from audio_context_encoder import metrics as base_metrics
+from audio_context_encoder.longgap import baselines, config, deep_prior, metrics, phase_options
+from tfrecords_tools import longgap_dataset
+
+NAMES = {'masked': 'Masked input', 'griffinlim_gt': 'Griffin-Lim GT (oracle)',
+         'lpc': 'LPC (Burg, both sides)', 'simgraph': 'Similarity graph (simplified)',
+         'masked dp': 'Masked input, on the Deep Prior clips', 'deep_prior gl': 'Deep Prior + Griffin-Lim',
+         'deep_prior pghi+fgla': 'Deep Prior + masked PGHI/FGLA'}
+PD = ('PD wave', 'PD spec')  # perceptual distance on the waveform / spectrogram classifier
+METRICS = ('ML1', 'SSIM', 'SNR gap (dB)', 'spectral SNR (dB)')
+
+
+@dataclasses.dataclass
+class Selection:
+  """The evaluated clips of a split: the loud-gap ones, spread evenly, with the test mask."""
+
+  settings: dict
+  protocol: config.Protocol
+  clips: np.ndarray  # float64 [N, T]
+  mask: np.ndarray  # bool [N, T]
+  n_total: int
+  n_quiet: int
+
+
+def select(folder, split: str = 'test', max_clips: int = 40, min_gap_rms: float = 1e-4) -> Selection:
+  """Raises longgap_dataset.DatasetError (one line) for a missing or unbuilt folder."""
+  settings = longgap_dataset.read_settings(folder)
+  clips, _ = longgap_dataset.read_split(folder, split)
+  proto = config.get(settings['protocol'])
+  clips = clips.astype(np.float64)
+  s, e = proto.test_mask_samples()
+  loud = np.sqrt(np.mean(clips[:, s:e] ** 2, axis=1)) >= min_gap_rms
+  eligible = clips[loud]
+  idx = base_metrics.spread_indices(len(eligible), max_clips)
+  return Selection(settings, proto, eligible[idx], proto.test_mask_array(len(idx)), len(clips),
+                   int((~loud).sum()))
+
+
+def classifier_features(folder) -> dict:
+  """{'PD wave': Psi, 'PD spec': Psi} from the saved classifiers ({} without a folder)."""
+  if not folder:
+    return {}
+  from experiments import longgap_classifier_trainer as trainer
+  return {name: trainer.saved_features(folder, kind) for name, kind in zip(PD, ('wave', 'spec'))}
+
+
+def score(restored, clips, mask, rate, psis=None) -> dict:
+  extra = {name: metrics.perceptual_distance(psi, restored, clips) for name, psi in (psis or {}).items()}
+  return {**extra, 'ML1': metrics.masked_l1(restored, clips, mask),
+          'SSIM': metrics.spectrogram_ssim(restored, clips, rate),
+          'SNR gap (dB)': metrics.snr_gap(restored, clips, mask),
+          'spectral SNR (dB)': metrics.spectral_snr(restored, clips, mask, rate)}
+
+
+def evaluate(clips, mask, rate, dp_clips, dp_iterations, lpc_order, psis=None, methods=(),
+             keep=None, progress=None):
+  """{row name: (scores, seconds, clips)}; psis: perceptual-distance features by column;
+  methods: more (row name, method with .fill) rows, e.g. trained networks; keep: a dict that
+  receives each row's output on the first clip (figures); progress(row name): called per row."""
+  rows = {}
+
+  def run(name, method, x, m):
+    t0 = time.perf_counter()
+    out = method.fill(x, m)
+    rows[name] = (score(out, x, m, rate, psis), time.perf_counter() - t0, len(x))
+    if keep is not None:
+      keep[name] = out[0]
+    if progress:
+      progress(name)
+
+  for method in (baselines.MaskedInput(), baselines.GriffinLimGT(), baselines.LongLPC(lpc_order),
+                 baselines.SimilarityGraph()):
+    run(method.name, method, clips, mask)
+  for name, method in methods:
+    run(name, method, clips, mask)
+  if dp_clips:
+    dp = deep_prior.DeepPrior(iterations=dp_iterations)
+    sub, sub_mask = clips[:dp_clips], mask[:dp_clips]
+    outs = {p: np.where(sub_mask, 0.0, sub) for p in phase_options.PHASES}
+    phase_s = {p: 0.0 for p in phase_options.PHASES}
+    for i in range(len(sub)):
+      s, e = config.gap_bounds(sub_mask[i])
+      est = dp.estimate(outs['gl'][i], s, e)
+      for p in phase_options.PHASES:
+        t0 = time.perf_counter()
+        outs[p][i] = phase_options.to_waveform(outs[p][i], est, s, e, p)
+        phase_s[p] += time.perf_counter() - t0
+    for p in phase_options.PHASES:
+      rows[f'deep_prior {p}'] = (score(outs[p], sub, sub_mask, rate, psis),
+                                 sum(dp.fit_seconds) + phase_s[p], len(sub))
+      if keep is not None:
+        keep[f'deep_prior {p}'] = outs[p][0]
+    if progress:
+      progress('deep_prior')
+    # the reference on the same clips: Deep Prior's rows cover fewer
+    run('masked dp', baselines.MaskedInput(), sub, sub_mask)
+  return rows
+
+
+def fmt(values) -> str:
+  s = base_metrics.summary(values)
+  extra = f' ({s["n_nonfinite"]} undefined)' if s['n_nonfinite'] else ''
+  return f'{s["mean"]:.4f} ± {s["std"]:.4f}{extra}'
