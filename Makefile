@@ -221,8 +221,8 @@ train-longgap: $(STAMP)
 # them), then copied with their provenance to models/longgap-{spec,wave}-sc09.keras + .json
 # (experiments/ship_longgap_model.py).
 .PHONY: longgap-models
-LONGGAP_SPEC_STEPS ?= 8000
-LONGGAP_WAVE_STEPS ?= 12000
+LONGGAP_SPEC_STEPS ?= 6200
+LONGGAP_WAVE_STEPS ?= 5200
 LONGGAP_SPEC_TRAIN = $(PY) -m experiments.longgap_train --data_dir $(DATA_DIR)/longgap-sc09-standin \
   --model spec --preset small --valid_phase pghi+fgla --steps $(LONGGAP_SPEC_STEPS) \
   --runs_dir $(RUNS_DIR) --name lg-spec --valid_every 400 --valid_clips 48

@@ -16,6 +16,7 @@ from audio_context_encoder.longgap import baselines, config, deep_prior, metrics
 from tfrecords_tools import longgap_dataset
 
 NAMES = {'masked': 'Masked input', 'griffinlim_gt': 'Griffin-Lim GT (oracle)',
+         'context_phase_gt': 'GT magnitude + masked PGHI/FGLA (oracle, not in the paper)',
          'lpc': 'LPC (Burg, both sides)', 'simgraph': 'Similarity graph (simplified)',
          'masked dp': 'Masked input, on the Deep Prior clips', 'deep_prior gl': 'Deep Prior + Griffin-Lim',
          'deep_prior pghi+fgla': 'Deep Prior + masked PGHI/FGLA'}
@@ -81,7 +82,8 @@ def evaluate(clips, mask, rate, dp_clips, dp_iterations, lpc_order, psis=None, m
     if progress:
       progress(name)
 
-  for method in (baselines.MaskedInput(), baselines.GriffinLimGT(), baselines.LongLPC(lpc_order),
+  for method in (baselines.MaskedInput(), baselines.GriffinLimGT(), baselines.ContextPhaseGT(),
+                 baselines.LongLPC(lpc_order),
                  baselines.SimilarityGraph()):
     run(method.name, method, clips, mask)
   for name, method in methods:

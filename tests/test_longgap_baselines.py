@@ -52,6 +52,15 @@ def test_griffin_lim_gt_is_an_oracle_close_in_magnitude_not_in_phase():
   assert baselines.GriffinLimGT.oracle and baselines.GriffinLimGT.zone is None
 
 
+def test_context_phase_gt_keeps_the_known_samples_and_continues_the_context():
+  x = tone()
+  y = baselines.ContextPhaseGT(iterations=50).fill(x, MASK)
+  assert (y[~MASK] == x[~MASK]).all()  # zone 0: pasted back bit-exact
+  gl = baselines.GriffinLimGT(iterations=50).fill(x, MASK)
+  assert metrics.snr_gap(y, x, MASK)[0] > 25 > metrics.snr_gap(gl, x, MASK)[0] + 20
+  assert baselines.ContextPhaseGT.oracle and baselines.ContextPhaseGT.zone == 0
+
+
 def test_similarity_graph_copies_a_matching_period():
   x = tone((500.0,), (0.5,))  # period 32 samples: a copy one hop away is exact
   sg = baselines.SimilarityGraph()

@@ -11,7 +11,7 @@ the masked samples, except the oracle GriffinLimGT (`oracle = True`).
 import numpy as np
 
 from audio_context_encoder import lpc
-from audio_context_encoder.longgap import config, spectrogram
+from audio_context_encoder.longgap import config, phase_options, spectrogram
 
 
 def check(clips, mask):
@@ -49,6 +49,31 @@ class GriffinLimGT:
     x, _ = check(clips, mask)
     mag = np.abs(spectrogram.stft(x, self.stft.n_fft, self.stft.hop))
     return spectrogram.griffin_lim(mag, self.stft.n_fft, self.stft.hop, x.shape[1], self.iterations)
+
+
+class ContextPhaseGT:
+  """Not in the paper: the ground truth's STFT magnitude in the gap, the phase by masked PGHI +
+  FGLA from the context (phase_options 'pghi+fgla'), the known samples pasted back.
+
+  An oracle beside "Griffin-Lim GT": with the same true magnitudes it shows what the phase
+  option alone is worth to the waveform metrics (ML1 compares samples, so a phase that does
+  not continue the context's costs more than silence does).
+  """
+
+  name, zone, context, oracle = 'context_phase_gt', 0, None, True
+
+  def __init__(self, iterations: int = 100, stft=config.METHOD_STFT):
+    self.iterations, self.stft = iterations, stft
+
+  def fill(self, clips, mask):
+    x, m = check(clips, mask)
+    mag = np.abs(spectrogram.stft(x, self.stft.n_fft, self.stft.hop))
+    out = np.empty_like(x)
+    for i in range(len(x)):
+      s, e = config.gap_bounds(m[i])
+      out[i] = phase_options.to_waveform(np.where(m[i], 0.0, x[i]), mag[i], s, e, 'pghi+fgla',
+                                         self.stft, self.iterations)
+    return out
 
 
 class LongLPC:
