@@ -218,7 +218,7 @@ def inpaint_spectrogram(model, clips, sample_mask, cfg: SpectrogramModelConfig,
   clips = np.atleast_2d(np.asarray(clips, np.float64))
   sample_mask = np.broadcast_to(np.atleast_2d(np.asarray(sample_mask, bool)), clips.shape)
   mag, fmask = spectrogram_inputs(clips, sample_mask, cfg)
-  out_mag = np.asarray(model.predict([mag, fmask], verbose=0), np.float64)
+  out_mag = run_model(model, [mag, fmask]).astype(np.float64)
   stft = config.MethodSTFT(n_fft=cfg.n_fft, hop=cfg.hop)
   out = np.empty_like(clips)
   for i in range(len(clips)):
@@ -231,7 +231,14 @@ def inpaint_waveform(model, clips, sample_mask) -> np.ndarray:
   """Clips [B, T] inpainted by the waveform model (known samples pasted back inside it)."""
   clips = np.atleast_2d(np.asarray(clips, np.float32))
   m = np.broadcast_to(np.atleast_2d(np.asarray(sample_mask, np.float32)), clips.shape)
-  return np.asarray(model.predict([clips, m], verbose=0))
+  return run_model(model, [clips, m])
+
+
+def run_model(model, inputs, batch: int = 16) -> np.ndarray:
+  """The model's output on inputs [B, ...] in batches, called directly: Keras' predict
+  retraces (and warns) at every new batch count, as the tables' many small calls make."""
+  return np.concatenate([np.asarray(model([x[i:i + batch] for x in inputs], training=False))
+                         for i in range(0, len(inputs[0]), batch)])
 
 
 def gap_reach(kind: str, cfg, protocol, seconds: float = None) -> Tuple[int, int]:
