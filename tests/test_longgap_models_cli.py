@@ -46,7 +46,7 @@ def test_spectrogram_model_trains_and_validates_through_griffin_lim(tiny_folder,
                             runs_dir=tmp_path, valid_clips=1, gl_iterations=2, features=psi,
                             perceptual_weight=0.5)
   assert out['step'] == 1
-  run = tmp_path / 'longgap-small-longgap-tiny0-spec'
+  run = tmp_path / f'longgap-small-{tiny_folder.name}-spec'
   assert out['run_dir'] == str(run) and (run / 'last.keras').exists()
   assert 'ml1_waveform' in tags(run / 'valid')
   assert {'masked_l1', 'perceptual', 'total'} <= tags(run / 'train')
