@@ -134,11 +134,17 @@ def load_classifier_file(path):
   return keras.models.load_model(path), json.loads(path.with_suffix('.json').read_text())
 
 
-def features(kind: str, model: keras.Model, cfg=classifiers.DEFAULT, batch_size: int = 64):
-  """Psi for metrics.perceptual_distance: clips [B, T] -> penultimate features [B, F] (numpy)."""
+def psi_of(kind: str, model: keras.Model, cfg=classifiers.DEFAULT):
+  """Eq. 3's Psi of a classifier, on clips [B, T] (the spectrogram one through its STFT)."""
   psi = losses.penultimate(model)
   if kind == 'spec':
     psi = losses.on_spectrogram(psi, cfg.n_fft, cfg.hop, cfg.log_floor)
+  return psi
+
+
+def features(kind: str, model: keras.Model, cfg=classifiers.DEFAULT, batch_size: int = 64):
+  """Psi for metrics.perceptual_distance: clips [B, T] -> penultimate features [B, F] (numpy)."""
+  psi = psi_of(kind, model, cfg)
 
   def run(clips):
     clips = tf.convert_to_tensor(np.asarray(clips, np.float32))
@@ -155,9 +161,19 @@ def saved_features(out, kind: str):
 def file_features(path, kind: str):
   """Psi of the classifier NAME.keras (+ NAME.json) of `kind`."""
   model, record = load_classifier_file(path)
-  cfg = classifiers.ClassifierConfig(**{k: tuple(v) if isinstance(v, list) else v
-                                        for k, v in record['config'].items()})
-  return features(kind, model, cfg)
+  return features(kind, model, config_of(record))
+
+
+def file_psi(path):
+  """(kind, Psi as a TensorFlow function of clips [B, T]) of the classifier NAME.keras (+ .json):
+  differentiable, for eq. 3 as a training loss (longgap_trainer)."""
+  model, record = load_classifier_file(path)
+  return record['kind'], psi_of(record['kind'], model, config_of(record))
+
+
+def config_of(record) -> classifiers.ClassifierConfig:
+  return classifiers.ClassifierConfig(**{k: tuple(v) if isinstance(v, list) else v
+                                         for k, v in record['config'].items()})
 
 
 # Chang et al. 2019, Table 1, SC09 test accuracy, "not pretrained" (from scratch) and pretrained.

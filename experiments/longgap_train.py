@@ -40,6 +40,9 @@ flags.DEFINE_integer('seed', 0, 'initialisation and batch seed')
 flags.DEFINE_integer('gl_iterations', 32, 'Griffin-Lim iterations of the spectrogram model in validation')
 flags.DEFINE_enum('magnitude', None, ['log', 'linear'], 'the spectrogram network\'s domain (default: '
                   'the preset\'s, log); linear trains eq. 2 on |S|, which spectral SNR measures')
+flags.DEFINE_string('perceptual_classifier', None, 'eq. 3: a classifier NAME.keras (+ .json), e.g. '
+                    'models/longgap-classifier-wave-sc09.keras; waveform network only')
+flags.DEFINE_float('perceptual_weight', 0.0, 'weight of eq. 3 beside eq. 2 (not in the paper; 0 = L1 only)')
 flags.DEFINE_enum('valid_phase', 'gl', ['gl', 'pghi+fgla'], 'phase retrieval of the spectrogram model in '
                   'validation: the paper\'s Griffin-Lim, or masked PGHI + FGLA from the context')
 
@@ -52,7 +55,9 @@ def main(argv):
     out = train(FLAGS.data_dir, FLAGS.model, FLAGS.preset, FLAGS.steps, FLAGS.batch_size, FLAGS.lr,
                 FLAGS.time_budget_s, FLAGS.runs_dir, FLAGS.name, FLAGS.log_every,
                 FLAGS.checkpoint_every, FLAGS.valid_every, FLAGS.valid_clips, FLAGS.seed,
-                FLAGS.gl_iterations, magnitude=FLAGS.magnitude, valid_phase=FLAGS.valid_phase)
+                FLAGS.gl_iterations, magnitude=FLAGS.magnitude, valid_phase=FLAGS.valid_phase,
+                perceptual_weight=FLAGS.perceptual_weight,
+                perceptual_classifier=FLAGS.perceptual_classifier)
   except (longgap_dataset.DatasetError, ValueError) as e:
     sys.exit(f'error: {e}')
   print(f'{out["run_dir"]}: step {out["step"]} (stopped by {out["stopped"]})')

@@ -36,6 +36,17 @@ def batch(clips: np.ndarray, protocol: config.Protocol, size: int, seed: int, st
   return x, protocol.random_train_mask(rng, size).astype(np.float32)
 
 
+def classifier_psi(path, kind: str):
+  """Eq. 3's Psi from a saved classifier, for the waveform network (the paper's L1+WaveP and,
+  through the classifier's own STFT, L1+SpecP). The spectrogram network predicts a log |STFT|
+  with the method STFT (hop 128), not the classifiers' input (hop 200), so it is refused."""
+  if kind != 'wave':
+    raise ValueError('a perceptual classifier trains the waveform network only: the spectrogram '
+                     "network's output is not the classifiers' input (another STFT)")
+  from experiments import longgap_classifier_trainer  # TensorFlow models; only when asked for
+  return longgap_classifier_trainer.file_psi(path)[1]
+
+
 def _run_record(run_dir: pathlib.Path, record: dict) -> None:
   """Writes run.json, or refuses to resume a run made with another model or data."""
   path = run_dir / 'run.json'
@@ -88,16 +99,21 @@ def write_examples(target, inpainted, protocol, n_fft: int = 512, hop: int = 128
 def train(data_dir, kind='spec', preset='small', steps=1000, batch_size=8, lr=1e-3,
           time_budget_s=0.0, runs_dir='runs', name=None, log_every=50, checkpoint_every=200,
           valid_every=500, valid_clips=64, seed=0, gl_iterations=32, features=None,
-          perceptual_weight=0.0, magnitude=None, valid_phase='gl') -> dict:
+          perceptual_weight=0.0, magnitude=None, valid_phase='gl',
+          perceptual_classifier=None) -> dict:
   """Trains (or resumes) one run; returns {'step', 'run_dir', 'stopped'}.
 
   magnitude: 'log' or 'linear' overrides the spectrogram preset's domain (model_config).
   valid_phase: the spectrogram model's phase option in validation (phase_options.PHASES).
+  perceptual_classifier: a classifier NAME.keras (+ .json; make longgap-classifiers, or the shipped
+    models/longgap-classifier-*-sc09.keras) whose features are eq. 3's Psi, instead of `features`.
 
   features, perceptual_weight: eq. 3's Psi and its weight (losses.penultimate of a classifier,
   losses.on_spectrogram for a spectrogram classifier on the waveform model); none yet by flag.
   """
   start = time.time()
+  if perceptual_classifier:
+    features = classifier_psi(perceptual_classifier, kind)
   settings = longgap_dataset.read_settings(data_dir)
   protocol = config.get(settings['protocol'])
   cfg = model_config.get(kind, preset)
@@ -112,7 +128,8 @@ def train(data_dir, kind='spec', preset='small', steps=1000, batch_size=8, lr=1e
   run_dir.mkdir(parents=True, exist_ok=True)
   _run_record(run_dir, {'model': kind, 'preset': preset, 'config': dataclasses.asdict(cfg),
                         'data_dir': str(data_dir), 'protocol': protocol.name, 'batch_size': batch_size,
-                        'lr': lr, 'seed': seed, 'perceptual_weight': perceptual_weight})
+                        'lr': lr, 'seed': seed, 'perceptual_weight': perceptual_weight,
+                        **({'perceptual_classifier': str(perceptual_classifier)} if perceptual_classifier else {})})
 
   keras.utils.set_random_seed(seed)
   model = build(kind, cfg, protocol)

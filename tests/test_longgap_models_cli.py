@@ -1,14 +1,17 @@
 """experiments/longgap_train.py on a tiny built SC09-protocol folder: runs, writes its files,
 resumes exactly, refuses other settings in the same run folder."""
 
+import dataclasses
 import json
+import pathlib
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from audio_context_encoder.longgap import config
+from audio_context_encoder.longgap import classifiers, config
+from experiments import longgap_classifier_trainer as clf_trainer
 from experiments import longgap_trainer as longgap_train
 from tfrecords_tools import longgap_dataset
 
@@ -74,3 +77,23 @@ def test_train_resumes_exactly_and_refuses_other_settings(tiny_folder, tmp_path)
   stopped = longgap_train.train(tiny_folder, steps=100, runs_dir=tmp_path, name='whole',
                                 time_budget_s=1e-9, **kw)
   assert stopped['stopped'] == 'time budget' and stopped['step'] == 4
+
+
+@pytest.mark.parametrize('clf_kind', ['wave', 'spec'])
+def test_waveform_network_trains_with_a_saved_classifiers_perceptual_loss(tiny_folder, tmp_path, clf_kind):
+  path = tmp_path / f'clf-{clf_kind}.keras'
+  clf_trainer.save_model(clf_trainer.build(clf_kind, 16000, 2, classifiers.TINY), path)
+  path.with_suffix('.json').write_text(json.dumps({'kind': clf_kind, 'config': dataclasses.asdict(classifiers.TINY)}))
+  out = longgap_train.train(tiny_folder, kind='wave', preset='small', steps=2, batch_size=2, log_every=1,
+                            runs_dir=tmp_path, valid_clips=0, perceptual_weight=0.5,
+                            perceptual_classifier=str(path))
+  assert out['step'] == 2
+  run = pathlib.Path(out['run_dir'])
+  assert json.loads((run / 'run.json').read_text())['perceptual_classifier'] == str(path)
+  perceptual = [float(tf.make_ndarray(v.tensor)) for f in (run / 'train').glob('events.out.tfevents.*')
+                for e in tf.compat.v1.train.summary_iterator(str(f)) for v in e.summary.value
+                if v.tag == 'perceptual']
+  assert perceptual and all(np.isfinite(perceptual))
+  with pytest.raises(ValueError, match='waveform network only'):
+    longgap_train.train(tiny_folder, kind='spec', steps=1, runs_dir=tmp_path, perceptual_weight=0.5,
+                        perceptual_classifier=str(path))
