@@ -386,18 +386,54 @@ def _fgla_block(c, target, background, layout, iterations, alpha):
 
 
 def _rfft(x, out):
-  """sfft.rfft(x, axis=-1), into `out` (complex [..., M/2 + 1]) when scipy's pocketfft is at hand:
-  no allocation (a fresh output per call cost page faults and cache misses in the FGLA loop)."""
+  """sfft.rfft(x, axis=-1) into `out` (complex [..., M/2 + 1], C-contiguous), returned: with
+  scipy's pocketfft directly, without allocating (a fresh output per call cost page faults and
+  cache misses in the FGLA loop)."""
   if _pocketfft is None:
-    return sfft.rfft(x, axis=-1)
+    out[...] = sfft.rfft(x, axis=-1)
+    return out
   return _pocketfft.r2c(x, (x.ndim - 1,), True, 0, out, 1)
 
 
 def _irfft(c, n, out):
-  """sfft.irfft(c, n, axis=-1) (norm 'backward': 1/n on the inverse), into `out` when possible."""
+  """sfft.irfft(c, n, axis=-1) (norm 'backward': 1/n on the inverse) into `out`, returned."""
   if _pocketfft is None:
-    return sfft.irfft(c, n=n, axis=-1)
+    out[...] = sfft.irfft(c, n=n, axis=-1)
+    return out
   return _pocketfft.c2r(c, (c.ndim - 1,), n, False, 2, out, 1)
+
+
+_DGT_ROWS = 8  # segments per transform call in _dgt (their frames stay in cache)
+
+
+def _dgt(x, sig: SignalConfig) -> np.ndarray:
+  """dgt_lib.dgt of float64 signals [B, L], all columns, equal up to rounding (~3e-16 relative):
+  frames gathered in FFT order (HopLayout's form: no (-1)^m pass), transformed _DGT_ROWS
+  segments at a time into the output (dgt_lib.dgt's whole-batch temporaries and numpy.fft
+  took 2.5x longer)."""
+  n = sig.dgt_columns
+  idx = dgt_lib.fft_order((np.arange(n)[:, None] * sig.a + np.arange(-sig.M // 2, sig.M // 2)[None, :]) % sig.L)
+  win = dgt_lib.fft_order(dgt_lib.window(sig))
+  out = np.empty((x.shape[0], n, sig.bins), np.complex128)
+  for lo in range(0, x.shape[0], _DGT_ROWS):
+    frames = x[lo:lo + _DGT_ROWS, idx]
+    frames *= win
+    _rfft(frames, out[lo:lo + _DGT_ROWS])
+  return out
+
+
+def _idgt(c, sig: SignalConfig, columns) -> np.ndarray:
+  """dgt_lib.idgt(c, sig, columns) for coefficients [B, len(columns), bins], up to rounding, through
+  scipy's pocketfft and FFT-order frames (HopLayout's form)."""
+  columns = np.asarray(columns)
+  n, r, a = sig.dgt_columns, sig.M // sig.a, sig.a
+  frames = _irfft(np.ascontiguousarray(c), sig.M, np.empty(c.shape[:-1] + (sig.M,)))
+  frames *= dgt_lib.fft_order(dgt_lib.dual_window(sig))
+  chunks = frames.reshape(frames.shape[:-1] + (r, a))
+  out = np.zeros((c.shape[0], n, a))
+  for q in range(r):  # FFT order: chunks n, n + 1, ..., then n - r/2, ..., n - 1
+    out[:, (columns + q - r * (q >= r // 2)) % n] += chunks[:, :, q]
+  return out.reshape(c.shape[0], sig.L)
 
 
 def _fgla_frames(synthesis, dual, background, offsets, window, buffer, frames):
@@ -462,7 +498,7 @@ def fgla(coeffs, known_columns, sig: SignalConfig, iterations: int = 100,
   layout = dgt_lib.HopLayout(sig, unknown)
   fixed = np.setdiff1d(dgt_lib.neighbours(sig, unknown), unknown)
   if fixed.size:
-    background = layout.samples(dgt_lib.idgt(c[:, fixed], sig, fixed))
+    background = layout.samples(_idgt(c[:, fixed], sig, fixed))
   else:
     background = np.zeros((c.shape[0], len(layout.chunks), sig.a))
   c_u = np.ascontiguousarray(c[:, unknown])
@@ -481,7 +517,7 @@ def _synthesize(x, c, sig: SignalConfig):
   """x with the gap region replaced by the synthesis of DGT coefficients c [B, 40, bins]."""
   start, end = sig.gap_dgt_columns
   near = dgt_lib.neighbours(sig, np.arange(start, end))
-  y = dgt_lib.idgt(c[:, near], sig, near)
+  y = _idgt(c[:, near], sig, near)
   lo, hi = sig.gap_region
   out = x.copy()
   out[:, lo:hi] = y[:, lo:hi]
@@ -497,7 +533,7 @@ def synthesize_gap(segments, gap_coeffs, sig: SignalConfig) -> np.ndarray:
   x = np.atleast_2d(np.asarray(segments))
   work = x.astype(np.float64)
   work[:, sig.Lc:sig.Lc + sig.Lg] = 0.0
-  c = dgt_lib.dgt(work, sig)
+  c = _dgt(work, sig)
   start, end = sig.gap_dgt_columns
   c[:, start:end] = np.asarray(gap_coeffs).reshape((x.shape[0], end - start, sig.bins))
   return _synthesize(x, c, sig)
@@ -547,7 +583,7 @@ def _reconstruct(x, mags, sig, method, rcfg, seed, fgla_backend='numpy', row_off
   work = x.astype(np.float64)
   if method != 'true_phase':
     work[:, sig.Lc:sig.Lc + sig.Lg] = 0.0  # the known columns never see the gap
-  c = dgt_lib.dgt(work, sig)
+  c = _dgt(work, sig)
   if method == 'true_phase':
     c[:, start:end] = mags * np.exp(1j * np.angle(c[:, start:end]))
   else:
