@@ -142,7 +142,7 @@ def pghi(coeffs, known_columns, sig: SignalConfig, gamma: float = None, tol: flo
   kernel = compute.compiled(_heap_pops, exact=True)
   if kernel:
     phase = np.ascontiguousarray(phase)
-    kernel(phase, _ranks(mag), tgrad.reshape(b, k), fgrad.reshape(b, k), scale, is_known,
+    kernel(phase, mag, tgrad.reshape(b, k), fgrad.reshape(b, k), scale, is_known,
            is_known | small, nb.astype(np.int64))
   else:
     east_c, west_c = np.maximum(pos[(region + 1) % n_cols], 0), np.maximum(pos[(region - 1) % n_cols], 0)
@@ -157,71 +157,82 @@ def pghi(coeffs, known_columns, sig: SignalConfig, gamma: float = None, tol: flo
   return out
 
 
-def _ranks(mag):
-  """Heap keys [B, K]: K for the largest magnitude ... 1, ties in index order (as argmax breaks
-  them), so popping the largest rank is reference.pghi's global argmax."""
-  b, k = mag.shape
-  order = np.argsort(-mag, axis=1, kind='stable')
-  rank = np.empty((b, k), np.int32)
-  np.put_along_axis(rank, order, np.arange(k, 0, -1, dtype=np.int32)[None], axis=1)
-  return rank
-
-
-def _heap_pops(phase, rank, tgrad, fgrad, scale, is_known, done, nb):
+def _heap_pops(phase, mag, tgrad, fgrad, scale, is_known, done, nb):
   """_integrate as a numba kernel: the same pops in the same order, the same float operations.
 
-  Segment after segment, in place on phase [B, K]: a binary max-heap of ranks; pop the
-  largest, give its phase plus scale[d] (grad[entry] + grad[neighbour]) (grad: tgrad
-  east/west, fgrad north/south) to its neighbours nb[entry, d] not done yet, push them.
-  Empty heap with entries left: restart at the largest remaining one with phase 0
-  (a cursor down the rank order: done only grows). O(K log K) per segment.
+  Segment after segment, in place on phase [B, K]: a binary max-heap of entries ordered by
+  magnitude, ties to the lower index (reference.pghi's argmax order: the keys are distinct, so
+  the pops do not depend on the heap's shape); pop the largest, give its phase plus
+  scale[d] (grad[entry] + grad[neighbour]) (grad: tgrad east/west, fgrad north/south) to its
+  neighbours nb[entry, d] not done yet, push them. Empty heap with entries left: restart at
+  the largest remaining one with phase 0 (a cursor down the magnitude order, sorted only
+  when a segment first needs it: with known columns and no tiny coefficients, never).
+  O(K log K) per segment.
   """
   b, k = phase.shape
-  heap = np.empty(k, np.int32)
-  entry = np.empty(k + 1, np.int64)  # rank -> index
+  heap = np.empty(k, np.int64)  # entries; hkey: their magnitudes, beside them (no indirect loads)
+  hkey = np.empty(k)
   for r in range(b):
-    for i in range(k):
-      entry[rank[r, i]] = i
+    m = mag[r]
     n = 0
-    for key in range(k, 0, -1):  # the known entries in decreasing rank: already a heap
-      if is_known[r, entry[key]]:
-        heap[n] = key
+    left = k  # entries not done
+    for e in range(k):
+      if done[r, e]:
+        left -= 1
+      if is_known[r, e]:  # push
+        x, i = m[e], n
         n += 1
-    cursor = k
+        while i > 0:
+          p = (i - 1) // 2
+          if hkey[p] > x or (hkey[p] == x and heap[p] < e):
+            break
+          heap[i], hkey[i] = heap[p], hkey[p]
+          i = p
+        heap[i], hkey[i] = e, x
+    order = heap[:0]
+    cursor = 0
     while True:
       if n > 0:  # pop
-        src = entry[heap[0]]
+        src = heap[0]
         n -= 1
-        key, i = heap[n], 0
+        e, x, i = heap[n], hkey[n], 0
         while 2 * i + 1 < n:
           child = 2 * i + 1
-          if child + 1 < n and heap[child + 1] > heap[child]:
+          if child + 1 < n and (hkey[child + 1] > hkey[child]
+                                or (hkey[child + 1] == hkey[child] and heap[child + 1] < heap[child])):
             child += 1
-          if heap[child] <= key:
+          if x > hkey[child] or (x == hkey[child] and e < heap[child]):
             break
-          heap[i] = heap[child]
+          heap[i], hkey[i] = heap[child], hkey[child]
           i = child
-        heap[i] = key
+        heap[i], hkey[i] = e, x
       else:  # restart
-        while cursor > 0 and done[r, entry[cursor]]:
-          cursor -= 1
-        if cursor == 0:
+        if left == 0:
           break
-        src = entry[cursor]
+        if order.size == 0:
+          order = np.argsort(-m, kind='mergesort')  # stable: ties in index order
+        while done[r, order[cursor]]:
+          cursor += 1
+        src = order[cursor]
         phase[r, src] = 0.0
         done[r, src] = True
+        left -= 1
       for d in range(4):
         dst = nb[src, d]
         if dst >= 0 and not done[r, dst]:
           grad = tgrad if d < 2 else fgrad
           phase[r, dst] = phase[r, src] + scale[d] * (grad[r, src] + grad[r, dst])
           done[r, dst] = True
-          key, i = rank[r, dst], n  # push
+          left -= 1
+          x, i = m[dst], n  # push
           n += 1
-          while i > 0 and heap[(i - 1) // 2] < key:
-            heap[i] = heap[(i - 1) // 2]
-            i = (i - 1) // 2
-          heap[i] = key
+          while i > 0:
+            p = (i - 1) // 2
+            if hkey[p] > x or (hkey[p] == x and heap[p] < dst):
+              break
+            heap[i], hkey[i] = heap[p], hkey[p]
+            i = p
+          heap[i], hkey[i] = dst, x
 
 
 _BLOCK = 64  # heap keys per block of the two-level argmax in _integrate
