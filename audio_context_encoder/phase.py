@@ -369,13 +369,16 @@ def _fgla_block(c, target, background, layout, iterations, alpha):
   buffer = np.empty_like(background)
   frames = np.empty(c.shape[:2] + (layout.sig.M,))
   synthesis, t_new = np.empty_like(frames), np.empty_like(c)
+  m = layout.sig.M
+  exact = m & (m - 1) == 0  # 1/M folded into the dual window: exact for a power of 2
+  dual = layout.dual_fft / m if exact else layout.dual_fft
   for _ in range(iterations):
-    synthesis = _irfft(c, layout.sig.M, synthesis)
+    synthesis = _irfft(c, m, synthesis, scaled=not exact)
     if frames_kernel and layout.offsets is not None:
-      frames_kernel(synthesis, layout.dual_fft, background, layout.offsets, layout.window_fft, buffer,
+      frames_kernel(synthesis, dual, background, layout.offsets, layout.window_fft, buffer,
                     frames)
     else:
-      synthesis *= layout.dual_fft
+      synthesis *= dual
       np.copyto(buffer, background)
       layout.overlap_add(buffer, synthesis)
       np.multiply(layout.frames(buffer, out=frames), layout.window_fft, out=frames)
@@ -406,12 +409,14 @@ def _rfft(x, out):
   return _pocketfft.r2c(x, (x.ndim - 1,), True, 0, out, 1)
 
 
-def _irfft(c, n, out):
-  """sfft.irfft(c, n, axis=-1) (norm 'backward': 1/n on the inverse) into `out`, returned."""
+def _irfft(c, n, out, scaled=True):
+  """sfft.irfft(c, n, axis=-1) (norm 'backward': 1/n on the inverse) into `out`, returned;
+  `scaled` False leaves out the 1/n (the caller folds it into a window: for n a power of 2 the
+  same floats, one pass less)."""
   if _pocketfft is None:
-    out[...] = sfft.irfft(c, n=n, axis=-1)
+    out[...] = sfft.irfft(c, n=n, axis=-1, norm='backward' if scaled else 'forward')
     return out
-  return _pocketfft.c2r(c, (c.ndim - 1,), n, False, 2, out, 1)
+  return _pocketfft.c2r(c, (c.ndim - 1,), n, False, 2 if scaled else 0, out, 1)
 
 
 _DGT_ROWS = 8  # segments per transform call in _dgt (their frames stay in cache)

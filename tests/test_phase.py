@@ -193,3 +193,6 @@ def test_fft_helpers_equal_scipy_fft(pocketfft, monkeypatch, rng):
   c = sfft.rfft(rng.standard_normal((3, 11, SIG.M)))
   np.testing.assert_array_equal(phase._rfft(x, np.empty_like(c)), sfft.rfft(x, axis=-1))
   np.testing.assert_array_equal(phase._irfft(c, SIG.M, np.empty_like(x)), sfft.irfft(c, n=SIG.M, axis=-1))
+  # unscaled inverse (FGLA folds 1/M into the dual window): the same floats for M a power of 2
+  np.testing.assert_array_equal(phase._irfft(c, SIG.M, np.empty_like(x), scaled=False) / SIG.M,
+                                sfft.irfft(c, n=SIG.M, axis=-1))
