@@ -180,3 +180,19 @@ def test_reconstruction_split_over_processes_and_tf_backend(kernels, gspi_segmen
   tf_out = phase.reconstruct_from_magnitudes(x[:4], mags[:4], SIG, rcfg=rcfg, backend='tf')
   lo, hi = SIG.gap_region
   assert np.abs(tf_out[:, lo:hi] - one[:4, lo:hi]).max() < 1e-9 * np.abs(one[:4, lo:hi]).max()
+
+
+@pytest.mark.parametrize('pocketfft', [True, False])
+def test_fft_helpers_equal_scipy_fft(pocketfft, monkeypatch, rng):
+  """FGLA's transforms into preallocated outputs = scipy.fft's rfft / irfft, bit for bit
+  (and the plain scipy.fft fallback when scipy's pocketfft module is not where it is looked for)."""
+  from scipy import fft as sfft
+  if not pocketfft:
+    monkeypatch.setattr(phase, '_pocketfft', None)
+  x = rng.standard_normal((3, 11, SIG.M))
+  c = sfft.rfft(rng.standard_normal((3, 11, SIG.M)))
+  np.testing.assert_array_equal(phase._rfft(x, np.empty_like(c)), sfft.rfft(x, axis=-1))
+  np.testing.assert_array_equal(phase._irfft(c, SIG.M, np.empty_like(x)), sfft.irfft(c, n=SIG.M, axis=-1))
+  # unscaled inverse (FGLA folds 1/M into the dual window): the same floats for M a power of 2
+  np.testing.assert_array_equal(phase._irfft(c, SIG.M, np.empty_like(x), scaled=False) / SIG.M,
+                                sfft.irfft(c, n=SIG.M, axis=-1))
