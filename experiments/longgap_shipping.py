@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from audio_context_encoder import atomic
 from audio_context_encoder.methods import longgap_model_file
-from experiments.run_events import git_commit, scalars, training_seconds
+from experiments.run_events import git_commit, scalar_series, scalars, training_seconds
 
 # The scalars experiments/longgap_trainer.validate writes under RUN_DIR/valid.
 VALID_TAGS = ('loss_masked_l1', 'ml1_waveform', 'ml1_masked_input', 'spectral_snr_db')
@@ -31,9 +31,9 @@ def checkpoint_step(run_dir: pathlib.Path) -> int:
   return int(tf.train.load_variable(latest, 'step/.ATTRIBUTES/VARIABLE_VALUE'))
 
 
-def last_validation(run_dir: pathlib.Path) -> dict:
-  """{'step', and each of VALID_TAGS}: the run's last validation."""
-  events = {tag: scalars(run_dir / 'valid', tag) for tag in VALID_TAGS}
+def last_validation(run_dir: pathlib.Path, events: dict) -> dict:
+  """{'step', and each of VALID_TAGS}: the run's last validation, from scalar_series of
+  RUN_DIR/valid."""
   missing = [tag for tag in VALID_TAGS if not events[tag]]
   if missing:
     raise ValueError(f'{run_dir / "valid"}: no {", ".join(missing)} logged (a run with '
@@ -46,11 +46,12 @@ def provenance(run_dir, command: str, pause_s: float = 600) -> dict:
   """run.json's fields plus command, commit, steps, wall_time_s and validation."""
   run_dir = pathlib.Path(run_dir)
   record = json.loads((run_dir / 'run.json').read_text())
+  valid = scalar_series(run_dir / 'valid', VALID_TAGS)
   wall = [w for _, w, _ in scalars(run_dir / 'train', 'total')]
-  wall += [w for _, w, _ in scalars(run_dir / 'valid', VALID_TAGS[0])]
+  wall += [w for _, w, _ in valid[VALID_TAGS[0]]]
   return {**record, 'command': command, 'commit': git_commit(), 'steps': checkpoint_step(run_dir),
           'wall_time_s': round(training_seconds(wall, pause_s)),
-          'validation': last_validation(run_dir)}
+          'validation': last_validation(run_dir, valid)}
 
 
 def ship(run_dir, command: str, out_dir='models', pause_s: float = 600):

@@ -11,6 +11,7 @@ longgap_figure3_<tag>.png, each atomically. Costly parts are capped by flags (re
 output's command line): clips per dataset, Deep Prior clips and iterations.
 """
 
+import copy
 import os
 import sys
 import time
@@ -80,8 +81,9 @@ def networks(protocols):
   """({row: method}, {row: {dataset: why not}}, {row: paper_tables.TABLE2 key}) of the shipped
   networks: each runs on the datasets of its own protocol only."""
   from audio_context_encoder.longgap import trained
-  spec = [trained.TrainedNetwork(FLAGS.lgt_spec_model, p, FLAGS.lgt_gl_iterations)
-          for p in ('gl', 'pghi+fgla')]
+  spec_gl = trained.TrainedNetwork(FLAGS.lgt_spec_model, 'gl', FLAGS.lgt_gl_iterations)
+  spec = [spec_gl, copy.copy(spec_gl)]  # one model loaded, two phase options
+  spec[1].phase = 'pghi+fgla'
   wave = trained.TrainedNetwork(FLAGS.lgt_wave_model)
   nets = {'ours_spec gl': spec[0], 'ours_spec pghi+fgla': spec[1], 'ours_wave': wave}
   why = {k: {d: None if n.protocol.name == d else report.NOT_TRAINED for d in protocols}
@@ -154,8 +156,8 @@ def run() -> dict:
            f'{FLAGS.lgt_dp_iterations} iterations)')
   records, psis = {}, {}
   for kind, path in (('wave', FLAGS.lgt_classifier_wave), ('spec', FLAGS.lgt_classifier_spec)):
-    records[kind] = trainer.load_classifier_file(path)[1]
-    psis[f'PD {kind}'] = trainer.file_features(path, kind)
+    model, records[kind] = trainer.load_classifier_file(path)
+    psis[f'PD {kind}'] = trainer.features(kind, model, trainer.config_of(records[kind]))
   nets, why, paper_rows = networks(sels)
   results, kept = {}, {}
   for d, sel in sels.items():

@@ -10,12 +10,19 @@ import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 
-def scalars(event_dir, tag):
-  """[(step, wall_time, value)] of a scalar written by tf.summary.scalar."""
+def scalar_series(event_dir, tags):
+  """{tag: [(step, wall_time, value)]} of scalars written by tf.summary.scalar, from one read
+  of the folder's events ([] for a tag never written)."""
   acc = EventAccumulator(str(event_dir), size_guidance={'tensors': 0})
   acc.Reload()
-  return [(e.step, e.wall_time, float(tf.make_ndarray(e.tensor_proto)))
-          for e in acc.Tensors(tag)] if tag in acc.Tags()['tensors'] else []
+  written = acc.Tags()['tensors']
+  return {tag: [(e.step, e.wall_time, float(tf.make_ndarray(e.tensor_proto))) for e in acc.Tensors(tag)]
+          if tag in written else [] for tag in tags}
+
+
+def scalars(event_dir, tag):
+  """[(step, wall_time, value)] of one scalar (scalar_series)."""
+  return scalar_series(event_dir, [tag])[tag]
 
 
 def training_seconds(wall_times, pause_s):

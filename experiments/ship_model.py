@@ -24,7 +24,7 @@ from audio_context_encoder import atomic, features, losses, reader  # noqa: E402
 from audio_context_encoder.config import Config  # noqa: E402
 from audio_context_encoder.manifest import read_manifest  # noqa: E402
 from audio_context_encoder.methods import SHIPPED_MODELS  # noqa: E402
-from experiments.run_events import git_commit, scalars, training_seconds  # noqa: E402
+from experiments.run_events import git_commit, scalar_series, scalars, training_seconds  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('run_dir', None, 'training run folder (best.keras, config.json, train/, valid/)')
@@ -54,8 +54,9 @@ def interpolation_validation_snr(data_dir, cfg, batches):
 def provenance(run_dir, data_dir, command, valid_batches, pause_s):
   with open(os.path.join(run_dir, 'config.json')) as f:
     cfg = Config.from_dict(json.load(f))
-  nmse = scalars(os.path.join(run_dir, 'valid'), 'nmse')
-  snr = {step: value for step, _, value in scalars(os.path.join(run_dir, 'valid'), 'snr')}
+  valid = scalar_series(os.path.join(run_dir, 'valid'), ('nmse', 'snr'))
+  nmse = valid['nmse']
+  snr = {step: value for step, _, value in valid['snr']}
   if not nmse:
     raise ValueError(f'{run_dir}: no validation has been logged yet')
   best_step = min(nmse, key=lambda e: e[2])[0]
