@@ -5,7 +5,7 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
-from audio_context_encoder import features
+from audio_context_encoder import features, network_inputs
 from audio_context_encoder.config import Config
 
 
@@ -16,7 +16,7 @@ def _predictor(model, cfg: Config):
   """One traced tf.function per model, reused across calls (a gap at a time in the CLI)."""
   if model not in _PREDICTORS:
     _PREDICTORS[model] = tf.function(
-        lambda batch: model(features.context_features(batch, cfg.signal), training=False),
+        lambda batch: model(network_inputs.network_inputs(batch, cfg), training=False),
         reduce_retracing=True)
   return _PREDICTORS[model]
 

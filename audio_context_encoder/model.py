@@ -80,11 +80,40 @@ class BlendedGap(_SignalLayer):
     start = features.interpolation_matrix(self._sig)
     start = np.broadcast_to(start, (self._sig.bins,) + start.shape)
     self.blend = self.add_weight(name='blend', shape=start.shape,
-                                 initializer=keras.initializers.Constant(start))
+                                 initializer=keras.initializers.Constant(self._blend_start(start)))
+
+  def _blend_start(self, interpolation: np.ndarray) -> np.ndarray:
+    return interpolation
+
+  def _blended(self, context):
+    magnitudes = features.clean_context_magnitudes(context, self._sig)  # [B, 2n, bins]
+    return keras.ops.einsum('bfk,kfj->bjk', magnitudes, self.blend)
 
   def call(self, context):
-    magnitudes = features.clean_context_magnitudes(context, self._sig)  # [B, 2n, bins]
-    return keras.ops.einsum('bfk,kfj->bjk', magnitudes, self.blend)[..., None]
+    return self._blended(context)[..., None]
+
+
+@keras.saving.register_keras_serializable(package='audio_context_encoder')
+class LPCBlendedGap(BlendedGap):
+  """(context features, LPC gap magnitudes [B, gap_frames, bins]) -> [B, gap_frames, bins, 1]:
+  per bin and gap frame, a learnt weight on LPC's magnitude plus BlendedGap's blend.
+
+  The LPC weights start at 1 and the blend at 0, so before training the output is LPC's gap
+  magnitudes exactly. Like the blend, the LPC weights are outside the paper's L2 term.
+  """
+
+  def build(self, input_shape):
+    super().build(input_shape[0])
+    self.lpc = self.add_weight(name='lpc', shape=(self._sig.bins, self._sig.gap_frames),
+                               initializer='ones')
+
+  def _blend_start(self, interpolation):
+    return np.zeros_like(interpolation)
+
+  def call(self, inputs):
+    context, lpc_magnitudes = inputs
+    lpc = lpc_magnitudes * keras.ops.transpose(self.lpc)  # [B, gap_frames, bins]
+    return (self._blended(context) + lpc)[..., None]
 
 
 def output_shape(cfg: Config) -> Tuple[int, int, int]:
@@ -94,6 +123,9 @@ def output_shape(cfg: Config) -> Tuple[int, int, int]:
 
 def build_model(cfg: Config) -> keras.Model:
   """Input [B, 16, 257, 4] context features -> output [B, 11, 257, C] gap coefficients.
+
+  With NetworkConfig.residual = 'lpc' the input is the pair (context features, LPC gap
+  magnitudes [B, 11, 257]) that network_inputs.network_inputs computes.
 
   Uses the global Keras dtype policy (mixed precision); the output is always float32.
   """
@@ -106,8 +138,11 @@ def build_model(cfg: Config) -> keras.Model:
     raise ValueError(f'the network is built for the 64 ms gap (Lg = 1024, Lc = 2048), got Lg = '
                      f'{sig.Lg}: the decoder geometry is fixed to the 64 ms gap, as in the paper '
                      '(48 ms gaps are filled by the 64 ms network, Table 3)')
-  inputs = keras.Input((sig.context_frames, sig.bins, 4), name='context')
-  x = ContextMagnitudes(name='context_magnitudes')(inputs) if net.context_magnitudes else inputs
+  context = keras.Input((sig.context_frames, sig.bins, 4), name='context')
+  inputs = context
+  if net.residual == 'lpc':  # network_inputs.network_inputs gives the pair
+    inputs = [context, keras.Input((sig.gap_frames, sig.bins), name='lpc_gap')]
+  x = ContextMagnitudes(name='context_magnitudes')(context) if net.context_magnitudes else context
   for i, (k, s, c) in enumerate(zip(net.encoder_kernels, net.encoder_strides, net.encoder_channels)):
     x = keras.layers.Conv2D(c, k, strides=s, padding='same', use_bias=False, name=f'conv{i + 1}')(x)
     x = _relu_bn(x, f'conv{i + 1}', cfg)
@@ -137,8 +172,11 @@ def build_model(cfg: Config) -> keras.Model:
   # Float32 output even under a mixed-precision policy: the loss is computed in float32.
   if residual:
     x = keras.layers.Activation('linear', dtype='float32', name='correction')(x)
-    base_layer = BlendedGap if cfg.network.residual == 'blend' else InterpolatedGap
-    base = base_layer(dataclasses.asdict(sig), name='interpolation')(inputs)
+    if net.residual == 'lpc':
+      base = LPCBlendedGap(dataclasses.asdict(sig), name='lpc_base')(inputs)
+    else:
+      base_layer = BlendedGap if net.residual == 'blend' else InterpolatedGap
+      base = base_layer(dataclasses.asdict(sig), name='interpolation')(context)
     outputs = keras.layers.Add(dtype='float32', name='gap')([base, x])
   else:
     outputs = keras.layers.Activation('linear', dtype='float32', name='gap')(x)
@@ -150,11 +188,11 @@ def build_model(cfg: Config) -> keras.Model:
 
 
 def _residual(cfg: Config) -> bool:
-  """True for the residual deviations (NetworkConfig.residual = 'interp' or 'blend')."""
+  """True for the residual deviations (NetworkConfig.residual = 'interp', 'blend' or 'lpc')."""
   if cfg.network.residual not in RESIDUALS:
     raise ValueError(f'network.residual must be one of {RESIDUALS}, got {cfg.network.residual!r}')
   if cfg.network.residual != 'none' and cfg.network.output != 'magnitude':
-    raise ValueError(f'network.residual = {cfg.network.residual!r} adds interpolated magnitudes: '
+    raise ValueError(f'network.residual = {cfg.network.residual!r} adds a base of magnitudes: '
                      'it needs the magnitude network')
   return cfg.network.residual != 'none'
 

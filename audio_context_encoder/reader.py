@@ -10,7 +10,7 @@ import pathlib
 
 import tensorflow as tf
 
-from audio_context_encoder import features
+from audio_context_encoder import features, network_inputs
 from audio_context_encoder.config import Config, DataConfig
 from audio_context_encoder.errors import DatasetError
 from audio_context_encoder.manifest import read_manifest
@@ -69,7 +69,8 @@ def _rms_key(gap_ms: int) -> str:
 
 def training_dataset(data_dir, split: str, cfg: Config, batch_size: int, shuffle: bool = True,
                      seed: int = 0, repeat: bool = True, shuffle_buffer: int = 8192):
-  """(context [B, 16, 257, 4], target [B, 11, 257, C]) batches, C = 1 (magnitude) or 2 (complex).
+  """(inputs, target [B, 11, 257, C]) batches, C = 1 (magnitude) or 2 (complex); inputs are the
+  context features [B, 16, 257, 4], or with residual 'lpc' the pair network_inputs gives.
 
   Keeps windows whose gap (64 or 48 ms by cfg.signal.Lg) has RMS >= cfg.data.gap_rms_threshold.
   """
@@ -80,7 +81,8 @@ def training_dataset(data_dir, split: str, cfg: Config, batch_size: int, shuffle
   margin, L = manifest['margin'], manifest['segment_length']
   if L != sig.L:
     raise DatasetError(f'{data_dir}: segments are {L} samples, the config wants L = {sig.L}')
-  stored = (manifest['layout'] == 'full' and gap_ms == 64 and cfg.network.output == 'magnitude')
+  stored = (manifest['layout'] == 'full' and gap_ms == 64 and cfg.network.output == 'magnitude'
+            and cfg.network.residual != 'lpc')
   files = shard_files(data_dir, split)
   if shuffle:
     # Windows of one track overlap by 90 % and sit together in a shard, so mix many shards
@@ -106,7 +108,7 @@ def training_dataset(data_dir, split: str, cfg: Config, batch_size: int, shuffle
   if not stored:
     def featurize(segments):
       x = _to_float(segments)
-      context = features.context_features(x, sig)
+      context = network_inputs.network_inputs(x, cfg)
       if cfg.network.output == 'complex':
         target = features.gap_complex(x, sig)
       else:

@@ -265,16 +265,17 @@ class Trainer:
     """Mean loss/NMSE/SNR over the validation set and the first batch for images."""
     cfg = self.cfg
     rec, nmse, snr, count, first = 0.0, 0.0, 0.0, 0, None
-    for i, (context, target) in enumerate(dataset):
+    for i, (inputs, target) in enumerate(dataset):
       if self.options.valid_batches and i >= self.options.valid_batches:
         break
-      pred = self._eval_step(context)
+      pred = self._eval_step(inputs)
       rec += float(tf.reduce_sum(losses.per_example_loss(target, pred, cfg)))
       nmse += float(tf.reduce_sum(losses.nmse(target, pred)))
       snr += float(tf.reduce_sum(losses.snr_db(target, pred)))
       count += int(target.shape[0])
       if first is None:
         k = self.options.image_examples
+        context = inputs[0] if isinstance(inputs, tuple) else inputs  # residual 'lpc': a pair
         first = (context[:k].numpy(), target[:k].numpy(), pred[:k].numpy())
     if not count:
       raise UserError('the validation dataset is empty')

@@ -6,7 +6,7 @@
 Writes models/small-<kind>.keras (the run's best.keras) and models/small-<kind>.json:
 the training command, the commit, steps and examples up to the best validation, wall
 time, the dataset, and the validation SNR of the gap magnitudes of the network and of
-the interpolation baseline on the same validation batches. Read from the run folder
+the interpolation baseline (and LPC, for residual 'lpc') on the same validation batches. Read from the run folder
 (config.json, TensorBoard events), so it needs no change to the trainer.
 """
 
@@ -37,18 +37,23 @@ flags.DEFINE_float('pause_s', 600, 'gaps between training events longer than thi
                    '(a resumed run), not training time')
 
 
-def interpolation_validation_snr(data_dir, cfg, batches):
-  """Mean per-example SNR (dB) of the interpolated magnitudes on the run's validation batches."""
-  total, count = 0.0, 0
+def baseline_validation_snrs(data_dir, cfg, batches):
+  """{'interpolation_snr_db', and with residual 'lpc' 'lpc_snr_db'}: mean per-example SNR (dB) of
+  the baselines' gap magnitudes on the run's validation batches."""
+  totals, count = {}, 0
   ds = reader.training_dataset(data_dir, 'valid', cfg, cfg.train.batch_size, shuffle=False,
                                repeat=False)
-  for i, (context, target) in enumerate(ds):
+  for i, (inputs, target) in enumerate(ds):
     if batches and i >= batches:
       break
-    pred = features.interpolated_gap_magnitude(context, cfg.signal)[..., None]
-    total += float(losses.snr_db(target, pred).numpy().sum())
+    context = inputs[0] if isinstance(inputs, tuple) else inputs
+    preds = {'interpolation_snr_db': features.interpolated_gap_magnitude(context, cfg.signal)}
+    if isinstance(inputs, tuple):
+      preds['lpc_snr_db'] = inputs[1]
+    for key, pred in preds.items():
+      totals[key] = totals.get(key, 0.0) + float(losses.snr_db(target, pred[..., None]).numpy().sum())
     count += int(target.shape[0])
-  return total / count
+  return {key: total / count for key, total in totals.items()}
 
 
 def provenance(run_dir, data_dir, command, valid_batches, pause_s):
@@ -79,8 +84,7 @@ def provenance(run_dir, data_dir, command, valid_batches, pause_s):
                'train_segments': manifest.get('splits', {}).get('train', {}).get('kept_64')},
       'validation': {'batches': valid_batches, 'snr_db': snr.get(best_step),
                      'nmse': min(e[2] for e in nmse),
-                     'interpolation_snr_db': interpolation_validation_snr(data_dir, cfg,
-                                                                          valid_batches),
+                     **baseline_validation_snrs(data_dir, cfg, valid_batches),
                      'curve_snr_db': sorted(snr.items())},
   }
 
@@ -103,7 +107,8 @@ def main(argv):
   v = info['validation']
   print(f'{target}.keras: step {info["best_step"]} ({info["examples"]:,} examples, '
         f'{info["wall_time_s_to_best"] / 3600:.2f} h), validation SNR {v["snr_db"]:.2f} dB '
-        f'(interpolation {v["interpolation_snr_db"]:.2f} dB)')
+        f'(interpolation {v["interpolation_snr_db"]:.2f} dB'
+        + (f', LPC {v["lpc_snr_db"]:.2f} dB)' if 'lpc_snr_db' in v else ')'))
 
 
 if __name__ == '__main__':

@@ -45,7 +45,9 @@ flags.DEFINE_float('time_budget_s', 0, 'stop after this many seconds of wall tim
                    'validation and best.keras are written; re-running continues); 0 = no limit')
 flags.DEFINE_float('batch_norm_momentum', None, 'batch-norm moving-average momentum (default 0.99)')
 flags.DEFINE_enum('residual', None, list(config.RESIDUALS),
-                  "deviation: 'interp' = interpolated border magnitudes + learnt correction "
+                  "deviation: 'interp' = interpolated border magnitudes + learnt correction; "
+                  "'blend' = a learnt blend of the context frames' magnitudes + correction; "
+                  "'lpc' = LPC's gap magnitudes, weighted, + blend + correction "
                   "(default: none, the paper's output)")
 flags.DEFINE_bool('context_magnitudes', None,
                   'deviation: the encoder also sees the context magnitudes |S_b|, |S_a| '
