@@ -50,13 +50,13 @@ selfcheck: $(STAMP)
 DEMO_TRAIN_S ?= 300
 DEMO_SEGMENTS ?= 256
 # The settings of the shipped networks (README "Shipped networks"): the `small` preset, the paper's
-# loss, batch-norm momentum 0.9 and a residual deviation: on music the learnt blend with context
-# magnitudes, on instruments the fixed interpolation (the blend scored lower there).
+# loss, batch-norm momentum 0.9 and the residual deviation that starts at LPC's gap magnitudes, with
+# the context magnitudes as extra input channels.
 SHIP_TRAIN = $(TRAIN) --preset=small --loss=$(SHIP_LOSS) --batch_norm_momentum=0.9 \
   --valid_batches=50 --log_every=20 --validation_interval=100
 SHIP_LOSS ?= paper
-SHIP_MUSIC_FLAGS ?= --residual=blend --context_magnitudes
-SHIP_INSTRUMENTS_FLAGS ?= --residual=interp
+SHIP_MUSIC_FLAGS ?= --residual=lpc --context_magnitudes
+SHIP_INSTRUMENTS_FLAGS ?= --residual=lpc --context_magnitudes
 MUSIC_SHIPPED = models/small-music.keras
 INSTRUMENTS_SHIPPED = models/small-instruments.keras
 demo: selfcheck demo-data
