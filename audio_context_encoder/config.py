@@ -136,9 +136,9 @@ class NetworkConfig:
   # every context frame clear of the padding, its weights starting at the interpolation's
   # (model.BlendedGap). The bottleneck cannot carry per-bin detail; this path can.
   # 'lpc' starts at the LPC baseline (§3.5) instead: the model's second input is the magnitudes
-  # of the LPC-extrapolated gap (features.lpc_gap_magnitude, from the context only), and the base
-  # is a learnt per-bin weight on them plus a blend of the clean context frames starting at zero
-  # (model.LPCBlendedGap), so before training the output equals LPC's gap magnitudes.
+  # of the LPC-extrapolated gap (network_inputs.lpc_gap_magnitude, from the context only), and
+  # the base is a learnt per-bin weight on them plus a blend of the clean context frames starting
+  # at zero (model.LPCBlendedGap), so before training the output equals LPC's gap magnitudes.
   residual: str = 'none'
   # Deviation, off by default (False = the paper's four Re/Im channels): the first convolution
   # also sees |S_b| and |S_a|, computed inside the model from the same input (model.

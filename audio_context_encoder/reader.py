@@ -108,12 +108,12 @@ def training_dataset(data_dir, split: str, cfg: Config, batch_size: int, shuffle
   if not stored:
     def featurize(segments):
       x = _to_float(segments)
-      context = network_inputs.network_inputs(x, cfg)
+      inputs = network_inputs.network_inputs(x, cfg)
       if cfg.network.output == 'complex':
         target = features.gap_complex(x, sig)
       else:
         target = features.gap_magnitude(x, sig)[..., None]
-      return context, target
+      return inputs, target
     ds = ds.map(featurize, num_parallel_calls=tf.data.AUTOTUNE)
   return ds.prefetch(tf.data.AUTOTUNE)
 

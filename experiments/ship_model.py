@@ -6,8 +6,9 @@
 Writes models/small-<kind>.keras (the run's best.keras) and models/small-<kind>.json:
 the training command, the commit, steps and examples up to the best validation, wall
 time, the dataset, and the validation SNR of the gap magnitudes of the network and of
-the interpolation baseline (and LPC, for residual 'lpc') on the same validation batches. Read from the run folder
-(config.json, TensorBoard events), so it needs no change to the trainer.
+the interpolation baseline (and of LPC, for residual 'lpc') on the same validation
+batches. Read from the run folder (config.json, TensorBoard events), so it needs no
+change to the trainer.
 """
 
 import datetime

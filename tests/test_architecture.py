@@ -15,14 +15,14 @@ LIBRARY = 'audio_context_encoder'
 LAYERS = {
     # 0: foundations, no signal model
     'errors': 0, 'config': 0, 'atomic': 0, 'compute': 0, '__init__': 0,
-    # 1: the signal model: audio in, windows, STFT/DGT features, datasets, metrics
+    # 1: the signal model: audio in, windows, STFT/DGT features, dataset manifests, metrics
     'audio_file': 1, 'audio_io': 1, 'segmenting': 1, 'manifest': 1, 'dgt': 1, 'features': 1,
     'metrics': 1,
     # the long-gap package's protocol, STFT and metrics (Chang et al. 2019)
     'longgap.__init__': 1, 'longgap.config': 1, 'longgap.spectrogram': 1, 'longgap.tf_stft': 1,
     'longgap.metrics': 1, 'longgap.model_config': 1, 'longgap.receptive_field': 1,
     'longgap.paper_tables': 1,
-    # 2: what learns and what reconstructs
+    # 2: what learns, what it reads (inputs, tf.data) and what reconstructs
     'model': 2, 'losses': 2, 'training': 2, 'overfit': 2, 'inference': 2, 'network_inputs': 2,
     'reader': 2,
     'phase': 2, 'phase_tf': 2, 'lpc': 2, 'lpc_tf': 2, 'reference': 2,
