@@ -23,7 +23,7 @@ sysdeps:
 $(STAMP): setup.py
 	@bash scripts/system_deps.sh
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip wheel
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
 	@if [ "$(GPU)" = "1" ]; then $(PY) -m pip uninstall -q -y tensorflow-cpu && \
 	  $(PY) -m pip install -q -e '.[gpu,test]'; fi
@@ -149,8 +149,14 @@ train-music: $(STAMP)
 train-instruments: $(STAMP)
 	$(TRAIN) --data_dir=$(INSTRUMENTS_DATA) $(TRAIN_FLAGS)
 
+# TensorBoard on RUNS_DIR at http://127.0.0.1:TB_PORT, reachable from this machine only.
+# TB_BIND_ALL=1 listens on every interface: anyone who can reach the port then reads the runs
+# (configs, spectrograms), with no password; prefer an SSH tunnel (ssh -L 6006:127.0.0.1:6006).
+TB_PORT ?= 6006
+TB_BIND_ALL ?= 0
 tensorboard: $(STAMP)
-	$(VENV)/bin/tensorboard --logdir=$(RUNS_DIR) --bind_all
+	$(VENV)/bin/tensorboard --logdir=$(RUNS_DIR) --port=$(TB_PORT) \
+	  $(if $(filter 1,$(TB_BIND_ALL)),--bind_all,--host=127.0.0.1)
 
 clean-venv:
 	rm -rf $(VENV)

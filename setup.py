@@ -20,6 +20,9 @@ setup(
         'ltfatpy==1.1.2',
         'tqdm>=4.60',
         'matplotlib>=3.7,<3.10',
+        # TensorBoard 2.16 (`make tensorboard`) imports pkg_resources, which setuptools 82
+        # removed: a fresh venv with today's setuptools could not start TensorBoard.
+        'setuptools>=65,<82',
     ],
     extras_require={
         # GPU machines: `pip install -e .[gpu]` then `pip uninstall tensorflow-cpu`

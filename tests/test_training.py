@@ -2,8 +2,14 @@
 
 import dataclasses
 import glob
+import json
 import os
 import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 
 import numpy as np
 import pytest
@@ -94,6 +100,69 @@ def test_tensorboard_scalars_images_text(run):
     assert [s for s, _, _ in entries] == [2, 4] and entries[0][1] == 'images'
     # width, height, then 2 encoded PNGs
     assert len(entries[0][2]) == 4 and entries[0][2][2][:4] == b'\x89PNG'
+
+
+def free_port() -> int:
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    return s.getsockname()[1]
+
+
+def listening_addresses(port: int) -> set:
+  """Local addresses of the sockets listening on `port` (from /proc/net/tcp, tcp6)."""
+  found = set()
+  for table in ('/proc/net/tcp', '/proc/net/tcp6'):
+    if not os.path.exists(table):
+      continue
+    for line in open(table).read().splitlines()[1:]:
+      local, state = line.split()[1], line.split()[3]
+      address, hex_port = local.split(':')
+      if state == '0A' and int(hex_port, 16) == port:  # 0A: LISTEN
+        found.add(address)
+  return found
+
+
+@pytest.mark.slow  # the `run` fixture trains in-process; TensorBoard starts in a few seconds
+def test_make_tensorboard_serves_the_runs_on_loopback_only(run):
+  """`make tensorboard` as a user starts it: on a run folder, 127.0.0.1, a free port; the
+  scalar and image tags come back over HTTP; then it is stopped (bounded in time)."""
+  _, run_dir, _, _, _ = run
+  port = free_port()
+  venv = os.path.dirname(os.path.dirname(sys.executable))
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  # -o: the venv stamp counts as up to date (the tests run inside that venv).
+  cmd = ['make', '-s', '-C', root, '-o', os.path.join(venv, '.installed'), 'tensorboard',
+         f'VENV={venv}', f'RUNS_DIR={os.path.dirname(run_dir)}', f'TB_PORT={port}']
+  proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          start_new_session=True)
+  base = f'http://127.0.0.1:{port}/data/plugin'
+  try:
+    deadline, tags = time.monotonic() + 90, None
+    while time.monotonic() < deadline and proc.poll() is None:
+      try:
+        with urllib.request.urlopen(f'{base}/scalars/tags', timeout=5) as r:
+          tags = json.load(r)
+        if any(tags.values()):  # the event files are read a moment after the server starts
+          break
+      except OSError:
+        pass
+      time.sleep(0.5)
+    assert proc.poll() is None, proc.stdout.read().decode(errors='replace')[-2000:]
+    name = os.path.basename(run_dir)
+    assert {'loss/total', 'snr', 'learning_rate'} <= set(tags[f'{name}/train']), tags
+    assert {'nmse', 'snr'} <= set(tags[f'{name}/valid']), tags
+    with urllib.request.urlopen(f'{base}/images/tags', timeout=5) as r:
+      images = json.load(r)
+    assert 'spectrogram/prediction' in images[f'{name}/valid'], images
+    addresses = listening_addresses(port)
+    assert addresses and addresses <= {'0100007F', '00000000000000000000000001000000'}, addresses
+  finally:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+      proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+      os.killpg(proc.pid, signal.SIGKILL)
+      proc.wait(timeout=10)
 
 
 def test_spectrogram_image_layout():
