@@ -16,22 +16,29 @@ Examples:
 
 import argparse
 import os
+import re
+import signal
 import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-from audio_context_encoder import atomic, audio_file, folder_evaluation, inpaint  # noqa: E402
-from audio_context_encoder import methods, selfcheck  # noqa: E402
-from audio_context_encoder.config import GAP_LENGTHS  # noqa: E402
+# Light: the heavy modules (numpy, scipy, the methods) are imported inside main(), so that a
+# Ctrl-C or SIGTERM during start-up is one line too.
 from audio_context_encoder.errors import UserError, WriteError  # noqa: E402
 
-METHOD_HELP = ('up to 64 ms: network: the context encoder; interp: border-frame magnitude '
-               "interpolation (no training); lpc: the paper's LPC reference. Any length up to "
-               f'{methods.LONG_MAX_MS // 1000} s: longgap-lpc: LPC for long gaps; similarity: '
-               'copies the best-matching part of the surroundings; deep-prior: a net fitted per '
-               'gap (tens of minutes per gap); longgap-interp: interp over the whole gap; '
-               'masked: zeros. Up to 500 ms, 250 ms of audio on both sides: longgap-spec, '
-               "longgap-wave: Chang et al.'s spectrogram and waveform networks")
+
+
+def method_help() -> str:
+  from audio_context_encoder import methods
+  return ('up to 64 ms: network: the context encoder; interp: border-frame magnitude '
+          "interpolation (no training); lpc: the paper's LPC reference. Any length up to "
+          f'{methods.LONG_MAX_MS // 1000} s: longgap-lpc: LPC for long gaps; similarity: '
+          'copies the best-matching part of the surroundings; deep-prior: a net fitted per '
+          'gap (tens of minutes per gap); longgap-interp: interp over the whole gap; '
+          'masked: zeros. Up to 500 ms, 250 ms of audio on both sides: longgap-spec, '
+          "longgap-wave: Chang et al.'s spectrogram and waveform networks")
+
+
 SHORT_MS = 64  # the longest gap of the paper's methods; longer ones default to LONG_DEFAULT
 LONG_DEFAULT = 'longgap-lpc'
 MODEL_HELP = ('.keras model written by training (for --method network; default: the shipped '
@@ -41,6 +48,8 @@ MODEL_HELP = ('.keras model written by training (for --method network; default: 
 
 
 def build_parser() -> argparse.ArgumentParser:
+  from audio_context_encoder import methods
+  from audio_context_encoder.config import GAP_LENGTHS
   parser = argparse.ArgumentParser(prog='python -m audio_context_encoder', description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   commands = parser.add_subparsers(dest='command', required=True)
@@ -55,13 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument('--detect-dropouts', action='store_true',
                  help='also fill runs of digital silence (zeros in all channels) of up to 64 ms')
   p.add_argument('--method', choices=methods.all_names(), default=None,
-                 help=METHOD_HELP + '. Default: network, or longgap-lpc when a gap is longer than '
-                 '64 ms')
+                 help=method_help() + '. Default: network, or longgap-lpc when a gap is longer '
+                 'than 64 ms')
   p.add_argument('--model', help=MODEL_HELP)
 
   p = commands.add_parser('evaluate', help="the paper's evaluation on a folder of audio files")
   p.add_argument('folder', help='folder of audio files (searched recursively)')
-  p.add_argument('--method', choices=methods.all_names(), default='lpc', help=METHOD_HELP)
+  p.add_argument('--method', choices=methods.all_names(), default='lpc', help=method_help())
   p.add_argument('--model', help=MODEL_HELP)
   p.add_argument('--gap-ms', type=int, choices=sorted(GAP_LENGTHS, reverse=True), default=64)
   p.add_argument('--max-segments', type=int, default=None)
@@ -70,23 +79,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_inpaint(args) -> int:
+  from audio_context_encoder import atomic, audio_file, inpaint, methods
   gaps = [inpaint.parse_gap(g) for g in args.gap]
   if not gaps and not args.detect_dropouts:
     raise UserError('give at least one --gap START_SECONDS:DURATION_MS or --detect-dropouts')
   # Input, output folder and format first: loading a model takes seconds.
   src = audio_file.open_source(args.input)
+  atomic.protect(args.input)  # never removed as a stale temp file, whatever its name
   atomic.check_writable(args.output)
-  audio_file.output_format(args.output, src.format, src.subtype)
-  slack = 1000 / src.sample_rate + 1e-6  # one sample of rounding, as inpaint.gap_problem
-  name = args.method or (LONG_DEFAULT if any(g.duration * 1000 > SHORT_MS + slack for g in gaps)
-                         else 'network')
+  audio_file.output_format(args.output, src.format, src.subtype, src.sample_rate)
+  short = inpaint.longest(SHORT_MS, src.sample_rate)
+  is_long = lambda g: g.samples(src.sample_rate)[1] - g.samples(src.sample_rate)[0] > short
+  name = args.method or (LONG_DEFAULT if any(is_long(g) for g in gaps) else 'network')
   for g in gaps:  # before loading a model
-    if g.duration * 1000 > SHORT_MS + slack and name not in methods.long_gap_names():
+    if is_long(g) and name not in methods.long_gap_names():
       raise UserError(f'{args.input}: gap {g} is longer than {SHORT_MS} ms, the longest {name} '
                       'fills; for long gaps use --method ' + '|'.join(methods.long_gap_names()))
-  if args.model and args.method is None and name != 'network':  # a model for a long gap
-    raise UserError(f'--model is for --method network (gaps up to {SHORT_MS} ms) or '
-                    f'longgap-spec|longgap-wave; a gap longer than {SHORT_MS} ms defaults to {name}')
+  methods.check_model(name, args.model, '' if args.method else
+                      f' (the default for gaps longer than {SHORT_MS} ms)')
   method = methods.get(name, model=args.model)
   longest = max([g.samples(inpaint.RATE)[1] - g.samples(inpaint.RATE)[0] for g in gaps]
                 + [SHORT_MS * inpaint.RATE // 1000 if args.detect_dropouts else 1])
@@ -106,14 +116,39 @@ def run_inpaint(args) -> int:
   return 0
 
 
+class Terminated(BaseException):
+  """SIGTERM (kill, timeout, a service manager): handled as Ctrl-C, temp files removed."""
+
+
+def _on_sigterm(signum, frame):
+  raise Terminated()
+
+
+def gap_values_attached(argv):
+  """`--gap -1.5:64` -> `--gap=-1.5:64`: argparse would take the value for an option and say
+  'expected one argument'; attached, parse_gap names the problem."""
+  out = list(argv)
+  for i in range(len(out) - 1):
+    if out[i] == '--gap' and re.match(r'-[0-9.]', out[i + 1]):
+      out[i:i + 2] = [f'--gap={out[i + 1]}', None]
+  return [a for a in out if a is not None]
+
+
 def main(argv=None) -> int:
-  args = build_parser().parse_args(argv)
+  argv = sys.argv[1:] if argv is None else argv
   try:
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+  except ValueError:  # not the main thread: leave signals alone
+    previous = None
+  try:
+    args = build_parser().parse_args(gap_values_attached(argv))
     if args.command == 'selfcheck':
+      from audio_context_encoder import selfcheck
       return 0 if selfcheck.run() else 1
     if args.command == 'inpaint':
       return run_inpaint(args)
     if args.command == 'evaluate':
+      from audio_context_encoder import folder_evaluation
       return folder_evaluation.run(args)
   except (UserError, WriteError) as e:
     print(f'error: {e}', file=sys.stderr)
@@ -121,6 +156,12 @@ def main(argv=None) -> int:
   except KeyboardInterrupt:  # temp files are already removed (atomic.replacing)
     print('interrupted; nothing was written', file=sys.stderr)
     return 130
+  except Terminated:
+    print('terminated (SIGTERM); nothing was written', file=sys.stderr)
+    return 143
+  finally:
+    if previous is not None:
+      signal.signal(signal.SIGTERM, previous)
   return 2
 
 

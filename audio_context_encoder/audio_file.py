@@ -15,6 +15,7 @@ import contextlib
 import errno
 import math
 import os
+import stat
 from typing import Iterator, List, NamedTuple, Sequence, Tuple
 
 import numpy as np
@@ -33,6 +34,10 @@ LOSSLESS = frozenset(INT_BITS) | frozenset(FLOAT_SUBTYPES)
 # Output extensions soundfile does not name by format.
 EXTENSION_FORMATS = {'.aif': 'AIFF', '.aiff': 'AIFF', '.aifc': 'AIFF', '.oga': 'OGG',
                      '.opus': 'OGG', '.snd': 'AU'}
+# Output extensions that name a codec too: .opus is Opus in Ogg, which libsndfile writes only
+# at Opus's own rates (RFC 6716 §2).
+EXTENSION_SUBTYPES = {'.opus': 'OPUS'}
+OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 
 
 class Audio(NamedTuple):
@@ -83,10 +88,22 @@ def _cannot_read(path, e) -> UserError:
 
 def open_source(path: str) -> Source:
   """Checks that `path` is a readable, non-empty audio file (wav, flac, ogg, mp3, ...)."""
-  if os.path.isdir(path):
+  try:
+    mode = os.stat(path).st_mode
+  except FileNotFoundError:
+    raise UserError(f'{path}: no such file') from None
+  except OSError as e:
+    raise UserError(f'{path}: cannot be read ({e.strerror})') from None
+  if stat.S_ISDIR(mode):
     raise UserError(f'{path}: is a folder, not an audio file')
-  if not os.path.isfile(path):
-    raise UserError(f'{path}: no such file')
+  if not stat.S_ISREG(mode):
+    raise UserError(f'{path}: not a regular file (a pipe, socket or device); inpainting reads '
+                    'its input several times: save the audio to a file first')
+  try:
+    with open(path, 'rb'):
+      pass
+  except OSError as e:  # libsndfile would only say 'System error.'
+    raise UserError(f'{path}: cannot be read ({atomic.describe(e)})') from None
   try:
     with quiet_stderr():
       info = soundfile.info(path)
@@ -131,11 +148,19 @@ def read_raw(src: Source, start: int, stop: int) -> np.ndarray:
   return raw
 
 
+def check_decodes(src: Source) -> None:
+  """Decodes the whole file once, so a damaged file (a truncated FLAC) is refused before any
+  filling, not in the middle of writing the output."""
+  for _ in blocks(src):
+    pass
+
+
 def blocks(src: Source, size: int = BLOCK) -> Iterator[Tuple[int, np.ndarray]]:
   """(first frame, codes [n, channels]) of the whole file, block by block.
 
   stderr is silenced around each read only, never across a yield: the caller's own
-  messages (an error while writing the output) must still reach the terminal.
+  messages (an error while writing the output) must still reach the terminal. A file that
+  ends before the frames its header announces is a damaged file (UserError).
   """
   try:
     with quiet_stderr():
@@ -151,9 +176,12 @@ def blocks(src: Source, size: int = BLOCK) -> Iterator[Tuple[int, np.ndarray]]:
       except Exception as e:
         raise _cannot_read(src.path, e) from None
       if not len(raw):
-        return
+        break
       yield start, raw
       start += len(raw)
+  if start < src.frames:
+    raise UserError(f'{src.path}: the file ends at frame {start}, before the {src.frames} '
+                    'frames its header announces (damaged file)')
 
 
 def read(path: str) -> Audio:
@@ -165,12 +193,13 @@ def read(path: str) -> Audio:
   return Audio(samples, src.sample_rate, src.format, src.subtype)
 
 
-def output_format(path: str, src_format: str, src_subtype: str) -> Tuple[str, str]:
+def output_format(path: str, src_format: str, src_subtype: str,
+                  rate: int = None) -> Tuple[str, str]:
   """(format, subtype) to write `path` with: the format its extension names, the input's subtype.
 
   A lossless subtype the named format cannot hold is refused (it could not stay bit-exact);
   a lossy output format (.ogg, .mp3), or a lossy input written to another format, gets that
-  format's default subtype (e.g. .mp3 to .wav: 16-bit PCM).
+  format's default subtype (e.g. .mp3 to .wav: 16-bit PCM). `.opus` is Opus, at Opus's rates.
   """
   ext = os.path.splitext(path)[1].lower()
   if not ext:
@@ -179,6 +208,14 @@ def output_format(path: str, src_format: str, src_subtype: str) -> Tuple[str, st
   if fmt not in soundfile.available_formats():
     raise UserError(f'{path}: cannot write {ext} files (soundfile writes '
                     f'{", ".join("." + f.lower() for f in ("WAV", "FLAC", "OGG", "MP3", "AIFF"))}, ...)')
+  if ext in EXTENSION_SUBTYPES:
+    codec = EXTENSION_SUBTYPES[ext]
+    if not soundfile.check_format(fmt, codec):
+      raise UserError(f'{path}: this libsndfile cannot write {codec}; use .ogg (Vorbis) or .flac')
+    if rate is not None and rate not in OPUS_RATES:
+      raise UserError(f'{path}: Opus holds only {", ".join(f"{r // 1000} kHz" for r in OPUS_RATES)}'
+                      f'; the input is at {rate} Hz: use .ogg (Vorbis) or .flac')
+    return fmt, codec
   if fmt == src_format or (src_subtype in LOSSLESS and soundfile.check_format(fmt, src_subtype)):
     return fmt, src_subtype
   if src_subtype in LOSSLESS and fmt not in ('OGG', 'MP3'):
@@ -204,13 +241,23 @@ def expected_size(src: Source, fmt: str, subtype: str) -> int:
 def _write_codes(tmp: str, frames: Iterator[np.ndarray], rate: int, channels: int, fmt: str,
                  subtype: str) -> None:
   """Writes code blocks; libsndfile's write errors (a full disk: an error code or a short
-  write) come out as OSError, which atomic.replacing turns into one line."""
+  write) come out as OSError with the system's errno, which atomic.replacing turns into one
+  line ('the disk is full')."""
   try:
     with soundfile.SoundFile(tmp, 'w', rate, channels, subtype, format=fmt) as f:
       for raw in frames:
         f.write(raw)
   except (RuntimeError, AssertionError) as e:
-    raise OSError(errno.EIO, f'libsndfile: {str(e).strip() or "short write"}') from None
+    raise _write_failure(e) from None
+
+
+def _write_failure(e: Exception) -> OSError:
+  """The OSError behind a libsndfile error: cffi keeps the errno of the failed write(2)
+  (libsndfile itself only says 'System error.')."""
+  code = getattr(getattr(soundfile, '_ffi', None), 'errno', 0) or 0
+  if code and code != errno.ENOENT:
+    return OSError(code, os.strerror(code))
+  return OSError(errno.EIO, f'libsndfile: {str(e).strip() or "short write"}')
 
 
 def write_patched(path: str, src: Source, patches: Sequence[Tuple[int, np.ndarray]],

@@ -301,6 +301,10 @@ RESIDUALS = ('none', 'interp', 'blend', 'lpc')  # NetworkConfig.residual
 OUTPUTS = ('magnitude', 'complex')  # NetworkConfig.output (§2.3)
 LOSSES = ('paper', 'authors_code')  # TrainConfig.loss
 REDUCTIONS = ('sum', 'mean')  # TrainConfig.batch_reduction
+# How to run a training (training.RunOptions), not what it learns: the --strategy and
+# --precision choices, here so that entry points offer them without importing TensorFlow.
+STRATEGIES = ('default', 'mirrored', 'multi_worker')
+PRECISIONS = ('float32', 'mixed_bfloat16', 'mixed_float16')
 
 
 def get(preset: str = 'paper', gap_ms: int = 64, output: str = 'magnitude') -> Config:

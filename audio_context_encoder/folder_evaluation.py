@@ -119,6 +119,10 @@ def summary(result: dict, method: str, gap_ms: int) -> dict:
 
 
 def run(args) -> int:
+  if args.max_segments is not None and args.max_segments < 1:
+    raise UserError(f'--max-segments {args.max_segments}: give 1 or more (leave it out for '
+                    'every segment)')
+  methods_lib.check_model(args.method, args.model)
   if args.json:
     atomic.check_writable(args.json)  # before the work, not after it
   method = methods_lib.get(args.method, model=args.model)  # checks the model file and loads it
@@ -131,6 +135,9 @@ def run(args) -> int:
   s = summary(result, args.method, args.gap_ms)
   for line in s['skipped_files']:
     print(f'skipped: {line}')
+  if not s['files']:
+    raise UserError(f'{args.folder}: none of its {len(s["skipped_files"])} audio file(s) could '
+                    'be read and cut (each is named above)')
   if not s['segments']:
     raise UserError(f'{args.folder}: no segment passed the silence rule and the gap-RMS filter')
   ms, td = s['snr_ms'], s['snr_td']

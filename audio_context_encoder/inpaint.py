@@ -9,6 +9,12 @@ samples, so everything else stays bit-exact:
   * network: the gap plus M - a = 384 samples at 16 kHz (24 ms) on each side, where the
     restored signal cross-fades into the original with a raised-cosine ramp (the STFT
     overlap of §2.4).
+  * at rates other than 16 kHz, the method's edge guard too (LPC: 1 ms), and nothing beyond
+    ceil((zone + guard) * rate / 16000) samples of the file on each side of the gap.
+
+A fill never depends on the samples of any gap: before a piece of the file is resampled,
+the samples of its gap and of every later gap in it (not filled yet) are set to zero, and
+what the filler reads stops at the next gap. Earlier gaps are already filled.
 
 Gaps shorter than the network's 64 ms are filled by extending them to 64 ms (paper §4.2,
 Table 3): centred where the context allows, otherwise shifted as little as possible.
@@ -16,6 +22,7 @@ Longer gaps (methods.long_gap_names()) go the same way: the filler only reads a 
 (`reach`, the method's methods.Method.needs).
 """
 
+import bisect
 import dataclasses
 import math
 import re
@@ -30,6 +37,7 @@ RATE = 16000
 RESAMPLE_GUARD = 512  # extra 16 kHz samples around a spliced region so filter edges stay outside
 # 16 kHz samples a filler may read beyond its gap: the context plus a 64 ms extension.
 PIECE_REACH = 2048 + 1024
+MAX_START_S = 1e9  # beyond any file (32 years), and still exact enough as a float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,13 +59,28 @@ class Gap:
 
 def parse_gap(text: str) -> Gap:
   """'START_SECONDS:DURATION_MS' -> Gap, e.g. '1.5:64'."""
-  m = re.fullmatch(r'\s*([0-9]*\.?[0-9]+)\s*:\s*([0-9]*\.?[0-9]+)\s*', text)
+  shown = text if len(text) <= 40 else text[:37] + '...'
+  m = re.fullmatch(r'\s*(-?[0-9]*\.?[0-9]+)\s*:\s*(-?[0-9]*\.?[0-9]+)\s*', text)
   if not m:
-    raise UserError(f"gap {text!r}: expected START_SECONDS:DURATION_MS, e.g. 1.5:64")
-  gap = Gap(float(m.group(1)), float(m.group(2)) / 1000)
-  if gap.duration <= 0:
-    raise UserError(f'gap {text!r}: the duration must be positive')
-  return gap
+    raise UserError(f"gap {shown!r}: expected START_SECONDS:DURATION_MS, e.g. 1.5:64")
+  start, duration_ms = float(m.group(1)), float(m.group(2))
+  if start < 0:
+    raise UserError(f'gap {shown!r}: the start must be 0 s or later')
+  if not start <= MAX_START_S:  # inf too: a 400-digit number
+    raise UserError(f'gap {shown!r}: the start lies beyond any audio file')
+  if duration_ms <= 0:
+    raise UserError(f'gap {shown!r}: the duration must be positive')
+  if not duration_ms <= MAX_START_S:
+    raise UserError(f'gap {shown!r}: the duration is longer than any audio file')
+  return Gap(start, duration_ms / 1000)
+
+
+def longest(max_ms: float, rate: int) -> int:
+  """The most samples a gap of at most max_ms may span at `rate`: one more where the rate's
+  grid misses max_ms (64 ms at 44.1 kHz is 2822.4 samples: a 64 ms gap spans 2823)."""
+  exact = max_ms * rate / 1000
+  whole = int(np.floor(exact + 1e-6))
+  return whole + (0 if exact - whole < 1e-6 else 1)
 
 
 def detect_dropouts(samples: np.ndarray, rate: int, max_ms: float = 64.0,
@@ -78,83 +101,126 @@ def classify_runs(runs, n_samples: int, rate: int, max_ms: float = 64.0,
   """[start, end) runs of silence -> (dropouts to fill, too long); see detect_dropouts."""
   fill, too_long = [], []
   for s, e in runs:
-    if s == 0 or e == n_samples:
+    if s == 0 or e == n_samples or (e - s) * 1000 / rate < min_ms:
       continue
-    ms = (e - s) * 1000 / rate
-    if ms < min_ms:
-      continue
-    # A 64 ms run at 44.1 kHz is 2823 samples, 64.01 ms: allow one sample of rounding.
-    (fill if ms <= max_ms + 1000 / rate else too_long).append(Gap(s / rate, (e - s) / rate))
+    (fill if e - s <= longest(max_ms, rate) else too_long).append(Gap(s / rate, (e - s) / rate))
   return fill, too_long
 
 
-def _gap_range(gap: Gap, max_ms: float) -> Tuple[int, int]:
-  first, end = gap.samples(RATE)
-  return first, min(end, first + int(round(max_ms * RATE / 1000)))  # one sample of rounding
+def n_16k(n_samples: int, rate: int) -> int:
+  """16 kHz samples that lie inside a file of n_samples at `rate`."""
+  return n_samples * RATE // rate
 
 
-def gap_problem(gap: Gap, n_samples: int, rate: int, max_ms: float, context: int) -> Optional[str]:
-  """Why `gap` cannot be filled on its own (too long, beyond the end, too little context)."""
-  duration = n_samples / rate
-  if gap.duration * 1000 > max_ms + 1000 / rate + 1e-6:  # one sample of rounding allowed
+@dataclasses.dataclass(frozen=True)
+class Hole:
+  """A gap as the samples it touches: [first, end) of the file at its own rate, and the 16 kHz
+  samples [first16, end16) the filler fills: the same time, at most the method's longest gap,
+  widened by `guard` on each side (the edge guard, where the file is resampled).
+
+  Everything derives from the gap's samples in the file, so a detected dropout and the same
+  gap given with --gap are one hole: the same edges, fill and zone.
+  """
+
+  gap: Gap
+  first: int
+  end: int
+  first16: int
+  end16: int
+  guard: int
+
+  @staticmethod
+  def of(gap: Gap, rate: int, max_ms: float, guard: int = 0) -> 'Hole':
+    first, end = gap.samples(rate)
+    first16 = first * RATE // rate
+    end16 = min(-(-end * RATE // rate), first16 + int(round(max_ms * RATE / 1000)))
+    return Hole(gap, first, end, first16 - guard, end16 + guard, guard)
+
+  def splice(self, zone: int, rate: int, n_samples: int) -> Tuple[int, int]:
+    """[lo, hi) of the file that the filled hole replaces: the 16 kHz change [first16 - zone,
+    end16 + zone) in time, and at most ceil((zone + guard) * rate / 16000) samples on each side
+    of [first, end) (the documented zone)."""
+    lo16, hi16 = self.first16 - zone, self.end16 + zone
+    if rate == RATE:
+      return max(lo16, 0), min(hi16, n_samples)
+    reach = -(-(zone + self.guard) * rate // RATE)
+    lo = max(self.first - reach, -(-lo16 * rate // RATE), 0)
+    hi = min(self.end + reach, -(-hi16 * rate // RATE), n_samples)
+    return lo, hi
+
+
+def gap_problem(gap: Gap, n_samples: int, rate: int, max_ms: float, context: int,
+                guard: int = 0) -> Optional[str]:
+  """Why `gap` cannot be filled on its own (too long, beyond the end, too little context).
+  context: 16 kHz samples of audio the method needs on each side of the (guarded) hole."""
+  first, end = gap.samples(rate)
+  if end - first > longest(max_ms, rate):
     return f'gap {gap} is longer than {max_ms:g} ms'
-  if gap.start + gap.duration > duration + 1e-9:
-    return f'gap {gap} ends beyond the end of the file ({duration:.3f} s)'
-  first, end = _gap_range(gap, max_ms)
-  if first < context or end + context > int(np.floor(n_samples * RATE / rate)):
-    return f'gap {gap} needs {context * 1000 / RATE:g} ms of audio on both sides'
+  if end > n_samples:
+    return f'gap {gap} ends beyond the end of the file ({n_samples / rate:.3f} s)'
+  hole = Hole.of(gap, rate, max_ms, guard)
+  if hole.first16 < context or hole.end16 + context > n_16k(n_samples, rate):
+    return f'gap {gap} needs {(context + guard) * 1000 / RATE:g} ms of audio on both sides'
   return None
 
 
-def pair_problem(a: Gap, b: Gap, max_ms: float, context: int, guard: int) -> Optional[str]:
-  """Why gaps a <= b cannot both be filled: overlapping, or closer than the context, which
-  would make one hole longer than the maximum gap out of several short ones."""
-  (_, end_a), (first_b, _) = _gap_range(a, max_ms), _gap_range(b, max_ms)
-  if first_b < end_a:
-    return f'gaps {a} and {b} overlap'
-  need = context + 2 * guard
-  if first_b - end_a < need:
-    return (f'gaps {a} and {b} are {(first_b - end_a) * 1000 / RATE:g} ms apart; gaps must be '
-            f'at least {need * 1000 / RATE:g} ms apart (the context each needs on both sides)')
+def pair_problem(a: Hole, b: Hole, context: int) -> Optional[str]:
+  """Why holes a <= b cannot both be filled: overlapping, or closer than the context (guards
+  included), which would make one hole longer than the maximum gap out of several short ones."""
+  apart = (b.first16 + b.guard) - (a.end16 - a.guard)  # between the unguarded holes
+  if b.first < a.end or apart < 0:
+    return f'gaps {a.gap} and {b.gap} overlap'
+  need = context + a.guard + b.guard
+  if apart < need:
+    return (f'gaps {a.gap} and {b.gap} are {apart * 1000 / RATE:g} ms apart; gaps must be at '
+            f'least {need * 1000 / RATE:g} ms apart (the context each needs on both sides)')
   return None
 
 
 def check_gaps(gaps: Sequence[Gap], n_samples: int, rate: int, max_ms: float,
-               context: int, path: str, guard: int = 0, hint: str = '') -> List[Tuple[int, int]]:
-  """Validates the gaps against the file; returns their 16 kHz [first, end) ranges in order.
+               context: int, path: str, guard: int = 0, hint: str = '') -> List[Hole]:
+  """Validates the gaps against the file; returns their holes in time order.
 
-  `context` counts the guard: each gap needs context 16 kHz samples on both sides in the
-  file, and context + guard of untouched audio between neighbouring gaps. hint: appended to
-  a refusal (the method's methods.Method.hint).
+  context: 16 kHz samples each needs on each side of its guarded hole, in the file and
+  between neighbouring gaps. hint: appended to a refusal (the method's methods.Method.hint).
   """
   ordered = sorted(gaps, key=lambda g: g.start)
   for gap in ordered:
-    problem = gap_problem(gap, n_samples, rate, max_ms, context)
+    problem = gap_problem(gap, n_samples, rate, max_ms, context, guard)
     if problem:
       raise UserError(f'{path}: {problem}{hint}')
-  for a, b in zip(ordered, ordered[1:]):
-    problem = pair_problem(a, b, max_ms, context - guard, guard)
+  holes = [Hole.of(g, rate, max_ms, guard) for g in ordered]
+  for a, b in zip(holes, holes[1:]):
+    problem = pair_problem(a, b, context)
     if problem:
       raise UserError(f'{path}: {problem}{hint}')
-  return [_gap_range(g, max_ms) for g in ordered]
+  return holes
 
 
-def fillable(fixed: Sequence[Gap], found: Sequence[Gap], n_samples: int, rate: int, max_ms: float,
-             context: int, guard: int = 0) -> Tuple[List[Gap], List[Tuple[Gap, str]]]:
-  """Detected dropouts that can be filled beside the user's gaps, in time order, and the
-  others with the reason (too close to the file's ends or to another gap)."""
-  keep, refused = [], []
+def fillable(fixed: Sequence[Hole], found: Sequence[Gap], n_samples: int, rate: int,
+             max_ms: float, context: int,
+             guard: int = 0) -> Tuple[List[Gap], List[Tuple[Gap, str]]]:
+  """Detected dropouts that can be filled beside the user's gaps (`fixed`, valid, in time
+  order), in time order, and the others with the reason (too close to the file's ends or to
+  another gap). Each is checked against its nearest neighbours only: O(n log n)."""
+  starts = [h.first for h in fixed]
+  keep, kept, refused = [], [], []
   for gap in sorted(found, key=lambda g: g.start):
-    problem = gap_problem(gap, n_samples, rate, max_ms, context)
-    for other in list(fixed) + keep:
-      if problem:
-        break
-      a, b = sorted([gap, other], key=lambda g: g.start)
-      problem = pair_problem(a, b, max_ms, context - guard, guard)
+    problem = gap_problem(gap, n_samples, rate, max_ms, context, guard)
+    if not problem:
+      hole = Hole.of(gap, rate, max_ms, guard)
+      i = bisect.bisect_right(starts, hole.first)
+      near = fixed[max(i - 1, 0):i + 1] + kept[-1:]
+      for other in near:
+        a, b = sorted([hole, other], key=lambda h: h.first)
+        problem = pair_problem(a, b, context)
+        if problem:
+          break
     if problem:
       refused.append((gap, problem))
     else:
       keep.append(gap)
+      kept.append(hole)
   return keep, refused
 
 
@@ -180,20 +246,19 @@ def fill_channel(x16: np.ndarray, ranges: Sequence[Tuple[int, int]], filler, zon
 
 
 def patches_for(read: Callable[[int, int], np.ndarray], n_samples: int, rate: int,
-                ranges: Sequence[Tuple[int, int]], filler, zone: int,
+                holes: Sequence[Hole], filler, zone: int,
                 path: str = '<input>', reach: int = None) -> List[Tuple[int, np.ndarray]]:
-  """(native first frame, new float64 samples [n, channels]) for each 16 kHz gap range.
+  """(first frame, new float64 samples [n, channels]) of the file for each hole, in time order.
 
-  Only a window around each gap is read (`read(lo, hi)` -> float64 [hi - lo, channels] at
-  the native rate), resampled to 16 kHz, filled, and its changed part resampled back, so
-  memory does not grow with the file. Earlier patches are visible to later reads.
-  reach: 16 kHz samples the filler may read on each side of a gap (default PIECE_REACH).
-  A given reach (long-gap methods, which read beyond the context they need) stops at the
-  next gap, not filled yet: its damaged samples never reach the filler.
+  Only a piece around each hole is read (`read(lo, hi)` -> float64 [hi - lo, channels] at
+  the file's rate), its unfilled gaps zeroed, resampled to 16 kHz, filled, and its changed
+  part resampled back (Hole.splice), so memory does not grow with the file. Earlier patches
+  are visible to later reads; the piece stops at the next hole.
+  reach: 16 kHz samples the filler may read on each side of a hole (default PIECE_REACH).
   """
-  n16 = int(np.floor(n_samples * RATE / rate))
+  n16 = n_16k(n_samples, rate)
   step = RATE // math.gcd(RATE, rate)  # 16 kHz samples between points of both grids
-  stops = [first for first, _ in ranges[1:]] + [n16] if reach is not None else [n16] * len(ranges)
+  stops = [h.first16 for h in holes[1:]] + [n16]
   reach = (PIECE_REACH if reach is None else reach) + RESAMPLE_GUARD
   patches: List[Tuple[int, np.ndarray]] = []
 
@@ -205,23 +270,23 @@ def patches_for(read: Callable[[int, int], np.ndarray], n_samples: int, rate: in
         x[a - lo:b - lo] = values[a - p_lo:b - p_lo]
     return x
 
-  for (first, end), stop in zip(ranges, stops):
-    lo16, hi16 = first - zone, end + zone
-    # Native-rate samples whose time lies in the changed 16 kHz region.
-    lo = int(np.floor(lo16 * rate / RATE))
-    hi = min(int(np.ceil(hi16 * rate / RATE)), n_samples)
+  for i, (hole, stop) in enumerate(zip(holes, stops)):
+    lo16, hi16 = hole.first16 - zone, hole.end16 + zone
+    lo, hi = hole.splice(zone, rate, n_samples)
     # The 16 kHz piece [a16, b16) the filler sees, a16 on the common grid of both rates.
-    a16 = max(first - reach, 0) // step * step
-    b16 = min(end + reach, max(stop, hi16 + RESAMPLE_GUARD), n16)  # room to resample back
+    a16 = max(hole.first16 - reach, 0) // step * step
+    b16 = min(hole.end16 + reach, max(stop, hi16 + RESAMPLE_GUARD), n16)  # room to resample back
     a, b = a16 * rate // RATE, min(int(np.ceil(b16 * rate / RATE)) + 64, n_samples)
     native = read_patched(a, b)
+    for later in holes[i:]:  # this gap and the later ones, not filled yet: never read
+      native[min(max(later.first - a, 0), b - a):min(max(later.end - a, 0), b - a)] = 0
     if not np.all(np.isfinite(native)):
-      raise UserError(f'{path}: the audio around the gap at {first / RATE:g} s holds NaN or '
-                      'infinite samples')
+      raise UserError(f'{path}: the audio around the gap {hole.gap} holds NaN or infinite '
+                      'samples')
     new = np.empty((hi - lo, native.shape[1]))
     for ch in range(native.shape[1]):
       x16 = audio_file.resample(native[:, ch], rate, RATE)[:b16 - a16]
-      y16 = fill_channel(x16, [(first - a16, end - a16)], filler, zone)
+      y16 = fill_channel(x16, [(hole.first16 - a16, hole.end16 - a16)], filler, zone)
       if rate == RATE:
         new[:, ch] = y16[lo - a16:hi - a16]
         continue
@@ -241,15 +306,14 @@ def inpaint_samples(samples: np.ndarray, rate: int, gaps: Sequence[Gap], filler,
   """Inpaints [frames, channels] audio at any rate; bit-exact outside gaps and zones.
 
   edge_guard: for inputs that need resampling, 16 kHz samples added to each side of
-  every gap, because the resampling filter smears the damaged gap's edges into the
-  context (LPC, which continues the context's last samples, needs this; the
-  network's transition zone already covers it). reach: see patches_for.
+  every gap, because the resampling filter smears the gap's edges into the context
+  (LPC, which continues the context's last samples, needs this; the network's
+  transition zone already covers it). reach: see patches_for.
   """
   guard = edge_guard if rate != RATE else 0
-  ranges = check_gaps(gaps, samples.shape[0], rate, max_ms, context + guard, path, guard)
-  ranges = [(first - guard, end + guard) for first, end in ranges]
+  holes = check_gaps(gaps, samples.shape[0], rate, max_ms, context, path, guard)
   out = np.array(samples, dtype=np.float64, copy=True)
-  for lo, values in patches_for(lambda a, b: samples[a:b], samples.shape[0], rate, ranges,
+  for lo, values in patches_for(lambda a, b: samples[a:b], samples.shape[0], rate, holes,
                                 filler, zone, path, reach):
     out[lo:lo + len(values)] = values
   return out
@@ -272,6 +336,18 @@ def dropouts_of(src: audio_file.Source, max_ms: float) -> Tuple[List[Gap], List[
   return classify_runs(runs, src.frames, src.sample_rate, max_ms)
 
 
+def given_gap_covering(run: Gap, given: Sequence[Gap], rate: int) -> Optional[Gap]:
+  """The user's gap (sorted by start) that overlaps the silent run, if any: such a run is the
+  user's to fill, not a dropout."""
+  first, end = run.samples(rate)
+  spans = [g.samples(rate) for g in given]
+  i = bisect.bisect_right([s for s, _ in spans], first)
+  for j in (i - 1, i):
+    if 0 <= j < len(spans) and spans[j][0] < end and first < spans[j][1]:
+      return given[j]
+  return None
+
+
 def inpaint_file(in_path: str, out_path: str, gaps: Optional[Sequence[Gap]], filler, zone: int,
                  context: int, max_ms: float, detect: bool = False, log=print,
                  edge_guard: int = 0, reach: int = None, detect_ms: float = None,
@@ -279,34 +355,39 @@ def inpaint_file(in_path: str, out_path: str, gaps: Optional[Sequence[Gap]], fil
   """Reads, inpaints and writes (atomically, in the format the output's extension names).
 
   Everything that can be refused is checked before the filling: the gaps, the output's
-  format and folder. Returns the gaps filled. Detected dropouts that cannot be filled
-  are logged and left alone. reach: see patches_for; detect_ms: the longest run of
-  silence detected (default max_ms); hint: see check_gaps.
+  format and folder, and that the whole input decodes. Returns the gaps filled. Detected
+  dropouts that cannot be filled are logged and left alone. reach: see patches_for;
+  detect_ms: the longest run of silence detected (default max_ms); hint: see check_gaps.
   """
   src = audio_file.open_source(in_path)
   atomic.check_writable(out_path)
-  fmt, subtype = audio_file.output_format(out_path, src.format, src.subtype)
+  fmt, subtype = audio_file.output_format(out_path, src.format, src.subtype, src.sample_rate)
   rate = src.sample_rate
   guard = edge_guard if rate != RATE else 0
-  gaps = list(gaps or [])
-  ranges = check_gaps(gaps, src.frames, rate, max_ms, context + guard, in_path, guard, hint)
+  gaps = sorted(gaps or [], key=lambda g: g.start)
+  holes = check_gaps(gaps, src.frames, rate, max_ms, context, in_path, guard, hint)
   if detect:
     detect_ms = max_ms if detect_ms is None else detect_ms
-    found, too_long = dropouts_of(src, detect_ms)
-    for g in too_long:
-      log(f'{in_path}: digital silence at {g} is longer than {detect_ms:g} ms; left as it is')
-    found, refused = fillable(gaps, found, src.frames, rate, max_ms, context + guard, guard)
+    found, too_long = dropouts_of(src, detect_ms)  # decodes the whole file
+    for run in too_long + found:
+      given = given_gap_covering(run, gaps, rate)
+      if given is not None:
+        log(f'{in_path}: digital silence at {run} overlaps --gap {given}; the given gap is filled')
+      elif run in too_long:
+        log(f'{in_path}: digital silence at {run} is longer than {detect_ms:g} ms; left as it is')
+    found = [g for g in found if given_gap_covering(g, gaps, rate) is None]
+    found, refused = fillable(holes, found, src.frames, rate, max_ms, context, guard)
     for g, why in refused:
       log(f'{in_path}: dropout at {g} left as it is: {why}')
-    gaps += found
-    ranges = check_gaps(gaps, src.frames, rate, max_ms, context + guard, in_path, guard, hint)
+    gaps = sorted(gaps + found, key=lambda g: g.start)
+    holes = check_gaps(gaps, src.frames, rate, max_ms, context, in_path, guard, hint)
+  else:
+    audio_file.check_decodes(src)
   if not gaps:
     raise UserError(f'{in_path}: no gaps given' + (' and no dropout that can be filled found'
                                                     if detect else ' (use --gap or --detect-dropouts)'))
   atomic.check_writable(out_path, audio_file.expected_size(src, fmt, subtype))
-  ranges = [(first - guard, end + guard) for first, end in ranges]
   read = lambda a, b: audio_file.to_float(audio_file.read_raw(src, a, b))
-  patches = patches_for(read, src.frames, rate, ranges, filler, zone, in_path, reach)
+  patches = patches_for(read, src.frames, rate, holes, filler, zone, in_path, reach)
   audio_file.write_patched(out_path, src, patches, fmt, subtype)
-  return sorted(gaps, key=lambda g: g.start)
-
+  return gaps

@@ -24,6 +24,7 @@ is one `register(name, factory)` call.
 
 import inspect
 import os
+import zipfile
 from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
@@ -210,10 +211,19 @@ def network_predictor(model, cfg: config_lib.Config, batch_size: int = 64) -> Ca
   return predict
 
 
-def load_network(path: str, magnitude_only: bool = True):
-  """(model, its config) of a .keras file written by training; UserError when it is not one."""
+def check_keras_file(path: str, kind: str = 'a model') -> None:
+  """A .keras file is a zip archive: a truncated or damaged one is named as such (Keras would
+  say 'File not found' of a file that exists)."""
   if not os.path.isfile(path):
     raise UserError(f'{path}: no such model file')
+  if not zipfile.is_zipfile(path):
+    raise UserError(f'{path}: cannot be loaded as {kind} (a .keras file is a zip archive; this '
+                    'one is truncated, damaged or of another kind)')
+
+
+def load_network(path: str, magnitude_only: bool = True):
+  """(model, its config) of a .keras file written by training; UserError when it is not one."""
+  check_keras_file(path)
   from audio_context_encoder import model as model_lib  # TensorFlow: loaded only for a network
   try:
     model, cfg = model_lib.load_model(path)
@@ -409,6 +419,7 @@ class LongGapNetwork(Method):
     if not os.path.isfile(self.model_path):
       raise UserError(f'{self.model_path}: no such model file (`make longgap-models` trains the '
                       f'long-gap networks and writes models/{longgap_model_file(kind)})')
+    check_keras_file(self.model_path, 'a long-gap network')
     try:
       record = longgap_trained.read_provenance(self.model_path)
       protocol = longgap_config.get(record['protocol'])
@@ -493,6 +504,13 @@ def all_names() -> Tuple[str, ...]:
 def trained(name: str) -> bool:
   """Whether method `name` needs a trained model (its factory says so: `trained = True`)."""
   return bool(getattr(_FACTORIES[name], 'trained', False))
+
+
+def check_model(name: str, model: Optional[str], why: str = '') -> None:
+  """A --model given to a method that reads none is refused, never silently ignored."""
+  if model and not trained(name):
+    readers = '|'.join(n for n in all_names() if trained(n))
+    raise UserError(f'--model is for --method {readers}; {name}{why} reads no model')
 
 
 def get(name: str, **options) -> Method:

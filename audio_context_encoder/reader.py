@@ -23,6 +23,38 @@ def shard_files(data_dir, split: str) -> list:
   return files
 
 
+def check_shards(data_dir, splits) -> None:
+  """Reads the first record of every shard of `splits`: a shard that is not a TFRecord file at
+  all (random bytes, another format) is named before any work (DatasetError)."""
+  for split in splits:
+    for path in shard_files(data_dir, split):
+      try:
+        for _ in tf.data.TFRecordDataset(path).take(1):
+          pass
+      except (tf.errors.DataLossError, tf.errors.OutOfRangeError) as e:
+        raise DatasetError(f'{path}: damaged shard ({_first_line(e)}); rebuild the dataset '
+                           '(re-running the build rewrites it)') from None
+
+
+def damaged_shard(data_dir, splits) -> str:
+  """Why a reader met a corrupted record, naming the shard: reads every shard of `splits`
+  until one fails (TensorFlow's DataLossError names only an offset)."""
+  for split in splits:
+    for path in shard_files(data_dir, split):
+      try:
+        for _ in tf.data.TFRecordDataset(path, buffer_size=1 << 20):
+          pass
+      except tf.errors.DataLossError as e:
+        return f'{path}: damaged shard ({_first_line(e)}); rebuild the dataset'
+  return f'{data_dir}: a damaged record was read, but no shard of {", ".join(splits)} fails now'
+
+
+def _first_line(e: Exception) -> str:
+  message = getattr(e, 'message', str(e))
+  message = message.split('}}')[-1].split(' [Op:')[0].strip()  # TF's function-node prefix
+  return message.splitlines()[0] if message else type(e).__name__
+
+
 def _spec(layout: str) -> dict:
   spec = {
       'audio': tf.io.FixedLenFeature([], tf.string),

@@ -37,11 +37,8 @@ from tqdm import tqdm
 
 from audio_context_encoder import atomic, losses
 from audio_context_encoder import model as model_lib
-from audio_context_encoder.config import LOSSES, REDUCTIONS, Config
+from audio_context_encoder.config import LOSSES, PRECISIONS, REDUCTIONS, STRATEGIES, Config
 from audio_context_encoder.errors import UserError
-
-STRATEGIES = ('default', 'mirrored', 'multi_worker')
-PRECISIONS = ('float32', 'mixed_bfloat16', 'mixed_float16')
 
 
 @dataclasses.dataclass
@@ -144,6 +141,27 @@ def spectrogram_images(context: np.ndarray, target: np.ndarray, prediction: np.n
     return np.transpose(img, (0, 2, 1))[:, ::-1, :, None].astype(np.float32)
 
   return {'target': image(t), 'prediction': image(p), 'context_and_prediction': image(whole)}
+
+
+BEST_RECORD = 'best.json'  # beside best.keras: the step and validation NMSE/SNR it was saved at
+
+
+def summary_line(run_dir: str, result: dict, batch_size: int) -> str:
+  """The one line a training ends with: how far it got, why it stopped, the best validation,
+  where the models are."""
+  step, total = result['step'], result['total_steps']
+  why = {'schedule': 'the schedule is done', 'time_budget': 'the time budget is used up',
+         'signal': 'stopped by a signal', 'stop_at_step': 'stopped as asked'}[result['stopped_by']]
+  line = f'{run_dir}: step {step:,} of {total:,} ({why}), {step * batch_size:,} examples'
+  try:
+    with open(os.path.join(run_dir, BEST_RECORD)) as f:
+      best = json.load(f)
+    line += (f"; best validation NMSE {best['nmse']:.4g}, SNR {best['snr']:.2f} dB at step "
+             f"{best['step']:,}: {os.path.join(run_dir, 'best.keras')}")
+  except (OSError, ValueError, KeyError):
+    line += '; no validation yet'
+  line += f"; last: {os.path.join(run_dir, 'last.keras')}"
+  return line + ('; the same command continues it' if step < total else '')
 
 
 class Trainer:
@@ -292,11 +310,9 @@ class Trainer:
     iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
     stop = {'signal': None}
     previous = self._catch_signals(stop)
-    bar = None
-    if opts.progress and self.chief:
-      bar = tqdm(total=self.total_steps(), initial=int(self.step.numpy()), unit='step',
-                 dynamic_ncols=True)
-    deadline = time.monotonic() + opts.time_budget_s if opts.time_budget_s else math.inf
+    started = time.monotonic()
+    deadline = started + opts.time_budget_s if opts.time_budget_s else math.inf
+    bar = self._progress_bar() if opts.progress and self.chief else None
     stop_at = opts.stop_at_step or math.inf
     log = _Window(int(self.step.numpy()))
     validated_at = None
@@ -305,8 +321,10 @@ class Trainer:
              and time.monotonic() < deadline):
         step, stats = self._step(iterator, log)
         if bar is not None:
-          bar.update(1)
-          bar.set_postfix(loss=f'{float(stats["loss/total"]):.4g}')
+          bar.update(min(time.monotonic() - started, opts.time_budget_s) - bar.n
+                     if opts.time_budget_s else 1)
+          bar.set_postfix_str(f'step {step:,}/{self.total_steps():,}, '
+                              f'loss {float(stats["loss/total"]):.4g}')
         if step % opts.log_every == 0 or step == self.total_steps():
           self._log_training(writers, step, log)
         t_side = time.perf_counter()  # validation and checkpoints do not count as training time
@@ -319,8 +337,23 @@ class Trainer:
       for s, h in previous.items():
         signal.signal(s, h)
     self._finish(valid_dataset_fn, writers, stop['signal'] is None, validated_at)
-    return {'step': int(self.step.numpy()), 'phase': int(self.phase.numpy()),
-            'best_valid_nmse': float(self.best.numpy()), 'stopped_by_signal': stop['signal']}
+    step = int(self.step.numpy())
+    stopped_by = ('signal' if stop['signal'] is not None else 'schedule' if step >= self.total_steps()
+                  else 'stop_at_step' if step >= stop_at else 'time_budget')
+    return {'step': step, 'phase': int(self.phase.numpy()), 'total_steps': self.total_steps(),
+            'best_valid_nmse': float(self.best.numpy()), 'stopped_by_signal': stop['signal'],
+            'stopped_by': stopped_by}
+
+  def _progress_bar(self) -> tqdm:
+    """Steps of the schedule, or with a time budget the budget's seconds: the run stops at
+    whichever ends first, and a step bar would count to a schedule the budget never reaches."""
+    if not self.options.time_budget_s:
+      return tqdm(total=self.total_steps(), initial=int(self.step.numpy()), unit='step',
+                  dynamic_ncols=True)
+    return tqdm(total=round(self.options.time_budget_s), unit='s', desc='time budget',
+                dynamic_ncols=True,
+                bar_format='{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total} s '
+                           '[{elapsed}<{remaining}{postfix}]')
 
   # ---- the steps of fit ----
   def _open_writers(self) -> dict:
@@ -415,6 +448,8 @@ class Trainer:
       self.since_best.assign(0)
       if self.chief:
         model_lib.save_model(self.model, self.cfg, os.path.join(self.run_dir, 'best.keras'))
+        atomic.write_json(os.path.join(self.run_dir, BEST_RECORD),
+                          {'step': step, 'nmse': result['nmse'], 'snr': result['snr']}, indent=1)
     else:
       self.since_best.assign_add(1)
     patience = self.cfg.train.lr_drop_patience

@@ -13,7 +13,9 @@ from absl import app, flags, logging
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-from audio_context_encoder import config, reader, training  # noqa: E402
+# TensorFlow (reader, training) is imported once the flags are checked: a mistake is one line
+# in a second, with nothing created.
+from audio_context_encoder import atomic, config  # noqa: E402
 from audio_context_encoder.errors import DatasetError, UserError, WriteError  # noqa: E402
 from audio_context_encoder.manifest import check_splits  # noqa: E402
 
@@ -35,9 +37,9 @@ flags.DEFINE_integer('validation_interval', 0, 'steps between validations (0 = p
 flags.DEFINE_integer('valid_batches', 0, 'validation batches per validation (0 = whole split)')
 flags.DEFINE_integer('checkpoint_every', 1000, 'steps between checkpoints')
 flags.DEFINE_integer('log_every', 100, 'steps between TensorBoard training summaries')
-flags.DEFINE_enum('strategy', 'default', list(training.STRATEGIES),
+flags.DEFINE_enum('strategy', 'default', list(config.STRATEGIES),
                   'tf.distribute strategy (multi_worker reads TF_CONFIG)')
-flags.DEFINE_enum('precision', 'float32', list(training.PRECISIONS),
+flags.DEFINE_enum('precision', 'float32', list(config.PRECISIONS),
                   'Keras dtype policy')
 flags.DEFINE_bool('jit', False, 'XLA-compile the forward/backward pass')
 flags.DEFINE_integer('seed', 0, 'initialisation and shuffle seed')
@@ -78,19 +80,61 @@ def build_config():
   return cfg
 
 
+def flag_problem():
+  """Why the flags cannot define a run (a value out of range, a name that is a path), or None."""
+  f = FLAGS
+  bounds = [('steps', f.steps >= 0, "0 (the preset's schedule) or more"),
+            ('batch_size', f.batch_size >= 0, "0 (the preset's) or more"),
+            ('lr_drop_step', f.lr_drop_step >= 0, "0 (the preset's) or more"),
+            ('lr_drop_patience', f.lr_drop_patience is None or f.lr_drop_patience >= 1, '1 or more'),
+            ('lambda_', f.lambda_ is None or f.lambda_ >= 0, '0 or more'),
+            ('validation_interval', f.validation_interval >= 0, "0 (the preset's) or more"),
+            ('valid_batches', f.valid_batches >= 0, '0 (the whole split) or more'),
+            ('checkpoint_every', f.checkpoint_every >= 1, '1 or more'),
+            ('log_every', f.log_every >= 1, '1 or more'),
+            ('time_budget_s', f.time_budget_s >= 0, '0 (no limit) or more'),
+            ('batch_norm_momentum', f.batch_norm_momentum is None or 0 <= f.batch_norm_momentum < 1,
+             'in [0, 1)')]
+  for name, ok, allowed in bounds:
+    if not ok:
+      return f'--{name}={getattr(f, name)}: must be {allowed}'
+  if f.name is not None and (f.name in ('', '.', '..') or os.path.basename(f.name) != f.name):
+    return f'--name={f.name}: must be a folder name inside --runs_dir, not a path'
+  if os.path.exists(f.runs_dir) and not os.path.isdir(f.runs_dir):
+    return f'--runs_dir={f.runs_dir}: is a file, not a folder'
+  return None
+
+
+def check_runs_dir(runs_dir: str) -> None:
+  """The nearest existing folder of runs_dir takes new files (WriteError otherwise)."""
+  folder = os.path.abspath(runs_dir)
+  while not os.path.exists(folder):
+    folder = os.path.dirname(folder)
+  if not os.path.isdir(folder):
+    raise WriteError(f'{runs_dir}: {folder} is a file, not a folder')
+  atomic.check_writable(os.path.join(folder, 'probe'))
+
+
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)  # TF's per-checkpoint INFO lines would break the progress bar
+  problem = flag_problem()
+  if problem:
+    sys.exit(f'train.py: {problem}')
   if not FLAGS.data_dir:
     sys.exit('train.py: --data_dir is required (e.g. data/demo-music; `make demo-data` builds it)')
   if not os.path.isfile(os.path.join(FLAGS.data_dir, 'manifest.json')):
     sys.exit(f'train.py: {FLAGS.data_dir}: no manifest.json, not a dataset folder '
              '(`make demo-data` builds one)')
   cfg = build_config()
-  try:  # before the run folder exists: a bad dataset leaves nothing behind
+  try:  # before the run folder exists: a bad dataset or folder leaves nothing behind
     check_splits(FLAGS.data_dir, ('train', 'valid'), 64 if cfg.signal.Lg == 1024 else 48)
-  except DatasetError as e:
+    check_runs_dir(FLAGS.runs_dir)
+    from audio_context_encoder import reader, training
+    reader.check_shards(FLAGS.data_dir, ('train', 'valid'))
+  except (DatasetError, WriteError) as e:
     sys.exit(f'train.py: {e}')
+  import tensorflow as tf
   name = FLAGS.name or f'{FLAGS.preset}-{os.path.basename(os.path.normpath(FLAGS.data_dir))}-{FLAGS.network}'
   run_dir = os.path.join(FLAGS.runs_dir, name)
   options = training.RunOptions(
@@ -110,8 +154,9 @@ def main(argv):
                                         repeat=False))
   except (UserError, FileNotFoundError, DatasetError, WriteError) as e:
     sys.exit(f'train.py: {e}')
-  print(f'{run_dir}: step {result["step"]}, learning-rate phase {result["phase"]}, '
-        f'best validation NMSE {result["best_valid_nmse"]:.4g}')
+  except tf.errors.DataLossError:
+    sys.exit(f'train.py: {reader.damaged_shard(FLAGS.data_dir, ("train", "valid"))}')
+  print(training.summary_line(run_dir, result, batch))
 
 
 if __name__ == '__main__':

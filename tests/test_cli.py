@@ -33,10 +33,13 @@ def small_model(tmp_path_factory):
 
 
 def changed_mask(n, rate, gaps, zone16):
+  """The documented zone: the gap's samples in the file plus ceil(zone16 * rate / 16000) on
+  each side (zone16: the method's zone and edge guard at 16 kHz)."""
   mask = np.zeros(n, bool)
+  reach = int(np.ceil(zone16 * rate / 16000))
   for start, ms in gaps:
-    first, end = int(np.floor(start * 16000)), int(np.ceil((start + ms / 1000) * 16000))
-    mask[int(np.floor((first - zone16) * rate / 16000)):int(np.ceil((end + zone16) * rate / 16000))] = True
+    first, end = int(np.floor(start * rate + 1e-9)), int(np.ceil((start + ms / 1000) * rate - 1e-9))
+    mask[first - reach:end + reach] = True
   return mask
 
 

@@ -77,3 +77,41 @@ def test_resume_with_other_steps_or_drop_step_is_refused(tmp_path):
   json.dump(saved, open(path, 'w'))
   with pytest.raises(errors.UserError, match=r'--steps=300 \(now 100\)'):
     training.check_run_config(run_dir, run())
+
+
+def random_shard_dataset(folder):
+  """A dataset folder whose manifest is right and whose shards are random bytes."""
+  folder.mkdir()
+  counts = {'tracks': 1, 'kept_64': 10, 'kept_48': 10, 'records': 10}
+  (folder / 'manifest.json').write_text(json.dumps(
+      {'layout': 'compact', 'audio_dtype': 'int16', 'segment_length': 5120, 'margin': 256,
+       'record_length': 5632, 'splits': {s: counts for s in ('train', 'valid', 'test')}}))
+  rng = np.random.default_rng(0)
+  for split in ('train', 'valid', 'test'):
+    (folder / f'{split}-00000-of-00001.tfrecord').write_bytes(rng.bytes(20000))
+  return folder
+
+
+@pytest.mark.slow  # subprocesses
+@pytest.mark.parametrize('flags, message', [
+    (['--batch_size=-4'], '--batch_size=-4: must be'),
+    (['--steps=-5'], '--steps=-5: must be'),
+    (['--time_budget_s=-1'], '--time_budget_s=-1.0: must be'),
+    (['--name=../../x'], 'must be a folder name inside --runs_dir'),
+    (['--runs_dir={file}'], 'is a file, not a folder'),
+    (['--runs_dir={file}/sub'], 'is a file, not a folder'),
+    ([], 'damaged shard'),  # the dataset's random-byte shards
+])
+def test_bad_training_requests_are_one_line_and_create_nothing(tmp_path, flags, message):
+  data = random_shard_dataset(tmp_path / 'ds')
+  (tmp_path / 'afile').write_text('x')
+  before = sorted(str(p) for p in tmp_path.rglob('*'))
+  flags = [f.format(file=tmp_path / 'afile') for f in flags]
+  if not any(f.startswith('--runs_dir') for f in flags):
+    flags.append(f'--runs_dir={tmp_path / "a" / "runs"}')
+  r = run_module(['experiments.train', f'--data_dir={data}', '--preset=small'] + flags)
+  err = r.stderr.strip()
+  assert r.returncode != 0 and len(err.splitlines()) == 1 and 'Traceback' not in err, err
+  assert message in err, err
+  assert sorted(str(p) for p in tmp_path.rglob('*')) == before
+  assert not (tmp_path.parent / 'x').exists()

@@ -234,3 +234,34 @@ def test_plateau_drop_and_second_phase_length(tmp_path):
   assert int(trainer.phase.numpy()) == 1 and int(trainer.drop_step.numpy()) == 5
   assert float(trainer.optimizer.learning_rate.numpy()) == pytest.approx(1e-4)
   assert trainer.total_steps() == 5 + 7  # the paper's "another 200k steps", here 7
+
+
+@pytest.mark.slow  # the `run` fixture trains in-process
+def test_a_run_ends_with_one_summary_line(run):
+  cfg, run_dir, _, result, _ = run
+  line = training.summary_line(run_dir, result, cfg.train.batch_size)
+  with open(os.path.join(run_dir, training.BEST_RECORD)) as f:
+    best = json.load(f)
+  assert best['step'] in (2, 4) and np.isfinite(best['snr'])
+  assert line.startswith(f'{run_dir}: step 4 of 4 (the schedule is done), 8 examples; best '
+                         f"validation NMSE {best['nmse']:.4g}, SNR {best['snr']:.2f} dB at step "
+                         f"{best['step']}: {run_dir}/best.keras; last: {run_dir}/last.keras")
+  assert '\n' not in line
+
+
+@pytest.mark.slow  # trains in-process for a few seconds
+def test_a_time_budget_shows_a_time_bar_not_the_schedule(tmp_path, capsys):
+  """With --time_budget_s the bar counts the budget's seconds (it counted to the schedule's
+  steps, with an ETA of hours, then stopped at 10 %)."""
+  cfg = small_config(batch_size=2, validation_interval=10000, steps=4000)
+  context, target = examples(cfg, 2)
+  train_fn, valid_fn = dataset_fns(context, target, 2)
+  trainer = training.Trainer(cfg, str(tmp_path), training.RunOptions(
+      checkpoint_every=10000, log_every=10000, time_budget_s=3))
+  result = trainer.fit(train_fn, valid_fn)
+  err = capsys.readouterr().err
+  assert result['stopped_by'] == 'time_budget' and 0 < result['step'] < 4000
+  assert 'time budget: 100%' in err and '3/3 s' in err and f'step {result["step"]}/4,000' in err
+  assert '/4000 [' not in err  # no step bar counting to the schedule
+  line = training.summary_line(str(tmp_path), result, 2)
+  assert '(the time budget is used up)' in line and line.endswith('the same command continues it')
