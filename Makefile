@@ -23,8 +23,10 @@ sysdeps:
 $(STAMP): setup.py
 	@bash scripts/system_deps.sh
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "installing the Python packages into $(VENV) (about 2 GB with TensorFlow; pip shows each download)"
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip wheel
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	set -o pipefail; $(PY) -m pip install --disable-pip-version-check --progress-bar=on -e '.[test]' \
+	  | { grep -v '^Requirement already satisfied' || true; }
 	@if [ "$(GPU)" = "1" ]; then $(PY) -m pip uninstall -q -y tensorflow-cpu && \
 	  $(PY) -m pip install -q -e '.[gpu,test]'; fi
 	@touch $(STAMP)

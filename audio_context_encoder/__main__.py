@@ -98,13 +98,9 @@ def run_inpaint(args) -> int:
   methods.check_model(name, args.model, '' if args.method else
                       f' (the default for gaps longer than {SHORT_MS} ms)')
   method = methods.get(name, model=args.model)
-  longest = max([g.samples(inpaint.RATE)[1] - g.samples(inpaint.RATE)[0] for g in gaps]
-                + [SHORT_MS * inpaint.RATE // 1000 if args.detect_dropouts else 1])
-  context, reach = method.needs(longest)
-  done = inpaint.inpaint_file(args.input, args.output, gaps, method.fill_gap, method.zone,
-                              context, method.max_ms, detect=args.detect_dropouts,
-                              edge_guard=method.edge_guard, reach=reach,
-                              detect_ms=min(method.max_ms, SHORT_MS), hint=method.hint)
+  done = inpaint.inpaint_file(args.input, args.output, gaps, detect=args.detect_dropouts,
+                              detect_ms=min(method.max_ms, SHORT_MS), hint=method.hint,
+                              **inpaint.method_options(method, gaps, args.detect_dropouts))
   print(f'{args.output}: filled {len(done)} gap(s) with {name}: '
         + ', '.join(str(g) for g in done))
   if getattr(method, 'fallbacks', 0) and name == 'lpc':

@@ -55,11 +55,17 @@ def format_seconds(seconds: float) -> str:
 
 
 def estimate(jobs, rates) -> str:
-  """A report of the total: jobs [(label, n_segments, rate_key)], rates {rate_key: s per segment}."""
+  """A report of the total: jobs [(label, n_segments, rate_key)], rates {rate_key: s per segment}.
+
+  A lower bound, and said to be one: the timed batch is the methods' work on windows already in
+  memory (after a warm-up batch); reading the records, saving the per-segment values after
+  every batch, the tones and the figures come on top (measured: the real runs took about twice
+  the estimate on the stand-ins)."""
   lines, total = [], 0.0
   for label, n, key in jobs:
     seconds = n * rates[key]
     total += seconds
     lines.append(f'  {label}: {n:,} segments x {1e3 * rates[key]:.1f} ms = {format_seconds(seconds)}')
-  return '\n'.join([f'estimated total time: {format_seconds(total)} (from one timed batch per method)']
+  return '\n'.join([f'estimated time: at least {format_seconds(total)} (the methods alone, from one '
+                    'timed batch each; reading the records, saving and the figures come on top)']
                    + lines)

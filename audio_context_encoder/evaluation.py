@@ -48,32 +48,46 @@ def _scores(original, restored, sig) -> dict:
           'snr_td': metrics.snr_td(original, restored, sig)}
 
 
+def _magnitude_snr(method_result: dict, original, sig):
+  """SNR of a magnitude method's gap magnitudes before phase retrieval, or None."""
+  if 'magnitudes' not in method_result:
+    return None
+  start, end = sig.gap_dgt_columns
+  true = dgt_lib.magnitude(np.asarray(original).astype(np.float64), sig, np.arange(start, end))
+  return metrics.snr_magnitudes(true, method_result['magnitudes'])
+
+
 def _score_direct(method: methods_lib.Method, original, sig):
   """The method on the windows' own layout: (scores, restored)."""
   result = method.restore(original, sig)
   out = {}
   if 'n_fallback' in result:
     out['n_fallback'] = result['n_fallback']
-  if 'magnitudes' in result:
-    start, end = sig.gap_dgt_columns
-    true = dgt_lib.magnitude(original.astype(np.float64), sig, np.arange(start, end))
-    out['snr_mag'] = metrics.snr_magnitudes(true, result['magnitudes'])
+  snr_mag = _magnitude_snr(result, original, sig)
+  if snr_mag is not None:
+    out['snr_mag'] = snr_mag
   out.update(_scores(original, result['restored'], sig))
   return out, result['restored']
 
 
 def _score_extended(method: methods_lib.Method, audio, original, sig, config):
-  """Table 3: the method on each extension of the gap; per-segment means of the scores, the
-  centred extension's restoration."""
+  """Table 3: the method on each extension of the gap; per-segment means of the scores (and of
+  the magnitudes' SNR on the extended gap, before phase retrieval), the centred extension's
+  restoration."""
   out, restored = {}, None
   for wrapper in methods_lib.extensions(method, config):
-    candidate = wrapper.fill(audio, sig)
+    candidate, inner_windows, result = wrapper.fill_scored(audio, sig)
     for key, value in _scores(original, candidate, sig).items():
       out[f'{key}_{wrapper.extension}'] = value
+    snr_mag = _magnitude_snr(result, inner_windows, wrapper.inner.sig)
+    if snr_mag is not None:
+      out[f'snr_mag_{wrapper.extension}'] = snr_mag
     if restored is None or (wrapper.before, wrapper.after) == (128, 128):
       restored = candidate
-  for key in ('snr_ms', 'snr_td'):
-    out[key] = np.mean([v for k, v in out.items() if k.startswith(key + '_')], axis=0)
+  for key in ('snr_ms', 'snr_td', 'snr_mag'):
+    values = [v for k, v in out.items() if k.startswith(key + '_')]
+    if values:
+      out[key] = np.mean(values, axis=0)
   return out, restored
 
 

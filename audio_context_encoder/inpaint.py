@@ -30,7 +30,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from audio_context_encoder import atomic, audio_file
+from audio_context_encoder import atomic, audio_file, methods
 from audio_context_encoder.errors import UserError
 
 RATE = 16000
@@ -317,6 +317,33 @@ def inpaint_samples(samples: np.ndarray, rate: int, gaps: Sequence[Gap], filler,
                                 filler, zone, path, reach):
     out[lo:lo + len(values)] = values
   return out
+
+
+def method_options(method, gaps: Sequence[Gap], detect: bool = False) -> dict:
+  """What inpaint_samples and inpaint_file take from a methods.Method for these gaps: its
+  filler, zone, context and reach for the longest gap (a detected dropout can be 64 ms)."""
+  lengths = [g.samples(RATE)[1] - g.samples(RATE)[0] for g in gaps]
+  context, reach = method.needs(max(lengths + [64 * RATE // 1000 if detect else 1]))
+  return {'filler': method.fill_gap, 'zone': method.zone, 'context': context,
+          'max_ms': method.max_ms, 'edge_guard': method.edge_guard, 'reach': reach}
+
+
+def fill_gaps(samples, rate: int, gaps, method='lpc', **options) -> np.ndarray:
+  """The gaps of an array filled: what `inpaint` does to a file, from Python.
+
+  samples: [frames] or [frames, channels] at `rate` (any rate); gaps: Gap or
+  (start_seconds, duration_ms) pairs; method: a registered name (methods.all_names()) or a
+  methods.Method; options: the method's (e.g. model='runs/x/best.keras' for 'network').
+  The same refusals as the command line (UserError); bit-exact outside the gaps and zones.
+  """
+  if isinstance(method, str):
+    methods.check_model(method, options.get('model'))
+    method = methods.get(method, **options)
+  gaps = [g if isinstance(g, Gap) else Gap(float(g[0]), float(g[1]) / 1000) for g in gaps]
+  x = np.asarray(samples, np.float64)
+  y = inpaint_samples(x[:, None] if x.ndim == 1 else x, rate, gaps,
+                      **method_options(method, gaps))
+  return y[:, 0] if x.ndim == 1 else y
 
 
 def dropouts_of(src: audio_file.Source, max_ms: float) -> Tuple[List[Gap], List[Gap]]:

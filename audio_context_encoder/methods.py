@@ -279,6 +279,11 @@ class Extended(Method):
     return max(self.before, self.after)
 
   def fill(self, windows, sig):
+    return self.fill_scored(windows, sig)[0]
+
+  def fill_scored(self, windows, sig) -> Tuple[np.ndarray, np.ndarray, Dict[str, np.ndarray]]:
+    """(restored segments [B, L], the inner method's windows [B, inner L] as given, its
+    restore result: its magnitudes before phase retrieval, for the tables)."""
     inner = self.inner.sig
     _, margin = segments_of(windows, sig)
     if margin < self.margin():
@@ -288,9 +293,11 @@ class Extended(Method):
       raise ValueError(f'extension {(self.before, self.after)} does not make a {inner.Lg}-sample gap')
     windows = np.atleast_2d(np.asarray(windows))
     w0 = margin + sig.Lc - self.before - inner.Lc  # the inner window, in window coordinates
+    inner_windows = windows[:, w0:w0 + inner.L]
+    result = self.inner.restore(inner_windows, inner)
     full = windows.copy()
-    full[:, w0:w0 + inner.L] = self.inner.restore(windows[:, w0:w0 + inner.L], inner)['restored']
-    return full[:, margin:margin + sig.L]
+    full[:, w0:w0 + inner.L] = result['restored']
+    return full[:, margin:margin + sig.L], inner_windows, result
 
 
 def extensions(method: Method, config: config_lib.Config = None):

@@ -24,7 +24,9 @@ PAPER = {
 }
 TABLE_GAP = {2: 64, 3: 48}  # gap length (ms) of each table
 KINDS = ('music', 'instruments')
-HEADS = {'network': ('Mag', 'Ours'), 'interp': ('Interp', 'Interp'), 'lpc': ('LPC', 'LPC')}
+# Column heads, the same in both tables (the paper calls the network "Mag" in Table 2 and "ours"
+# in Table 3: one network, one name here).
+HEADS = {'network': 'Network', 'interp': 'Interp', 'lpc': 'LPC'}
 
 
 def summary(out: dict) -> dict:
@@ -54,8 +56,8 @@ def write_csv(path: str, rows) -> None:
   atomic.write_text(path, buf.getvalue())
 
 
-def _head(table: int, method: str) -> str:
-  return HEADS.get(method, (method, method))[0 if table == 2 else 1]
+def _head(method: str) -> str:
+  return HEADS.get(method, method)
 
 
 def markdown(table: int, results: Dict[Tuple, dict], methods: Tuple[str, ...], datasets: dict,
@@ -69,7 +71,7 @@ def markdown(table: int, results: Dict[Tuple, dict], methods: Tuple[str, ...], d
   lines = [f'# Table {table}: SNR_MS (dB) of {gap_ms} ms gaps'
            + (' (64 ms network, gap extended 16 ms forward / 16 ms backward / 8+8 ms centred, averaged)'
               if table == 3 else ''), '',
-           '| | ' + ' | '.join(f'{k} {_head(table, m)}' for k, m in cols) + ' |',
+           '| | ' + ' | '.join(f'{k} {_head(m)}' for k, m in cols) + ' |',
            '|---|' + '---|' * len(cols)]
 
   def row(label, value, show=fmt):
@@ -84,6 +86,7 @@ def markdown(table: int, results: Dict[Tuple, dict], methods: Tuple[str, ...], d
   row('Tracks', cell('tracks'), count)
   row('SNR_TD mean', cell('snr_td_mean'))
   lines += ['', '— = not computed (no model given, or no dataset; the paper has no Interp column).',
+            'Network = the context encoder (the paper\'s "Mag" in Table 2, "ours" in Table 3).',
             'Interp = per-bin linear interpolation of the border context frames\' magnitudes + the '
             'same phase retrieval as the network: the no-training baseline the network must beat.',
             'Std is over segments (metrics.summary)' + ('; for the network, of each segment\'s mean over '
@@ -99,7 +102,9 @@ def markdown(table: int, results: Dict[Tuple, dict], methods: Tuple[str, ...], d
                    f'{s["n_nonfinite"]} non-finite SNR(s) left out of mean/std')
     if t == table and 'snr_mag_mean' in s:
       lines.append(f'- {k} {m}: SNR of the magnitudes before phase retrieval '
-                   f'{fmt(s["snr_mag_mean"])} dB')
+                   f'{fmt(s["snr_mag_mean"])} dB'
+                   + (' (on the 64 ms extended gap, mean of the three extensions)'
+                      if table == 3 and m == 'network' else ''))
   lines += [f'- phase retrieval: {phase_method}', f'- command: `{command}`',
             f'- date: {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC', '']
   return '\n'.join(lines)

@@ -8,6 +8,7 @@ each gap and over all gaps for every method. Uses exactly the user-facing comman
 
 import os
 import pathlib
+import time
 
 from absl import app, flags
 import numpy as np
@@ -65,15 +66,19 @@ def main(argv):
     damaged[a:b] = 0
   soundfile.write(out('damaged.wav'), damaged, rate, subtype='PCM_16')
   results = {}
-  for method in METHODS:
+  print(f'inpainting a {FLAGS.seconds:g} s excerpt of {name} ({rate} Hz, {x.shape[1]} channel(s), '
+        f'{len(gaps)} dropouts) with {len(METHODS)} methods', flush=True)
+  for i, method in enumerate(METHODS, 1):
+    t0 = time.monotonic()
     path = out(f'inpainted_{method}.wav')
     args = ['inpaint', out('damaged.wav'), path, '--detect-dropouts', '--method', method]
     if method == 'network' and FLAGS.model:
       args += ['--model', FLAGS.model]
-    print('python -m audio_context_encoder ' + ' '.join(args))
+    print(f'[{i}/{len(METHODS)}] python -m audio_context_encoder ' + ' '.join(args), flush=True)
     if cli.main(args):
       raise SystemExit(f'inpainting with {method} failed')
     results[method] = soundfile.read(path, always_2d=True)[0]
+    print(f'  {method}: {time.monotonic() - t0:.1f} s', flush=True)
   print(f'{name}, {rate} Hz, {x.shape[1]} channel(s); SNR over each gap (dB):')
   spans = [g.samples(rate) for g in gaps]
   for g, span in zip(gaps, spans):

@@ -13,6 +13,7 @@ one where it loses by the widest, as the paper chose them).
 import os
 import shlex
 import sys
+import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
@@ -198,6 +199,7 @@ def _figure(kind, data_dir, net, lpc_out, chosen):
 
 def main(argv):
   del argv
+  started = time.monotonic()
   command = ' '.join(['python -m experiments.tables'] + [shlex.quote(a) for a in sys.argv[1:]])
   os.makedirs(FLAGS.out_dir, exist_ok=True)
   checkpoints = {'music': FLAGS.music_model, 'instruments': FLAGS.instruments_model}
@@ -236,7 +238,8 @@ def main(argv):
                        chosen[kind])
         if path:
           print(f'wrote {path}')
-  print(f'wrote {FLAGS.out_dir}/table2.md, table3.md' + (', tones.md' if FLAGS.tones else ''))
+  print(f'wrote {FLAGS.out_dir}/table2.md, table3.md' + (', tones.md' if FLAGS.tones else '')
+        + f' in {eta.format_seconds(time.monotonic() - started)}')
   return 0
 
 

@@ -18,6 +18,7 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "run:   sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
   exit 1
 fi
-echo "installing system packages: ${missing[*]}"
+echo "installing system packages: ${missing[*]} (apt-get; a line per package downloaded)"
 apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Use-Pty=0 "${missing[@]}" \
+  > >(grep --line-buffered -E '^(Get:|Need to get|After this operation)' || true)

@@ -200,3 +200,33 @@ def test_nsynth_like_download_keeps_official_split(tmp_path):
     assert got and all(t.startswith(split + '_') for t in got)
     # 4 s notes: (64000 - 5120) / 512 + 1 = 116 windows each, none silent.
     assert len(got) == 116 * (4 if split == 'train' else 2)
+
+
+def test_a_debian_package_is_fetched_with_its_size_said(tmp_path, capsys, monkeypatch):
+  """fetch_deb (the stand-ins' Debian downloads) says what it downloads and how big, then
+  unpacks the .deb whole; apt-get and apt-cache are stand-ins on PATH serving a real .deb."""
+  import os
+  import subprocess
+  pkg = tmp_path / 'pkg'
+  (pkg / 'DEBIAN').mkdir(parents=True)
+  (pkg / 'usr' / 'share' / 'x').mkdir(parents=True)
+  (pkg / 'usr' / 'share' / 'x' / 'a.ogg').write_bytes(b'\x00' * 200_000)
+  (pkg / 'DEBIAN' / 'control').write_text('Package: fake-music\nVersion: 1.0\nArchitecture: all\n'
+                                          'Maintainer: t <t@t>\nDescription: t\n')
+  deb = tmp_path / 'fake-music_1.0_all.deb'
+  subprocess.run(['dpkg-deb', '-Zgzip', '-b', str(pkg), str(deb)], check=True, capture_output=True)
+  bin_dir = tmp_path / 'bin'
+  bin_dir.mkdir()
+  (bin_dir / 'apt-get').write_text(f'#!/bin/sh\ncp {deb} .\n')
+  (bin_dir / 'apt-cache').write_text(f'#!/bin/sh\necho "Size: {deb.stat().st_size}"\n')
+  for tool in ('apt-get', 'apt-cache'):
+    (bin_dir / tool).chmod(0o755)
+  monkeypatch.setenv('PATH', f'{bin_dir}:{os.environ["PATH"]}')
+  root = download.fetch_deb('fake-music', tmp_path / 'debs', tmp_path / 'root')
+  said = capsys.readouterr().out.splitlines()
+  mb = deb.stat().st_size / 1e6
+  assert said[0] == f'downloading fake-music ({mb:.0f} MB) with apt-get'
+  assert said[1].startswith(f'  {mb:.0f} MB in ')
+  assert (root / 'usr' / 'share' / 'x' / 'a.ogg').stat().st_size == 200_000
+  assert download.fetch_deb('fake-music', tmp_path / 'debs', tmp_path / 'root') == root
+  assert not capsys.readouterr().out  # done: nothing downloaded, nothing said

