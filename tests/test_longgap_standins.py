@@ -1,6 +1,7 @@
 """Stand-in datasets: no speaker or source recording in two splits; class rules; centring."""
 
 import pathlib
+import shutil
 
 import numpy as np
 import pytest
@@ -75,8 +76,8 @@ def test_synthetic_speakers_stay_in_one_split(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 # What `make longgap-demo-data` leaves (the short-gap stand-ins share data/downloads/deb).
-@pytest.mark.skipif(not (DOWNLOADS / 'x' / 'asterisk-core-sounds-en-g722').exists(),
-                    reason='needs make longgap-demo-data first')
+@pytest.mark.skipif(not ((DOWNLOADS / 'x' / 'asterisk-core-sounds-en-g722').exists()
+                         and shutil.which('ffmpeg')), reason='needs make longgap-demo-data first')
 def test_built_standins_keep_groups_and_clips_apart():
   speech = st.real_digit_items(DOWNLOADS)
   assert len(speech) == 220 and {i.split for i in speech} == {'test'}
