@@ -363,16 +363,21 @@ def dropouts_of(src: audio_file.Source, max_ms: float) -> Tuple[List[Gap], List[
   return classify_runs(runs, src.frames, src.sample_rate, max_ms)
 
 
-def given_gap_covering(run: Gap, given: Sequence[Gap], rate: int) -> Optional[Gap]:
-  """The user's gap (sorted by start) that overlaps the silent run, if any: such a run is the
-  user's to fill, not a dropout."""
-  first, end = run.samples(rate)
+def covering(given: Sequence[Gap], rate: int) -> Callable[[Gap], Optional[Gap]]:
+  """run -> the user's gap (`given`, sorted by start, not overlapping) that overlaps the silent
+  run, if any: such a run is the user's to fill, not a dropout. O(log n) a run."""
   spans = [g.samples(rate) for g in given]
-  i = bisect.bisect_right([s for s, _ in spans], first)
-  for j in (i - 1, i):
-    if 0 <= j < len(spans) and spans[j][0] < end and first < spans[j][1]:
-      return given[j]
-  return None
+  starts = [first for first, _ in spans]
+
+  def lookup(run: Gap) -> Optional[Gap]:
+    first, end = run.samples(rate)
+    i = bisect.bisect_right(starts, first)
+    for j in (i - 1, i):
+      if 0 <= j < len(spans) and spans[j][0] < end and first < spans[j][1]:
+        return given[j]
+    return None
+
+  return lookup
 
 
 def inpaint_file(in_path: str, out_path: str, gaps: Optional[Sequence[Gap]], filler, zone: int,
@@ -396,13 +401,16 @@ def inpaint_file(in_path: str, out_path: str, gaps: Optional[Sequence[Gap]], fil
   if detect:
     detect_ms = max_ms if detect_ms is None else detect_ms
     found, too_long = dropouts_of(src, detect_ms)  # decodes the whole file
-    for run in too_long + found:
-      given = given_gap_covering(run, gaps, rate)
+    given_over = covering(gaps, rate)
+    runs = [(run, given_over(run), run_is_long) for run_is_long, group in ((True, too_long),
+                                                                           (False, found))
+            for run in group]
+    for run, given, run_is_long in sorted(runs, key=lambda r: r[0].start):
       if given is not None:
         log(f'{in_path}: digital silence at {run} overlaps --gap {given}; the given gap is filled')
-      elif run in too_long:
+      elif run_is_long:
         log(f'{in_path}: digital silence at {run} is longer than {detect_ms:g} ms; left as it is')
-    found = [g for g in found if given_gap_covering(g, gaps, rate) is None]
+    found = [run for run, given, run_is_long in runs if not run_is_long and given is None]
     found, refused = fillable(holes, found, src.frames, rate, max_ms, context, guard)
     for g, why in refused:
       log(f'{in_path}: dropout at {g} left as it is: {why}')
