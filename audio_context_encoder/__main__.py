@@ -17,14 +17,13 @@ Examples:
 import argparse
 import os
 import re
-import signal
 import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 # Light: the heavy modules (numpy, scipy, the methods) are imported inside main(), so that a
 # Ctrl-C or SIGTERM during start-up is one line too.
-from audio_context_encoder.errors import UserError, WriteError  # noqa: E402
+from audio_context_encoder.errors import Terminated, UserError, WriteError, sigterm_raises  # noqa: E402
 
 
 
@@ -112,14 +111,6 @@ def run_inpaint(args) -> int:
   return 0
 
 
-class Terminated(BaseException):
-  """SIGTERM (kill, timeout, a service manager): handled as Ctrl-C, temp files removed."""
-
-
-def _on_sigterm(signum, frame):
-  raise Terminated()
-
-
 def gap_values_attached(argv):
   """`--gap -1.5:64` -> `--gap=-1.5:64`: argparse would take the value for an option and say
   'expected one argument'; attached, parse_gap names the problem."""
@@ -133,19 +124,16 @@ def gap_values_attached(argv):
 def main(argv=None) -> int:
   argv = sys.argv[1:] if argv is None else argv
   try:
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
-  except ValueError:  # not the main thread: leave signals alone
-    previous = None
-  try:
-    args = build_parser().parse_args(gap_values_attached(argv))
-    if args.command == 'selfcheck':
-      from audio_context_encoder import selfcheck
-      return 0 if selfcheck.run() else 1
-    if args.command == 'inpaint':
-      return run_inpaint(args)
-    if args.command == 'evaluate':
-      from audio_context_encoder import folder_evaluation
-      return folder_evaluation.run(args)
+    with sigterm_raises():
+      args = build_parser().parse_args(gap_values_attached(argv))
+      if args.command == 'selfcheck':
+        from audio_context_encoder import selfcheck
+        return 0 if selfcheck.run() else 1
+      if args.command == 'inpaint':
+        return run_inpaint(args)
+      if args.command == 'evaluate':
+        from audio_context_encoder import folder_evaluation
+        return folder_evaluation.run(args)
   except (UserError, WriteError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
@@ -155,9 +143,6 @@ def main(argv=None) -> int:
   except Terminated:
     print('terminated (SIGTERM); nothing was written', file=sys.stderr)
     return 143
-  finally:
-    if previous is not None:
-      signal.signal(signal.SIGTERM, previous)
   return 2
 
 

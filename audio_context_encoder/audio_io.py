@@ -12,11 +12,12 @@ Resampling is polyphase (audio_file.resample), e.g. 44.1 kHz -> 16 kHz with up 1
 
 import os
 import pathlib
+from typing import Optional
 
 import numpy as np
 import soundfile
 
-from audio_context_encoder import audio_file
+from audio_context_encoder import atomic, audio_file
 from audio_context_encoder.errors import AudioDecodeError
 
 AUDIO_EXTENSIONS = ('.wav', '.flac', '.ogg', '.mp3')
@@ -48,9 +49,30 @@ def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
   return audio_file.resample(np.asarray(x, np.float32), rate_in, rate_out).astype(np.float32, copy=False)
 
 
+def damage_note(path) -> Optional[str]:
+  """Why a file that decodes is still damaged, or None: a WAV or AIFF whose data chunk is
+  shorter than its header announces (libsndfile reads what is there and says so only in its
+  log). A truncated MP3 or FLAC fails to decode instead (load)."""
+  try:
+    log = soundfile.info(str(path)).extra_info
+  except Exception:
+    return None
+  for line in log.splitlines():
+    chunk = line.split(':', 1)[0].strip()
+    if chunk in ('data', 'SSND') and '(should be' in line:
+      return (f'{path}: truncated ({line.strip()}: the file ends before the audio its header '
+              'announces); what is there was kept')
+  return None
+
+
 def load(path, sample_rate: int = 16000) -> np.ndarray:
   """Mono float32 samples of `path` at `sample_rate`; AudioDecodeError if it cannot be read."""
   path = pathlib.Path(path)
+  try:
+    with open(path, 'rb'):
+      pass
+  except OSError as e:  # libsndfile would only say 'System error.'
+    raise AudioDecodeError(f'{path}: cannot be read ({atomic.describe(e)})') from None
   try:
     if path.suffix.lower() == '.mp3':
       x, rate = _read_mp3(path)

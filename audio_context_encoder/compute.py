@@ -18,9 +18,13 @@ compiled() gives the kernel, or None, and the caller then keeps its batched-nump
 """
 
 import atexit
+import ctypes
 import multiprocessing
 import os
+import signal
 import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -83,11 +87,58 @@ def cores() -> int:
   return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent: int = None) -> None:
+  """A worker process's initializer: it dies when its parent does (a SIGKILLed parent cannot
+  stop it), and Ctrl-C in the terminal is the parent's to handle, not every worker's.
+
+  Linux: the kernel sends SIGKILL at the parent's death (prctl PR_SET_PDEATHSIG); elsewhere,
+  and in case the parent died before this ran, a thread polls the parent pid every second."""
+  signal.signal(signal.SIGINT, signal.SIG_IGN)
+  parent = parent or os.getppid()
+  try:
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+  except (OSError, AttributeError):
+    pass
+
+  def watch():
+    while os.getppid() == parent:
+      time.sleep(1.0)
+    os._exit(1)
+
+  if os.getppid() != parent:
+    os._exit(1)
+  threading.Thread(target=watch, daemon=True).start()
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+  """Worker processes that die with this one (die_with_parent); spawned, because the parent may
+  hold TensorFlow's threads, which a fork would copy half-initialised."""
+  return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn'),
+                             initializer=die_with_parent, initargs=(os.getpid(),))
+
+
+def kill_pool(pool: ProcessPoolExecutor) -> None:
+  """Stops a pool now (SIGTERM, Ctrl-C): its workers are killed, queued work dropped."""
+  for process in list(getattr(pool, '_processes', {}).values()):
+    if process.is_alive():
+      process.kill()
+  pool.shutdown(wait=False, cancel_futures=True)
+
+
 def _pool(workers: int):
   if workers not in _POOL:
-    # spawn: the parent may hold TensorFlow's threads, which a fork would copy half-initialised.
-    _POOL[workers] = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn'))
+    _POOL[workers] = worker_pool(workers)
   return _POOL[workers]
+
+
+def stop_workers() -> None:
+  """Kills map_rows' worker processes (an entry point interrupted mid-batch)."""
+  for pool in _POOL.values():
+    kill_pool(pool)
+  _POOL.clear()
 
 
 @atexit.register

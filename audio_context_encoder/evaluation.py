@@ -14,6 +14,8 @@ dataset's 'audio'). Output: per-segment arrays.
   and 'snr_ms' / 'snr_td' are the per-segment means over the three.
 """
 
+import hashlib
+import json
 import os
 from typing import Callable, Optional, Union
 
@@ -119,25 +121,94 @@ def evaluate(audio, method, gap_ms: int = 64, predict_fn: Optional[Callable] = N
   return out
 
 
+def file_sha256(path: str, chunk: int = 1 << 20) -> str:
+  h = hashlib.sha256()
+  with open(path, 'rb') as f:
+    for block in iter(lambda: f.read(chunk), b''):
+      h.update(block)
+  return h.hexdigest()
+
+
+def job_key(data_dir, split: str, method: methods_lib.Method, gap_ms: int, max_segments: int = 0,
+            batch_size: int = 64) -> dict:
+  """What an evaluation's per-segment values depend on: the dataset (its folder and the hash of
+  its manifest, rewritten by every build), split, gap, the method (name, config, phase
+  retrieval, seed, and the hash of its model file) and the selection (max_segments, batch).
+  A resume file or a finished job is reused only under the same key."""
+  model = getattr(method, 'model_path', None)
+  cfg = getattr(method, 'cfg', None)
+  return {'data_dir': os.path.realpath(data_dir),
+          'manifest_sha256': file_sha256(os.path.join(data_dir, 'manifest.json')),
+          'split': split, 'gap_ms': int(gap_ms), 'method': method.name,
+          'model_sha256': file_sha256(model) if model else None,
+          'config': cfg.to_dict() if hasattr(cfg, 'to_dict') else None,
+          'phase_method': getattr(method, 'phase_method', None), 'seed': getattr(method, 'seed', None),
+          'max_segments': int(max_segments or 0), 'batch_size': int(batch_size)}
+
+
+def _key_text(key: dict) -> str:
+  return json.dumps(key, sort_keys=True)
+
+
+def _key_difference(saved: dict, key: dict) -> str:
+  """The fields where two keys differ, for the one-line note."""
+  names = {'data_dir': 'dataset folder', 'manifest_sha256': 'dataset (manifest)',
+           'model_sha256': 'model file'}
+  return ', '.join(names.get(k, k) for k in sorted(set(saved) | set(key)) if saved.get(k) != key.get(k))
+
+
+def saved_key(path: str) -> Optional[dict]:
+  """The key stored in an npz this module wrote, or None (no key, or not readable)."""
+  try:
+    with np.load(path, allow_pickle=False) as saved:
+      return json.loads(str(saved['key'])) if 'key' in saved.files else None
+  except (OSError, ValueError, KeyError, EOFError, json.JSONDecodeError):
+    return None
+
+
+def load_finished(path: str, key: dict, log=print) -> Optional[dict]:
+  """The per-segment values of a finished job saved at `path` under the same key, or None (and a
+  note when a file is there but was made by something else, or is damaged)."""
+  if not os.path.exists(path):
+    return None
+  old = saved_key(path)
+  if old != key:
+    why = _key_difference(old, key) if old else 'no key or a damaged file'
+    log(f'note: {path} was made with another {why}; evaluating again')
+    return None
+  with np.load(path, allow_pickle=False) as saved:
+    out = {k: saved[k] for k in saved.files if k != 'key'}
+  out['n_fallback'] = int(out.get('n_fallback', 0))
+  return out
+
+
+def save_result(path: str, result: dict, key: dict) -> None:
+  """A finished job's per-segment values with the key that produced them (load_finished)."""
+  save_npz(path, {**{k: np.asarray(v) for k, v in result.items()}, 'key': np.array(_key_text(key))})
+
+
 def evaluate_dataset(data_dir, split: str, method: str, gap_ms: int = 64,
                      predict_fn: Optional[Callable] = None, config: config_lib.Config = None,
                      max_segments: int = 0, batch_size: int = 64, phase_method: str = None,
-                     resume_path: str = None, progress: bool = True) -> dict:
+                     resume_path: str = None, progress: bool = True, log=print) -> dict:
   """`evaluate` over a dataset split; per-segment arrays concatenated, in file order.
 
   Windows come from reader.evaluation_dataset (gap RMS >= 1e-4 for this gap length, §3.2);
   'index' is each segment's position in them. max_segments > 0 takes that many at a fixed
   stride over the whole split (metrics.spread_indices), so every track is represented in
   proportion. With resume_path, the arrays so far are saved there (npz, temp file + rename)
-  after every batch and a rerun with the same batch size and max_segments continues from them.
+  after every batch with their job_key, and a rerun continues from them only under the same
+  key (the same dataset, model, config, selection); otherwise it starts again with a note.
+  A damaged record is a DatasetError naming its shard.
   """
   method = resolve(method, predict_fn, config, phase_method)
+  key = job_key(data_dir, split, method, gap_ms, max_segments, batch_size) if resume_path else None
   available = _split_size(data_dir, split, gap_ms)
   chosen = None
   if max_segments and max_segments < available:
     chosen = metrics.spread_indices(available, max_segments)
   total = available if chosen is None else len(chosen)
-  parts = _resumed(resume_path, batch_size, max_segments)
+  parts = _resumed(resume_path, key, log)
   done = len(parts['snr_ms'][0]) if parts else 0
   bar = None
   if progress:
@@ -153,8 +224,7 @@ def evaluate_dataset(data_dir, split: str, method: str, gap_ms: int = 64,
       bar.update(len(audio))
     if resume_path and len(audio) == batch_size:
       save_npz(resume_path, {**{k: np.concatenate(v) for k, v in parts.items()},
-                             'batch_size': np.array(batch_size),
-                             'max_segments': np.array(int(max_segments or 0))})
+                             'key': np.array(_key_text(key))})
   if bar is not None:
     bar.close()
   result = {k: np.concatenate(v) for k, v in parts.items()}
@@ -171,17 +241,19 @@ def _split_size(data_dir, split: str, gap_ms: int) -> int:
   return available
 
 
-def _resumed(resume_path: str, batch_size: int, max_segments: int) -> dict:
-  """{key: [array so far]} saved by an interrupted run with the same batch size and
-  max_segments; {} when there is none."""
+def _resumed(resume_path: str, key: dict, log=print) -> dict:
+  """{key: [array so far]} saved by an interrupted run with the same job key; {} when there is
+  none, or (with a note) when it was made by something else or cannot be read."""
   if not (resume_path and os.path.exists(resume_path)):
     return {}
+  old = saved_key(resume_path)
+  if old != key:
+    why = _key_difference(old, key) if old else 'no key or a damaged file'
+    log(f'note: {resume_path}: the saved progress was made with another {why}; starting this '
+        'job again')
+    return {}
   with np.load(resume_path, allow_pickle=False) as saved:
-    if (int(saved['batch_size']) != batch_size or 'max_segments' not in saved.files
-        or int(saved['max_segments']) != int(max_segments or 0)):
-      return {}
-    parts = {k: [saved[k]] for k in saved.files
-             if k not in ('batch_size', 'n_fallback', 'max_segments')}
+    parts = {k: [saved[k]] for k in saved.files if k not in ('key', 'n_fallback')}
     parts['n_fallback'] = [saved['n_fallback']]
   return parts
 
@@ -192,6 +264,14 @@ def _selected_batches(data_dir, split: str, gap_ms: int, batch_size: int, chosen
   shorter), in file order: all of them, or those at the `chosen` indices; the first `done`
   selected ones (evaluated before a resume) left out."""
   from audio_context_encoder import reader  # TensorFlow (tf.data): loaded only for datasets
+  try:
+    yield from _batches_of(reader, data_dir, split, gap_ms, batch_size, chosen, total, done)
+  except reader.tf.errors.DataLossError:
+    raise DatasetError(reader.damaged_shard(data_dir, [split])) from None
+
+
+def _batches_of(reader, data_dir, split, gap_ms, batch_size, chosen, total, done):
+  """_selected_batches' loop (reader: the tf.data module, imported by the caller)."""
   ds = reader.evaluation_dataset(data_dir, split, gap_ms=gap_ms, batch_size=batch_size)
   first_index = 0  # index in the split of the batch's first record
   if done and chosen is None:

@@ -45,6 +45,10 @@ def select(folder, split: str = 'test', max_clips: int = 40, min_gap_rms: float 
   s, e = proto.test_mask_samples()
   loud = np.sqrt(np.mean(clips[:, s:e] ** 2, axis=1)) >= min_gap_rms
   eligible = clips[loud]
+  if not len(eligible):
+    raise longgap_dataset.DatasetError(
+        f'{folder}: none of its {len(clips)} {split} clips has a test gap with an RMS of at least '
+        f'{min_gap_rms:g} (--lgt_min_gap_rms); lower it')
   idx = base_metrics.spread_indices(len(eligible), max_clips)
   return Selection(settings, proto, eligible[idx], proto.test_mask_array(len(idx)), len(clips),
                    int((~loud).sum()))

@@ -19,7 +19,7 @@ import time
 import numpy as np
 from absl import app, flags
 
-from audio_context_encoder import atomic, plots
+from audio_context_encoder import atomic, errors, plots
 from audio_context_encoder.longgap import config, metrics, models
 from experiments import longgap_report as report
 from experiments import longgap_scoring as scoring
@@ -102,7 +102,7 @@ def ablation(nets, sel, n_clips, progress):
     net = nets[key]
     if net.protocol.name != proto.name:
       continue
-    for seconds in (float(s) for s in FLAGS.lgt_mask_seconds):
+    for seconds in mask_seconds():
       g = int(round(seconds * proto.sample_rate))
       mask = np.zeros(clips.shape, bool)
       mask[:, (proto.clip_samples - g) // 2:(proto.clip_samples - g) // 2 + g] = True
@@ -147,7 +147,7 @@ def run() -> dict:
     if sel.protocol.name != d:
       raise ValueError(f'the {d} folder holds a {sel.protocol.name} dataset')
   clip_s = sels['sc09'].protocol.clip_seconds
-  if not all(s.replace('.', '', 1).isdigit() and 0 < float(s) < clip_s for s in FLAGS.lgt_mask_seconds):
+  if not all(s < clip_s for s in mask_seconds()):
     raise ValueError(f'--lgt_mask_seconds: give lengths in seconds between 0 and {clip_s:g} (the clip)')
   n_abl = min(FLAGS.lgt_ablation_clips or len(sels['sc09'].clips), len(sels['sc09'].clips))
   n_sc09, n_esc50 = len(sels['sc09'].clips), len(sels['esc50'].clips)
@@ -191,13 +191,61 @@ def run() -> dict:
   return paths
 
 
+def mask_seconds() -> list:
+  """--lgt_mask_seconds as floats (2e-1 too), or ValueError naming the flag."""
+  try:
+    values = [float(s) for s in FLAGS.lgt_mask_seconds]
+  except ValueError:
+    raise ValueError(f'--lgt_mask_seconds={",".join(FLAGS.lgt_mask_seconds)}: give lengths in '
+                     'seconds, e.g. 0.1,0.2') from None
+  if not values or not all(0 < v for v in values):
+    raise ValueError('--lgt_mask_seconds: every length must be more than 0 s')
+  return values
+
+
+def flag_problem():
+  """Why the flags cannot make the tables (a count or order out of range, an output folder that
+  is a file or cannot be written), or None: checked before any row is computed."""
+  counts = [('lgt_sc09_clips', 0, '0 (all) or more'), ('lgt_esc50_clips', 0, '0 (all) or more'),
+            ('lgt_dp_sc09_clips', 0, '0 or more'), ('lgt_dp_esc50_clips', 0, '0 or more'),
+            ('lgt_dp_iterations', 1, '1 or more'), ('lgt_lpc_order', 1, '1 or more'),
+            ('lgt_gl_iterations', 1, '1 or more'), ('lgt_ablation_clips', 0, '0 (all) or more')]
+  for name, lowest, allowed in counts:
+    if getattr(FLAGS, name) < lowest:
+      return f'--{name}={getattr(FLAGS, name)}: must be {allowed}'
+  if FLAGS.lgt_min_gap_rms < 0:
+    return f'--lgt_min_gap_rms={FLAGS.lgt_min_gap_rms}: must be 0 or more'
+  try:
+    mask_seconds()
+  except ValueError as e:
+    return str(e)
+  out = FLAGS.lgt_out_dir
+  if os.path.exists(out) and not os.path.isdir(out):
+    return f'--lgt_out_dir={out}: is a file, not a folder'
+  return None
+
+
 def main(argv):
   del argv
+  problem = flag_problem()
+  if problem:
+    print(f'error: {problem}', file=sys.stderr)
+    return 2
   try:
-    run()
-  except (longgap_dataset.DatasetError, ValueError) as e:
+    with errors.sigterm_raises():
+      os.makedirs(FLAGS.lgt_out_dir, exist_ok=True)
+      atomic.check_writable(os.path.join(FLAGS.lgt_out_dir, 'longgap_tables.md'))
+      run()
+  except (longgap_dataset.DatasetError, ValueError, atomic.WriteError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 1
+  except OSError as e:
+    print(f'error: {FLAGS.lgt_out_dir}: {atomic.describe(e)}', file=sys.stderr)
+    return 1
+  except (KeyboardInterrupt, errors.Terminated) as e:
+    print('interrupted' if isinstance(e, KeyboardInterrupt) else 'terminated (SIGTERM)',
+          '; nothing was written', sep='', file=sys.stderr)
+    return 130 if isinstance(e, KeyboardInterrupt) else 143
   return 0
 
 

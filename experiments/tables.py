@@ -20,11 +20,12 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from audio_context_encoder import atomic, compute, eta, evaluation, methods, metrics, phase  # noqa: E402
+from audio_context_encoder import atomic, compute, errors, eta, evaluation, methods, metrics  # noqa: E402
+from audio_context_encoder import phase  # noqa: E402
 from audio_context_encoder import plots  # noqa: E402
 from audio_context_encoder import config as config_lib  # noqa: E402
 from audio_context_encoder import paper_tables  # noqa: E402
-from audio_context_encoder.errors import DatasetError, UserError  # noqa: E402
+from audio_context_encoder.errors import DatasetError, UserError, WriteError  # noqa: E402
 from audio_context_encoder.paper_tables import KINDS, TABLE_GAP  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -83,15 +84,22 @@ def _print_estimate(datasets, chosen):
 
 
 def _run(kind, data_dir, name, method, gap_ms):
-  os.makedirs(os.path.join(FLAGS.out_dir, 'per_segment'), exist_ok=True)
+  """One job (dataset x table x method): its finished values when a run with the same job key
+  saved them (evaluation.job_key), else evaluated, resuming a run killed on the same key."""
   tag = f'{kind}_{name}_{gap_ms}ms_{FLAGS.split}'
   if FLAGS.max_segments:
     tag += f'_spread{FLAGS.max_segments}'  # a fixed stride over the split (evaluate_dataset)
   final = os.path.join(FLAGS.out_dir, 'per_segment', f'{tag}.npz')
+  key = evaluation.job_key(data_dir, FLAGS.split, method, gap_ms, FLAGS.max_segments,
+                           FLAGS.batch_size)
+  out = evaluation.load_finished(final, key)
+  if out is not None:
+    print(f'{kind} {name} {gap_ms} ms: done before ({final}, same dataset, model and settings)')
+    return out
   out = evaluation.evaluate_dataset(data_dir, FLAGS.split, method, gap_ms,
                                     max_segments=FLAGS.max_segments, batch_size=FLAGS.batch_size,
                                     resume_path=final + '.partial.npz')
-  evaluation.save_npz(final, {k: np.asarray(v) for k, v in out.items()})
+  evaluation.save_result(final, out, key)
   if os.path.exists(final + '.partial.npz'):
     os.remove(final + '.partial.npz')
   return out
@@ -197,17 +205,60 @@ def _figure(kind, data_dir, net, lpc_out, chosen):
   return path
 
 
+def flag_problem():
+  """Why the flags cannot make tables (a value out of range), or None."""
+  for name, ok, allowed in (('max_segments', FLAGS.max_segments >= 0, '0 (every segment) or more'),
+                            ('batch_size', FLAGS.batch_size >= 1, '1 or more'),
+                            ('tones', FLAGS.tones >= 0, '0 (none) or more'),
+                            ('workers', FLAGS.workers is None or FLAGS.workers >= 1, '1 or more')):
+    if not ok:
+      return f'--{name}={getattr(FLAGS, name)}: must be {allowed}'
+  return None
+
+
+def prepare_out_dir(out_dir: str) -> None:
+  """out_dir and out_dir/per_segment exist and take new files, checked before any job runs
+  (a table written at the very end must not fail after hours of work)."""
+  for folder in (out_dir, os.path.join(out_dir, 'per_segment')):
+    if os.path.exists(folder) and not os.path.isdir(folder):
+      raise WriteError(f'--out_dir: {folder} is a file, not a folder')
+    try:
+      os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+      raise WriteError(f'--out_dir: cannot create {folder} ({atomic.describe(e)})') from None
+    atomic.check_writable(os.path.join(folder, 'table2.md'))
+
+
 def main(argv):
   del argv
-  started = time.monotonic()
-  command = ' '.join(['python -m experiments.tables'] + [shlex.quote(a) for a in sys.argv[1:]])
-  os.makedirs(FLAGS.out_dir, exist_ok=True)
-  checkpoints = {'music': FLAGS.music_model, 'instruments': FLAGS.instruments_model}
+  problem = flag_problem()
+  if problem:
+    print(f'error: {problem}', file=sys.stderr)
+    return 2
   try:
-    chosen = {kind: _methods_of(checkpoints[kind]) for kind in KINDS}
-  except UserError as e:
+    with errors.sigterm_raises():
+      return run()
+  except (UserError, DatasetError, WriteError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
+  except KeyboardInterrupt:
+    compute.stop_workers()
+    print('interrupted; finished jobs and the progress of the current one are saved: run the '
+          'same command to go on', file=sys.stderr)
+    return 130
+  except errors.Terminated:
+    compute.stop_workers()
+    print('terminated (SIGTERM); finished jobs and the progress of the current one are saved: '
+          'run the same command to go on', file=sys.stderr)
+    return 143
+
+
+def run() -> int:
+  started = time.monotonic()
+  command = ' '.join(['python -m experiments.tables'] + [shlex.quote(a) for a in sys.argv[1:]])
+  prepare_out_dir(FLAGS.out_dir)
+  checkpoints = {'music': FLAGS.music_model, 'instruments': FLAGS.instruments_model}
+  chosen = {kind: _methods_of(checkpoints[kind]) for kind in KINDS}
   datasets = {'music': FLAGS.music_data, 'instruments': FLAGS.instruments_data}
   compute.set_workers(FLAGS.workers)
   if FLAGS.estimate:
@@ -218,11 +269,7 @@ def main(argv):
       continue
     for table, gap_ms in TABLE_GAP.items():
       for name, method in chosen[kind].items():
-        try:
-          out = _run(kind, datasets[kind], name, method, gap_ms)
-        except DatasetError as e:
-          print(f'error: {e}', file=sys.stderr)
-          return 2
+        out = _run(kind, datasets[kind], name, method, gap_ms)
         raw[(table, kind, name)] = out
         s = results[(table, kind, name)] = paper_tables.summary(out)
         print(f'Table {table} {kind} {name}: SNR_MS {s["mean"]:.2f} ({s["std"]:.2f}) dB '

@@ -18,6 +18,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 from absl import app, flags  # noqa: E402
 
+from audio_context_encoder import atomic, compute, errors  # noqa: E402
 from audio_context_encoder.config import DataConfig  # noqa: E402
 from tfrecords_tools import download, sources, table1, writer  # noqa: E402
 
@@ -86,37 +87,70 @@ def copy_licences(source, root, out):
     (out / 'ATTRIBUTION.md').write_text(text)
 
 
+def flag_problem():
+  """Why the flags cannot define a build (a value out of range), or None: checked before
+  anything is downloaded or written."""
+  for name, ok, allowed in (
+      ('max_tracks', FLAGS.max_tracks >= 0, '0 (every track) or more'),
+      ('max_seconds', FLAGS.max_seconds is None or FLAGS.max_seconds >= 0, '0 (whole tracks) or more'),
+      ('processes', FLAGS.processes >= 0, '0 (every core) or more'),
+      ('tracks_per_shard', FLAGS.tracks_per_shard >= 0, "0 (the source's) or more")):
+    if not ok:
+      return f'--{name}={getattr(FLAGS, name)}: must be {allowed}'
+  return None
+
+
 def main(argv):
   del argv
-  data = DataConfig(split_seed=FLAGS.seed)
+  problem = flag_problem()
+  if problem:
+    print(f'error: {problem}', file=sys.stderr)
+    return 1
   try:
-    items, root = fetch_and_list(FLAGS.source, data)
-    if FLAGS.download_only:
-      print(f'downloaded and unpacked into {root}')
-      return 0
-    if FLAGS.max_seconds and FLAGS.source != 'demo-music':
-      items = [writer.TrackItem(i.track_id, i.path, i.split, i.note_seconds, FLAGS.max_seconds)
-               for i in items]
-    items = first_per_split(items, FLAGS.max_tracks)
-    manifest = writer.build(
-        items, FLAGS.out, FLAGS.source, FLAGS.layout, data,
-        FLAGS.tracks_per_shard or TRACKS_PER_SHARD[FLAGS.source], FLAGS.processes,
-        extra_manifest={'command': ' '.join(['python -m tfrecords_tools.build'] + sys.argv[1:])})
-    copy_licences(FLAGS.source, root, FLAGS.out)
-  except (writer.BuildError, download.DownloadError) as e:
+    with errors.sigterm_raises():
+      return run()
+  except (writer.BuildError, download.DownloadError, atomic.WriteError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 1
+  except KeyboardInterrupt:
+    compute.stop_workers()
+    print('interrupted; finished shards are kept: run the same command to resume', file=sys.stderr)
+    return 130
+  except errors.Terminated:
+    print('terminated (SIGTERM); finished shards are kept: run the same command to resume',
+          file=sys.stderr)
+    return 143
+
+
+def run() -> int:
+  data = DataConfig(split_seed=FLAGS.seed)
+  out = os.path.expanduser(FLAGS.out)
+  items, root = fetch_and_list(FLAGS.source, data)
+  if FLAGS.download_only:
+    print(f'downloaded and unpacked into {root}')
+    return 0
+  if FLAGS.max_seconds and FLAGS.source != 'demo-music':
+    items = [writer.TrackItem(i.track_id, i.path, i.split, i.note_seconds, FLAGS.max_seconds)
+             for i in items]
+  items = first_per_split(items, FLAGS.max_tracks)
+  manifest = writer.build(
+      items, out, FLAGS.source, FLAGS.layout, data,
+      FLAGS.tracks_per_shard or TRACKS_PER_SHARD[FLAGS.source], FLAGS.processes,
+      extra_manifest={'command': ' '.join(['python -m tfrecords_tools.build'] + sys.argv[1:])})
+  copy_licences(FLAGS.source, root, out)
   skipped = manifest['skipped_files']
   windows = sum(s['windows'] for s in manifest['splits'].values())
   records = sum(s['records'] for s in manifest['splits'].values())
-  print(f'{FLAGS.out}: {records} records from {windows} windows '
+  print(f'{out}: {records} records from {windows} windows '
         f'({windows - records} dropped by the gap-RMS filter), {len(skipped)} files skipped'
         f'{":" if skipped else ""}')
   for s in skipped:
     print(f'  {s}')
+  for w in manifest.get('warnings', []):
+    print(f'  warning: {w}')
   print(f'{manifest["bytes"] / 1e6:.1f} MB, {manifest["last_run"]["seconds"]:.1f} s this run '
         f'({manifest["last_run"]["shards_written"]} shards written)')
-  print(table1.format_table(manifest, FLAGS.out))
+  print(table1.format_table(manifest, out))
   return 0
 
 

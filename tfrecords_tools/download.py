@@ -36,15 +36,26 @@ def file_digest(path, algorithm: str = 'sha1', chunk: int = 1 << 20) -> str:
   return h.hexdigest()
 
 
-def _fetch_once(url: str, part: pathlib.Path, timeout: float, bar) -> None:
-  """One HTTP request that continues `part` from its current size."""
+def _fetch_once(url: str, part: pathlib.Path, timeout: float, bar, min_rate: float = 1024,
+                stall_s: float = 60.0) -> None:
+  """One HTTP request that continues `part` from its current size.
+
+  A server that sends less than min_rate bytes/s over stall_s seconds is given up on
+  (TimeoutError; the caller retries and resumes): a socket timeout alone never trips while a
+  byte trickles in now and then."""
   have = part.stat().st_size if part.exists() else 0
   req = urllib.request.Request(url, headers={'Range': f'bytes={have}-'} if have else {})
   try:
     resp = urllib.request.urlopen(req, timeout=timeout)
   except urllib.error.HTTPError as e:
-    if e.code == 416 and have:  # asked past the end: the part file is already complete
-      return
+    if e.code == 416 and have:  # asked past the end: complete only if the server says so
+      total = _range_total(e.headers.get('Content-Range'))
+      if total == have:
+        return
+      part.unlink()
+      raise ConnectionError(f'{part.name} holds {have} bytes, the server '
+                            + (f'has {total}' if total is not None else 'does not say how many')
+                            + '; downloading it again') from None
     raise
   with resp:
     if have and resp.status != 206:  # server ignored the Range header: start over
@@ -53,23 +64,41 @@ def _fetch_once(url: str, part: pathlib.Path, timeout: float, bar) -> None:
     if bar is not None and total is not None:
       bar.reset(total=have + int(total))
       bar.update(have)
+    window_start, window_bytes = time.monotonic(), 0
     with open(part, 'ab' if have else 'wb') as f:
       while True:
-        block = resp.read(1 << 16)
+        block = resp.read1(1 << 16)  # returns what has arrived: the rate is checked as it comes
         if not block:
           break
         f.write(block)
         if bar is not None:
           bar.update(len(block))
+        window_bytes += len(block)
+        elapsed = time.monotonic() - window_start
+        if elapsed >= stall_s:
+          if window_bytes < min_rate * elapsed:
+            raise TimeoutError(f'{window_bytes / elapsed:.0f} bytes/s over {elapsed:.0f} s, '
+                               f'under the {min_rate:.0f} bytes/s a download needs')
+          window_start, window_bytes = time.monotonic(), 0
     if total is not None and part.stat().st_size != have + int(total):
       raise ConnectionError(f'connection closed after {part.stat().st_size} bytes')
 
 
+def _range_total(content_range: Optional[str]) -> Optional[int]:
+  """N of a 416's 'Content-Range: bytes */N' (the resource's size), or None."""
+  if content_range and content_range.strip().startswith('bytes */'):
+    tail = content_range.strip()[len('bytes */'):]
+    return int(tail) if tail.isdigit() else None
+  return None
+
+
 def download(url: str, dest, checksum: Optional[str] = None, algorithm: str = 'sha1',
              retries: int = 5, timeout: float = 60.0, progress: bool = True,
-             retry_wait: float = 1.0) -> pathlib.Path:
+             retry_wait: float = 1.0, min_rate: float = 1024, stall_s: float = 60.0) -> pathlib.Path:
   """Downloads `url` to `dest` (skipped if `dest` exists with the right checksum)."""
   dest = pathlib.Path(dest)
+  if dest.is_dir():
+    raise DownloadError(f'{dest}: is a folder where the download {url} should go; move it away')
   dest.parent.mkdir(parents=True, exist_ok=True)
   if dest.exists():
     if checksum is None or file_digest(dest, algorithm) == checksum.lower():
@@ -81,7 +110,7 @@ def download(url: str, dest, checksum: Optional[str] = None, algorithm: str = 's
   try:
     for attempt in range(retries + 1):
       try:
-        _fetch_once(url, part, timeout, bar)
+        _fetch_once(url, part, timeout, bar, min_rate, stall_s)
         break
       except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError,
               OSError) as e:
@@ -92,8 +121,9 @@ def download(url: str, dest, checksum: Optional[str] = None, algorithm: str = 's
           bar.write(f'{dest.name}: {e}; resuming ({attempt + 1}/{retries})')
           time.sleep(retry_wait)
     else:
-      raise DownloadError(f'{url}: failed after {retries + 1} attempts ({last}); '
-                          f'run again to resume from {part}')
+      again = (f'run again to resume from {part} ({part.stat().st_size:,} bytes)'
+               if part.exists() and part.stat().st_size else 'run again to retry')
+      raise DownloadError(f'{url}: failed after {retries + 1} attempts ({last}); {again}')
   finally:
     bar.close()
   if checksum is not None:
@@ -116,7 +146,8 @@ def _safe_members(names, root: pathlib.Path, archive) -> None:
 
 
 def unpack(archive, dest) -> pathlib.Path:
-  """Unpacks a .zip or .tar(.gz) into `dest` (skipped if done); temp folder then rename."""
+  """Unpacks a .zip or .tar(.gz) into `dest` (skipped if done); temp folder then rename. A
+  refused or failed unpack leaves nothing behind."""
   archive, dest = pathlib.Path(archive), pathlib.Path(dest)
   if dest.exists():
     return dest
@@ -134,13 +165,24 @@ def unpack(archive, dest) -> pathlib.Path:
         members = t.getmembers()
         _safe_members([m.name for m in members], tmp, archive)
         t.extractall(tmp, members=[m for m in members if m.isfile() or m.isdir()])
+    elif _starts_like_a_zip(archive):
+      raise DownloadError(f'{archive}: a truncated or damaged zip archive (its table of contents '
+                          'at the end is missing); delete it and download again')
     else:
       raise DownloadError(f'{archive}: not a zip or tar archive')
   except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as e:
     shutil.rmtree(tmp, ignore_errors=True)
     raise DownloadError(f'{archive}: cannot unpack ({e}); delete it and download again') from None
+  except BaseException:
+    shutil.rmtree(tmp, ignore_errors=True)
+    raise
   os.replace(tmp, dest)  # a folder: atomic.replacing is for files
   return dest
+
+
+def _starts_like_a_zip(path) -> bool:
+  with open(path, 'rb') as f:
+    return f.read(4) == b'PK\x03\x04'
 
 
 # ---- Debian packages as data (the stand-ins): downloaded and unpacked, never installed ----

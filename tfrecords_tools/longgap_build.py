@@ -7,12 +7,13 @@ Sources: sc09, esc50 (downloads, tfrecords_tools/longgap_sources.py) and sc09-st
 esc50-standin (Debian packages, tfrecords_tools/longgap_standins.py). docs/longgap.md.
 """
 
+import os
 import sys
 import time
 
 from absl import app, flags
 
-from audio_context_encoder import atomic
+from audio_context_encoder import atomic, errors
 from audio_context_encoder.longgap import config
 from tfrecords_tools import download, longgap_dataset, longgap_sources, longgap_standins
 
@@ -51,25 +52,42 @@ def main(argv):
     print('error: give --dataset and --dest', file=sys.stderr)
     return 2
   t0 = time.time()
+  dest = os.path.expanduser(FLAGS.dest)
+  if os.path.exists(dest) and not os.path.isdir(dest):
+    print(f'error: --dest={FLAGS.dest}: is a file, not a folder', file=sys.stderr)
+    return 2
   try:
-    done = longgap_dataset.read_settings(FLAGS.dest) if not FLAGS.rebuild else None
-  except longgap_dataset.DatasetError:
+    done = longgap_dataset.read_settings(dest) if not FLAGS.rebuild else None
+  except longgap_dataset.DatasetError as e:
     done = None
-  if done is not None and done.get('source') == FLAGS.dataset:
-    print(longgap_dataset.counts_table(done, FLAGS.dest))
-    print(f'{FLAGS.dest}: already built (--rebuild to build again)')
+    if os.path.exists(os.path.join(dest, 'settings.json')):
+      print(f'note: {e}; building it again')
+  if done is not None and done.get('source') == FLAGS.dataset and longgap_dataset.is_complete(dest):
+    print(longgap_dataset.counts_table(done, dest))
+    print(f'{dest}: already built (--rebuild to build again)')
     return 0
+  skipped = []
   try:
-    items, protocol, licences, strict = items_and_licences(FLAGS.dataset, FLAGS.downloads)
-    from tqdm import tqdm
-    with tqdm(total=len(items), desc=FLAGS.dataset, file=sys.stderr) as bar:
-      counts = longgap_dataset.write(items, FLAGS.dest, protocol, FLAGS.dataset, licences,
-                                     progress=lambda: bar.update(1), strict=strict)
+    with errors.sigterm_raises():
+      items, protocol, licences, strict = items_and_licences(FLAGS.dataset, FLAGS.downloads)
+      from tqdm import tqdm
+      with tqdm(total=len(items), desc=FLAGS.dataset, file=sys.stderr) as bar:
+        counts = longgap_dataset.write(items, dest, protocol, FLAGS.dataset, licences,
+                                       progress=lambda: bar.update(1), strict=strict,
+                                       skipped=skipped)
   except (longgap_dataset.DatasetError, download.DownloadError, atomic.WriteError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 1
-  print(longgap_dataset.counts_table(longgap_dataset.read_settings(FLAGS.dest), FLAGS.dest))
-  print(f'{sum(c["clips"] for c in counts.values())} clips in {time.time() - t0:.0f} s')
+  except (KeyboardInterrupt, errors.Terminated) as e:
+    print('interrupted' if isinstance(e, KeyboardInterrupt) else 'terminated (SIGTERM)',
+          '; downloads are kept, the folder is written only when complete: run the same command',
+          sep='', file=sys.stderr)
+    return 130 if isinstance(e, KeyboardInterrupt) else 143
+  for message in skipped:
+    print(f'skipped: {message}')
+  print(longgap_dataset.counts_table(longgap_dataset.read_settings(dest), dest))
+  print(f'{sum(c["clips"] for c in counts.values())} clips in {time.time() - t0:.0f} s'
+        + (f', {len(skipped)} file(s) skipped (named above)' if skipped else ''))
   return 0
 
 

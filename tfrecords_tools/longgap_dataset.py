@@ -13,11 +13,13 @@ import dataclasses
 import io
 import json
 import pathlib
+import shutil
 from typing import Callable, Dict, List, Sequence
 
 import numpy as np
 
 from audio_context_encoder import atomic
+from audio_context_encoder.errors import AudioDecodeError
 from audio_context_encoder.longgap import config
 
 SPLITS = ('train', 'valid', 'test')
@@ -66,26 +68,50 @@ def check_disjoint(items: Sequence[ClipItem]) -> None:
 
 
 def write(items: Sequence[ClipItem], out, protocol: config.Protocol, source: str,
-          licences: Sequence = (), progress=None, strict: bool = True) -> dict:
+          licences: Sequence = (), progress=None, strict: bool = True, skipped: list = None) -> dict:
   """Loads, fits and writes every item; returns the counts per split.
 
   strict: refuse a group in two splits (the stand-ins). The real ESC-50 split of the paper
   (fold 5 cut at its 200th row) may cut one source recording; strict=False records them.
+  A clip that cannot be decoded is left out and its message appended to `skipped` (as the
+  short-gap builder does); a build that keeps no clip is an error, and leaves no folder it made.
   """
   out = pathlib.Path(out)
-  out.mkdir(parents=True, exist_ok=True)
+  if out.exists() and not out.is_dir():
+    raise DatasetError(f'{out}: is a file, not a folder; give --dest a folder')
   if strict:
     check_disjoint(items)
+  loaded, skipped = {}, skipped if skipped is not None else []
+  for it in items:
+    try:
+      loaded[id(it)] = to_int16(fit_length(it.load(), protocol.clip_samples))
+    except AudioDecodeError as e:
+      skipped.append(str(e))
+    if progress:
+      progress()
+  if not loaded:
+    raise DatasetError(f'{out}: no clip could be decoded from {len(items)} file(s); nothing written')
+  made = not out.exists()
+  try:
+    out.mkdir(parents=True, exist_ok=True)
+    return _write_folder(items, loaded, out, protocol, source, licences)
+  except BaseException:
+    if made:
+      shutil.rmtree(out, ignore_errors=True)
+    raise
+
+
+def _write_folder(items, loaded, out, protocol, source, licences) -> dict:
+  """write's files: the clips of each split, the index, licences, settings, counts."""
+  items = [it for it in items if id(it) in loaded]
   rows, counts = [], {}
   for split in SPLITS:
     chosen = [it for it in items if it.split == split]
     clips = np.zeros((len(chosen), protocol.clip_samples), np.int16)
     for i, it in enumerate(chosen):
-      clips[i] = to_int16(fit_length(it.load(), protocol.clip_samples))
+      clips[i] = loaded.pop(id(it))  # one copy of each clip in memory
       rows.append({'split': split, 'index': i, 'label': it.label, 'group': it.group,
                    'source': it.source, 'origin': it.origin})
-      if progress:
-        progress()
     buf = io.BytesIO()
     np.save(buf, clips)
     atomic.write_bytes(out / f'clips-{split}.npy', buf.getvalue())
@@ -137,7 +163,20 @@ def read_settings(folder) -> dict:
   path = pathlib.Path(folder) / 'settings.json'
   if not path.exists():
     raise DatasetError(f'{folder}: no settings.json; build it first (make longgap-demo-data)')
-  return json.loads(path.read_text())
+  try:
+    settings = json.loads(path.read_text())
+  except (OSError, ValueError) as e:
+    raise DatasetError(f'{path}: damaged, not JSON ({e}); rebuild with --rebuild') from None
+  if not isinstance(settings, dict) or not {'protocol', 'counts', 'source'} <= set(settings):
+    raise DatasetError(f'{path}: not the settings of a long-gap dataset; rebuild with --rebuild')
+  return settings
+
+
+def is_complete(folder) -> bool:
+  """Whether every file of a built folder is there (settings, index and the clips of each split)."""
+  folder = pathlib.Path(folder)
+  return all((folder / name).is_file() for name in
+             ['settings.json', 'clips.csv'] + [f'clips-{split}.npy' for split in SPLITS])
 
 
 def read_split(folder, split: str):
@@ -147,7 +186,11 @@ def read_split(folder, split: str):
   path = pathlib.Path(folder) / f'clips-{split}.npy'
   if not path.exists():
     raise DatasetError(f'{folder}: no {path.name}; build it first (make longgap-demo-data)')
-  clips = np.load(path).astype(np.float32) / 32768
+  try:
+    clips = np.load(path, allow_pickle=False).astype(np.float32) / 32768
+  except (OSError, ValueError, EOFError) as e:
+    raise DatasetError(f'{path}: damaged or truncated ({str(e)[:80]}); rebuild with '
+                       '--rebuild') from None
   rows = [r for r in read_index(folder) if r['split'] == split]
   if len(rows) != len(clips):
     raise DatasetError(f'{folder}: clips.csv lists {len(rows)} {split} clips, {path.name} has {len(clips)}')

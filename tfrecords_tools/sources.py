@@ -7,12 +7,15 @@ the built data.
 """
 
 import json
+import os
 import pathlib
 import subprocess
+import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
+from audio_context_encoder import atomic
 from tfrecords_tools import download
 from audio_context_encoder.audio_io import AUDIO_EXTENSIONS
 from tfrecords_tools.splits import SPLITS, split_by_track
@@ -44,6 +47,18 @@ def _audio_files(root: pathlib.Path, pattern: str = '**/*') -> List[pathlib.Path
                 and p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith('.'))
 
 
+def _walk_audio_files(root: pathlib.Path, unreadable: list) -> List[pathlib.Path]:
+  """_audio_files, naming the subfolders that cannot be listed in `unreadable` [(path, why)]
+  (pathlib's glob leaves them out without a word)."""
+  found = []
+  on_error = lambda e: unreadable.append((e.filename, atomic.describe(e)))
+  for folder, dirs, names in os.walk(root, onerror=on_error):
+    dirs.sort()
+    found += [pathlib.Path(folder) / n for n in names if not n.startswith('.')
+              and pathlib.Path(n).suffix.lower() in AUDIO_EXTENSIONS]
+  return sorted(p for p in found if p.is_file())
+
+
 def _split_items(files_by_id: Dict[str, pathlib.Path], fractions, seed, groups=None,
                  **item_kwargs) -> List[TrackItem]:
   split = split_by_track(files_by_id, fractions, seed, groups)
@@ -56,7 +71,10 @@ def folder_items(folder, fractions: Sequence[float], seed: int) -> List[TrackIte
   folder = pathlib.Path(folder)
   if not folder.is_dir():
     raise BuildError(f'{folder}: not a folder')
-  files = {p.relative_to(folder).as_posix(): p for p in _audio_files(folder)}
+  unreadable = []
+  files = {p.relative_to(folder).as_posix(): p for p in _walk_audio_files(folder, unreadable)}
+  for path, why in unreadable:
+    print(f'skipped: {path}: cannot be read ({why}); its files are left out', file=sys.stderr)
   if not files:
     raise BuildError(f'{folder}: no audio files ({", ".join(AUDIO_EXTENSIONS)})')
   return _split_items(files, fractions, seed)

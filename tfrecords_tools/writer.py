@@ -12,27 +12,32 @@ Each record is one 320 ms window plus a 256-sample margin on each side (5632 sam
 
 Shards are planned from the sorted track list (a fixed number of tracks each), so a
 shard's bytes depend only on its tracks and the settings. A shard is written under a
-hidden temporary name and renamed when complete, after its counts were saved in
-`.progress/`; a re-run skips finished shards, so a killed build resumes and ends with
-the same bytes as an uninterrupted one. Files that cannot be decoded are reported by
-name and skipped; the rest of their shard is written.
+hidden temporary name and renamed when complete, after its counts, size and SHA-256 and
+its input files' sizes and modification times were saved in `.progress/`; a re-run skips
+a finished shard only while all of these still match (a damaged shard, or a changed input
+file under the same name, is written again), so a killed build resumes and ends with the
+same bytes as an uninterrupted one. Files that cannot be decoded are reported by name and
+skipped; the rest of their shard is written. Worker processes die with the build
+(compute.worker_pool); SIGTERM and Ctrl-C stop them and keep the finished shards.
 """
 
 import dataclasses
+import errno
+import hashlib
 import json
-import multiprocessing
 import os
 import pathlib
+import shutil
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import List, Optional, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
-from audio_context_encoder import atomic, audio_io, config, segmenting
+from audio_context_encoder import atomic, audio_io, compute, config, segmenting
 from audio_context_encoder.config import DataConfig
 from audio_context_encoder.errors import AudioDecodeError
 from tfrecords_tools.splits import SPLITS
@@ -119,9 +124,41 @@ def write_shard(job: dict) -> dict:
   layout, margin = job['layout'], job['margin']
   data = DataConfig(**job['data'])
   stats = {'name': job['name'], 'split': job['split'], 'tracks': 0, 'windows': 0,
-           'kept_64': 0, 'kept_48': 0, 'records': 0, 'skipped': [], 'seconds': 0.0,
-           'kept_seconds': 0.0}
+           'kept_64': 0, 'kept_48': 0, 'records': 0, 'skipped': [], 'warnings': [],
+           'seconds': 0.0, 'kept_seconds': 0.0, 'inputs': input_stamps(job['items'])}
   t0 = time.perf_counter()
+  try:
+    _write_records(tf, out, job, layout, margin, data, stats, t0)
+  except tf.errors.OpError as e:  # TFRecordWriter: a full disk is ResourceExhaustedError
+    code = errno.ENOSPC if isinstance(e, tf.errors.ResourceExhaustedError) else errno.EIO
+    raise atomic.WriteError(f'{out / job["name"]}: cannot write '
+                            f'({atomic.describe(OSError(code, e.message.splitlines()[0]))})') from None
+  return stats
+
+
+def input_stamps(items) -> list:
+  """[path, size, modification time] of a shard's input files: a re-run writes the shard again
+  when one of them changed under the same name."""
+  stamps = []
+  for d in items:
+    try:
+      st = os.stat(d['path'])
+      stamps.append([d['path'], st.st_size, st.st_mtime_ns])
+    except OSError:
+      stamps.append([d['path'], None, None])
+  return stamps
+
+
+def shard_digest(path, chunk: int = 1 << 20) -> str:
+  h = hashlib.sha256()
+  with open(path, 'rb') as f:
+    for block in iter(lambda: f.read(chunk), b''):
+      h.update(block)
+  return h.hexdigest()
+
+
+def _write_records(tf, out, job, layout, margin, data, stats, t0):
+  """write_shard's work: every track of the job into one shard (temp name, then renamed)."""
   with atomic.replacing(str(out / job['name'])) as tmp, tf.io.TFRecordWriter(tmp) as w:
     for d in job['items']:
       item = TrackItem(**d)
@@ -135,6 +172,9 @@ def write_shard(job: dict) -> dict:
       except Exception as e:  # report, skip the file, keep the run going
         stats['skipped'].append(f'{item.path}: {type(e).__name__}: {e}')
         continue
+      damage = audio_io.damage_note(item.path)
+      if damage:
+        stats['warnings'].append(damage)
       stats['tracks'] += 1
       stats['seconds'] += len(x) / SAMPLE_RATE
       stats['kept_seconds'] += (seg.trimmed[1] - seg.trimmed[0]) / SAMPLE_RATE
@@ -155,88 +195,141 @@ def write_shard(job: dict) -> dict:
                            seg.rms_48[i + j], extra[j]))
         stats['records'] += len(offs)
     w.flush()
+    w.close()
     stats['build_seconds'] = time.perf_counter() - t0
+    stats['bytes'], stats['sha256'] = os.path.getsize(tmp), shard_digest(tmp)
     # The counts first, then (leaving the with) the shard: a shard on disk always has its counts.
     atomic.write_json(str(out / '.progress' / f'{job["name"]}.json'), stats)
+
+
+def _done(out: pathlib.Path, job: dict) -> Optional[dict]:
+  """The saved counts of a finished shard that is still what was written (size, SHA-256) from
+  the same input files (size, modification time); None: write it (again)."""
+  name = job['name']
+  progress = out / '.progress' / f'{name}.json'
+  shard = out / name
+  if not (shard.exists() and progress.exists()):
+    return None
+  try:
+    stats = json.loads(progress.read_text())
+  except (OSError, ValueError):
+    return None
+  if stats.get('inputs') is not None and stats['inputs'] != input_stamps(job['items']):
+    return None
+  if 'sha256' not in stats:  # written before shards were hashed: hashed now, as it is
+    stats['bytes'], stats['sha256'] = shard.stat().st_size, shard_digest(shard)
+    atomic.write_json(str(progress), stats)
+  if shard.stat().st_size != stats['bytes'] or shard_digest(shard) != stats['sha256']:
+    return None
   return stats
 
 
-def _done(out: pathlib.Path, name: str) -> Optional[dict]:
-  stats = out / '.progress' / f'{name}.json'
-  if (out / name).exists() and stats.exists():
-    return json.loads(stats.read_text())
-  return None
-
-
-def _check_settings(out: pathlib.Path, settings: dict):
-  """A folder is resumed only with the settings it was started with."""
+def _check_settings(out: pathlib.Path, settings: dict) -> bool:
+  """True when `out` was started with these settings (its finished shards may be kept), False
+  when it has none yet; refused when it was started with others."""
   path = out / '.progress' / 'settings.json'
-  if path.exists():
+  if not path.exists():
+    return False
+  try:
     old = json.loads(path.read_text())
-    if old != settings:
-      diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
-      raise BuildError(f'{out}: was started with different settings ({", ".join(diff)}); '
-                       'use another --out folder or delete this one')
-  else:
-    atomic.write_text(str(path), json.dumps(settings, indent=1, sort_keys=True))
+  except (OSError, ValueError):
+    raise BuildError(f'{path}: damaged; use another --out folder or delete this one') from None
+  if old != settings:
+    diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
+    raise BuildError(f'{out}: was started with different settings ({", ".join(diff)}); '
+                     'use another --out folder or delete this one')
+  return True
+
+
+# Bytes of one record on disk (measured: README "disk per segment") and windows per second of
+# audio (one every 32 ms): the free-space check before a build.
+RECORD_BYTES = {'compact': 11_400, 'float': 22_700, 'full': 99_800}
+WINDOWS_PER_SECOND = 1000 / 32
+
+
+def expected_bytes(items: Sequence[TrackItem], layout: str) -> int:
+  """Roughly what the shards of `items` will take: their audio's length (soundfile's header;
+  a fifth of an MP3's bytes per second where the header does not say) times the records a
+  second of audio gives."""
+  import soundfile
+  seconds = 0.0
+  for item in items:
+    try:
+      info = soundfile.info(item.path)
+      length = info.frames / info.samplerate
+    except Exception:  # not readable here: the build names it
+      length = os.path.getsize(item.path) / 16_000 if os.path.exists(item.path) else 0.0
+    for cap in (item.max_seconds, item.note_seconds):
+      if cap:
+        length = min(length, cap) if cap == item.max_seconds else cap
+    seconds += length
+  return int(seconds * WINDOWS_PER_SECOND * RECORD_BYTES[layout])
+
+
+def check_out(out: pathlib.Path, need_bytes: int) -> None:
+  """The dataset folder can be made and written, with room for what is to be written."""
+  if out.exists() and not out.is_dir():
+    raise BuildError(f'{out}: is a file, not a folder; give --out a folder')
+  try:
+    (out / '.progress').mkdir(parents=True, exist_ok=True)
+  except OSError as e:
+    raise BuildError(f'{out}: cannot create the folder ({atomic.describe(e)})') from None
+  atomic.check_writable(str(out / 'manifest.json'), need_bytes)
 
 
 def build(items: Sequence[TrackItem], out_dir, source: str, layout: str = 'compact',
           data: DataConfig = DataConfig(), tracks_per_shard: int = 8, processes: int = 0,
           progress: bool = True, extra_manifest: Optional[dict] = None) -> dict:
-  """Writes the dataset folder and its manifest.json; returns the manifest."""
+  """Writes the dataset folder and its manifest.json; returns the manifest.
+
+  Everything that can be refused is refused before anything is written: the settings, the
+  folder, its free space. The settings are saved with the first finished shard (a shard
+  without them is written again), and a build that keeps no segment leaves nothing behind,
+  so a refused or failed run never blocks the corrected one."""
   if layout not in LAYOUTS:
     raise BuildError(f'unknown layout {layout!r}; choose one of {", ".join(LAYOUTS)}')
   if not items:
     raise BuildError(f'no audio files to build {out_dir} from')
-  out = pathlib.Path(out_dir)
-  (out / '.progress').mkdir(parents=True, exist_ok=True)
-  margin = data.eval_margin
-  settings = {'source': source, 'layout': layout, 'data': dataclasses.asdict(data),
-              'tracks_per_shard': tracks_per_shard,
-              'items': sorted([i.track_id, i.split, i.note_seconds, i.max_seconds] for i in items)}
-  _check_settings(out, json.loads(json.dumps(settings)))
+  if processes < 0:
+    raise BuildError(f'processes must be 0 (every core) or more, got {processes}')
+  out = pathlib.Path(out_dir).expanduser()
+  jobs = plan_shards(items, tracks_per_shard)  # refuses a bad tracks_per_shard first
+  settings = json.loads(json.dumps(
+      {'source': source, 'layout': layout, 'data': dataclasses.asdict(data),
+       'tracks_per_shard': tracks_per_shard,
+       'items': sorted([i.track_id, i.split, i.note_seconds, i.max_seconds] for i in items)}))
+  settings_path = out / '.progress' / 'settings.json'
+  fresh = not out.exists()
+  resumed = out.is_dir() and _check_settings(out, settings)
+  check_out(out, 0)
   for stale in out.glob('.*.tmp'):  # temp names of builds before atomic.py
     stale.unlink()
   atomic.clean_stale(str(out))
-  jobs = plan_shards(items, tracks_per_shard)
-  common = {'out': str(out), 'layout': layout, 'margin': margin, 'data': dataclasses.asdict(data)}
+  common = {'out': str(out), 'layout': layout, 'margin': data.eval_margin,
+            'data': dataclasses.asdict(data)}
   results, todo = [], []
-  for job in jobs:
-    done = _done(out, job['name'])
-    if done is None:
-      todo.append({**job, **common})
-    else:
-      results.append(done)
-  processes = processes or os.cpu_count() or 1
+  checking = tqdm(jobs, unit='shard', desc=f'{out.name}: checking finished shards',
+                  disable=not progress or not resumed, file=sys.stderr, leave=False)
+  for job in checking:
+    done = _done(out, job) if resumed else None
+    (todo.append({**job, **common}) if done is None else results.append(done))
+  atomic.check_writable(str(out / 'manifest.json'),
+                        expected_bytes([TrackItem(**d) for j in todo for d in j['items']], layout))
+
+  def save_settings():
+    if not settings_path.exists():
+      atomic.write_text(str(settings_path), json.dumps(settings, indent=1, sort_keys=True))
+
+  processes = processes or compute.cores()
   t0 = time.perf_counter()
-  bar = tqdm(total=sum(len(j['items']) for j in todo), unit='track', disable=not progress,
-             desc=f'{out.name}: {len(todo)} of {len(jobs)} shards to write', file=sys.stderr)
-  def collect(stats, n_items):
-    results.append(stats)
-    for msg in stats['skipped']:
-      bar.write(f'skipped: {msg}', file=sys.stderr)
-    bar.update(n_items)
-  if processes == 1 or len(todo) <= 1:
-    for job in todo:
-      collect(write_shard(job), len(job['items']))
-  else:
-    ctx = multiprocessing.get_context('spawn')  # the parent may hold TF state; don't fork it
-    with ProcessPoolExecutor(min(processes, len(todo)), mp_context=ctx) as pool:
-      futures = {pool.submit(write_shard, job): len(job['items']) for job in todo}
-      try:
-        for f in as_completed(futures):
-          collect(f.result(), futures[f])
-      except BrokenProcessPool:
-        bar.close()
-        raise BuildError(f'{out}: a worker process died (out of memory, or a decoder crashed); '
-                         'finished shards are kept, run again to resume') from None
-  bar.close()
+  _write_shards(todo, results, out, jobs, processes, progress, save_settings)
   elapsed = time.perf_counter() - t0
   if not sum(r['records'] for r in results):
     skipped = sum(len(r['skipped']) for r in results)
+    _forget(out, jobs, fresh)
     raise BuildError(f'{out}: no segment kept from {len(items)} file(s) ({skipped} unreadable, the '
-                     'rest shorter than 320 ms or silent); no manifest written')
+                     'rest shorter than 320 ms or silent); no manifest written, nothing kept')
+  save_settings()
   manifest = _manifest(out, source, layout, data, jobs, results, tracks_per_shard, extra_manifest)
   manifest['last_run'] = {'shards_written': len(todo), 'seconds': round(elapsed, 2),
                           'processes': processes}
@@ -244,9 +337,59 @@ def build(items: Sequence[TrackItem], out_dir, source: str, layout: str = 'compa
   return manifest
 
 
+def _forget(out: pathlib.Path, jobs, fresh: bool) -> None:
+  """A build that kept no segment leaves nothing: its (empty) shards and progress, and the
+  folder itself if this run made it; so a corrected run is not refused."""
+  if fresh:
+    shutil.rmtree(out, ignore_errors=True)
+    return
+  for job in jobs:
+    for path in (out / job['name'], out / '.progress' / f'{job["name"]}.json'):
+      path.unlink(missing_ok=True)
+  (out / '.progress' / 'settings.json').unlink(missing_ok=True)
+
+
+def _write_shards(todo, results, out, jobs, processes, progress, on_shard) -> None:
+  """The shards of `todo`, in this process or over worker processes; their counts join
+  `results`, on_shard() after each. SIGTERM or Ctrl-C here kill the workers at once (finished
+  shards stay)."""
+  bar = tqdm(total=sum(len(j['items']) for j in todo), unit='track', disable=not progress,
+             desc=f'{out.name}: {len(todo)} of {len(jobs)} shards to write', file=sys.stderr)
+
+  def collect(stats, n_items):
+    results.append(stats)
+    if stats['records']:
+      on_shard()
+    for msg in stats['skipped']:
+      bar.write(f'skipped: {msg}', file=sys.stderr)
+    for msg in stats.get('warnings', []):
+      bar.write(f'warning: {msg}', file=sys.stderr)
+    bar.update(n_items)
+
+  try:
+    if processes == 1 or len(todo) <= 1:
+      for job in todo:
+        collect(write_shard(job), len(job['items']))
+      return
+    pool = compute.worker_pool(min(processes, len(todo)))
+    try:
+      futures = {pool.submit(write_shard, job): len(job['items']) for job in todo}
+      for f in as_completed(futures):
+        collect(f.result(), futures[f])
+    except BrokenProcessPool:
+      raise BuildError(f'{out}: a worker process died (out of memory, or a decoder crashed); '
+                       'finished shards are kept, run again to resume') from None
+    except BaseException:
+      compute.kill_pool(pool)
+      raise
+    pool.shutdown()
+  finally:
+    bar.close()
+
+
 def _manifest(out, source, layout, data, jobs, results, tracks_per_shard, extra):
   splits = {}
-  skipped = []
+  skipped, warnings = [], []
   for split in SPLITS:
     mine = [r for r in results if r['split'] == split]
     splits[split] = {
@@ -258,6 +401,7 @@ def _manifest(out, source, layout, data, jobs, results, tracks_per_shard, extra)
     }
     for r in sorted(mine, key=lambda r: r['name']):
       skipped.extend(r['skipped'])
+      warnings.extend(r.get('warnings', []))
   return {
       'format': 'audio-context-encoder windows v1',
       'source': source,
@@ -272,6 +416,7 @@ def _manifest(out, source, layout, data, jobs, results, tracks_per_shard, extra)
       'tracks_per_shard': tracks_per_shard,
       'splits': splits,
       'skipped_files': skipped,
+      'warnings': warnings,
       'config': dataclasses.asdict(data),
       'build_seconds_total': round(sum(r.get('build_seconds', 0.0) for r in results), 2),
       'bytes': sum((out / j['name']).stat().st_size for j in jobs if (out / j['name']).exists()),
