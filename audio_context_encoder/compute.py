@@ -18,6 +18,7 @@ compiled() gives the kernel, or None, and the caller then keeps its batched-nump
 """
 
 import atexit
+import contextlib
 import ctypes
 import multiprocessing
 import os
@@ -90,12 +91,28 @@ def cores() -> int:
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
+INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def signals_deferred():
+  """Ctrl-C and SIGTERM wait until the block is left: submitting to a pool may spawn a worker,
+  and an interrupt in the middle of a spawn leaves a half-started child that prints a
+  traceback (it reads its set-up from a pipe the parent never finished writing)."""
+  previous = signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
+  try:
+    yield
+  finally:
+    signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def die_with_parent(parent: int = None) -> None:
   """A worker process's initializer: it dies when its parent does (a SIGKILLed parent cannot
   stop it), and Ctrl-C in the terminal is the parent's to handle, not every worker's.
 
   Linux: the kernel sends SIGKILL at the parent's death (prctl PR_SET_PDEATHSIG); elsewhere,
   and in case the parent died before this ran, a thread polls the parent pid every second."""
+  signal.pthread_sigmask(signal.SIG_UNBLOCK, INTERRUPTS)  # spawned inside signals_deferred
   signal.signal(signal.SIGINT, signal.SIG_IGN)
   parent = parent or os.getppid()
   try:
@@ -168,9 +185,10 @@ def map_rows(fn, arrays, workers: int = None, min_rows: int = 8, row_offset: str
   if workers == 1:
     return fn(*arrays, **kwargs)
   edges = np.linspace(0, n, workers + 1).astype(int)
-  parts = [_pool(workers).submit(_run, _COMPILED[0], fn, *[a[lo:hi] for a in arrays], **kwargs,
-                                 **({row_offset: int(lo)} if row_offset else {}))
-           for lo, hi in zip(edges[:-1], edges[1:])]
+  with signals_deferred():
+    parts = [_pool(workers).submit(_run, _COMPILED[0], fn, *[a[lo:hi] for a in arrays], **kwargs,
+                                   **({row_offset: int(lo)} if row_offset else {}))
+             for lo, hi in zip(edges[:-1], edges[1:])]
   try:
     results = [p.result() for p in parts]
   except BrokenProcessPool:

@@ -137,13 +137,18 @@ def job_key(data_dir, split: str, method: methods_lib.Method, gap_ms: int, max_s
   A resume file or a finished job is reused only under the same key."""
   model = getattr(method, 'model_path', None)
   cfg = getattr(method, 'cfg', None)
-  return {'data_dir': os.path.realpath(data_dir),
+  return _as_saved({'data_dir': os.path.realpath(data_dir),
           'manifest_sha256': file_sha256(os.path.join(data_dir, 'manifest.json')),
           'split': split, 'gap_ms': int(gap_ms), 'method': method.name,
           'model_sha256': file_sha256(model) if model else None,
           'config': cfg.to_dict() if hasattr(cfg, 'to_dict') else None,
           'phase_method': getattr(method, 'phase_method', None), 'seed': getattr(method, 'seed', None),
-          'max_segments': int(max_segments or 0), 'batch_size': int(batch_size)}
+          'max_segments': int(max_segments or 0), 'batch_size': int(batch_size)})
+
+
+def _as_saved(key: dict) -> dict:
+  """The key as it reads back from a file (JSON: tuples become lists)."""
+  return json.loads(_key_text(key))
 
 
 def _key_text(key: dict) -> str:
@@ -210,23 +215,20 @@ def evaluate_dataset(data_dir, split: str, method: str, gap_ms: int = 64,
   total = available if chosen is None else len(chosen)
   parts = _resumed(resume_path, key, log)
   done = len(parts['snr_ms'][0]) if parts else 0
-  bar = None
-  if progress:
-    bar = tqdm(total=total, initial=done, unit='seg', desc=f'{method.name} {gap_ms} ms {data_dir}')
-  for audio, track_id, offset, index in _selected_batches(data_dir, split, gap_ms, batch_size,
-                                                          chosen, total, done):
-    out = evaluate(audio, method, gap_ms, config=config)
-    out['n_fallback'] = np.array([out.get('n_fallback', 0)])
-    out['track_id'], out['offset'], out['index'] = track_id.astype(str), offset, index
-    for k, v in out.items():
-      parts.setdefault(k, []).append(np.asarray(v))
-    if bar is not None:
+  bar = tqdm(total=total, initial=done, unit='seg', desc=f'{method.name} {gap_ms} ms {data_dir}',
+             disable=not progress)
+  with bar:  # closed on the way out of an interrupted job too, before its one-line message
+    for audio, track_id, offset, index in _selected_batches(data_dir, split, gap_ms, batch_size,
+                                                            chosen, total, done):
+      out = evaluate(audio, method, gap_ms, config=config)
+      out['n_fallback'] = np.array([out.get('n_fallback', 0)])
+      out['track_id'], out['offset'], out['index'] = track_id.astype(str), offset, index
+      for k, v in out.items():
+        parts.setdefault(k, []).append(np.asarray(v))
       bar.update(len(audio))
-    if resume_path and len(audio) == batch_size:
-      save_npz(resume_path, {**{k: np.concatenate(v) for k, v in parts.items()},
-                             'key': np.array(_key_text(key))})
-  if bar is not None:
-    bar.close()
+      if resume_path and len(audio) == batch_size:
+        save_npz(resume_path, {**{k: np.concatenate(v) for k, v in parts.items()},
+                               'key': np.array(_key_text(key))})
   result = {k: np.concatenate(v) for k, v in parts.items()}
   result['n_fallback'] = int(result.get('n_fallback', np.zeros(1)).sum())
   return result

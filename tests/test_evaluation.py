@@ -1,5 +1,7 @@
 """The evaluation function (paper §3.4, Tables 2-3) with in-process data and stub networks."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -145,8 +147,10 @@ def test_evaluate_dataset_resumes_to_the_same_values(tmp_path):
     with np.load(resume) as saved:
       state = {k: saved[k] for k in saved.files}
     wanted = full if not limit else part24
-    state.update({k: wanted[k][:16] for k in ('snr_ms', 'snr_td', 'offset', 'track_id', 'index')},
-                 max_segments=np.array(limit))
+    state.update({k: wanted[k][:16] for k in ('snr_ms', 'snr_td', 'offset', 'track_id', 'index')})
+    # The saved job key of a run with this limit (evaluation.job_key): the same selection.
+    state['key'] = np.array(json.dumps(evaluation.job_key(ds, 'train', evaluation.resolve('lpc'), 64,
+                                                          limit, 8), sort_keys=True))
     state['snr_ms'] = state['snr_ms'].copy()
     state['snr_ms'][0] = 1234.5  # mark a saved value: a resumed run must reuse, not recompute
     np.savez(resume, **state)

@@ -373,7 +373,8 @@ def _write_shards(todo, results, out, jobs, processes, progress, on_shard) -> No
       return
     pool = compute.worker_pool(min(processes, len(todo)))
     try:
-      futures = {pool.submit(write_shard, job): len(job['items']) for job in todo}
+      with compute.signals_deferred():
+        futures = {pool.submit(write_shard, job): len(job['items']) for job in todo}
       for f in as_completed(futures):
         collect(f.result(), futures[f])
     except BrokenProcessPool:
