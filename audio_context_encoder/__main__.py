@@ -1,4 +1,5 @@
-"""Command line: `python -m audio_context_encoder COMMAND ...`.
+"""Command line: `audio-context-encoder COMMAND ...` (the console script `make` installs in
+.venv/bin; `python -m audio_context_encoder` is the same).
 
 Commands:
   inpaint     fill gaps (or detected dropouts) in an audio file with a method (methods.names())
@@ -6,12 +7,12 @@ Commands:
   selfcheck   check the installation (features vs ltfatpy, synthesis round trip)
 
 Examples:
-  python -m audio_context_encoder inpaint in.wav out.wav --gap 1.50:64 --gap 3.2:48 --method lpc
-  python -m audio_context_encoder inpaint in.flac out.flac --detect-dropouts \\
-      --method network --model runs/music/best.keras
-  python -m audio_context_encoder inpaint in.wav out.wav --gap 12.0:300 --method similarity
-  python -m audio_context_encoder inpaint in.wav out.wav --gap 2.0:200 --method longgap-spec
-  python -m audio_context_encoder evaluate my_music/ --method lpc --gap-ms 64 --json out.json
+  audio-context-encoder inpaint in.wav out.wav --gap 1.50:64 --gap 3.2:48 --method lpc
+  audio-context-encoder inpaint in.flac out.flac --detect-dropouts \\
+      --method network --model runs/demo-music/best.keras
+  audio-context-encoder inpaint in.wav out.wav --gap 12.0:300 --method similarity
+  audio-context-encoder inpaint in.wav out.wav --gap 2.0:200 --method longgap-spec
+  audio-context-encoder evaluate my_music/ --method lpc --gap-ms 64 --json out.json
 """
 
 import argparse
@@ -25,6 +26,11 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 # Ctrl-C or SIGTERM during start-up is one line too.
 from audio_context_encoder.errors import Terminated, UserError, WriteError, sigterm_raises  # noqa: E402
 
+LONG_DEFAULT = 'longgap-lpc'  # for a gap longer than the paper's methods fill (inpaint.SHORT_MS)
+MODEL_HELP = ('.keras model written by training (for --method network; default: the shipped '
+              'music network, models/small-music.keras), or a long-gap network with its .json '
+              'beside it (for --method longgap-spec|longgap-wave; default: '
+              'models/longgap-spec-sc09.keras, models/longgap-wave-sc09.keras)')
 
 
 def method_help() -> str:
@@ -38,18 +44,10 @@ def method_help() -> str:
           "longgap-wave: Chang et al.'s spectrogram and waveform networks")
 
 
-SHORT_MS = 64  # the longest gap of the paper's methods; longer ones default to LONG_DEFAULT
-LONG_DEFAULT = 'longgap-lpc'
-MODEL_HELP = ('.keras model written by training (for --method network; default: the shipped '
-              'music network, models/small-music.keras), or a long-gap network with its .json '
-              'beside it (for --method longgap-spec|longgap-wave; default: '
-              'models/longgap-spec-sc09.keras, models/longgap-wave-sc09.keras)')
-
-
 def build_parser() -> argparse.ArgumentParser:
   from audio_context_encoder import methods
   from audio_context_encoder.config import GAP_LENGTHS
-  parser = argparse.ArgumentParser(prog='python -m audio_context_encoder', description=__doc__,
+  parser = argparse.ArgumentParser(prog='audio-context-encoder', description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   commands = parser.add_subparsers(dest='command', required=True)
   commands.add_parser('selfcheck', help='check the installation')
@@ -87,18 +85,19 @@ def run_inpaint(args) -> int:
   atomic.protect(args.input)  # never removed as a stale temp file, whatever its name
   atomic.check_writable(args.output)
   audio_file.output_format(args.output, src.format, src.subtype, src.sample_rate)
-  short = inpaint.longest(SHORT_MS, src.sample_rate)
+  short_ms = inpaint.SHORT_MS
+  short = inpaint.longest(short_ms, src.sample_rate)
   is_long = lambda g: g.samples(src.sample_rate)[1] - g.samples(src.sample_rate)[0] > short
   name = args.method or (LONG_DEFAULT if any(is_long(g) for g in gaps) else 'network')
   for g in gaps:  # before loading a model
     if is_long(g) and name not in methods.long_gap_names():
-      raise UserError(f'{args.input}: gap {g} is longer than {SHORT_MS} ms, the longest {name} '
+      raise UserError(f'{args.input}: gap {g} is longer than {short_ms} ms, the longest {name} '
                       'fills; for long gaps use --method ' + '|'.join(methods.long_gap_names()))
   methods.check_model(name, args.model, '' if args.method else
-                      f' (the default for gaps longer than {SHORT_MS} ms)')
+                      f' (the default for gaps longer than {short_ms} ms)')
   method = methods.get(name, model=args.model)
   done = inpaint.inpaint_file(args.input, args.output, gaps, detect=args.detect_dropouts,
-                              detect_ms=min(method.max_ms, SHORT_MS), hint=method.hint,
+                              detect_ms=min(method.max_ms, short_ms), hint=method.hint,
                               **inpaint.method_options(method, gaps, args.detect_dropouts))
   print(f'{args.output}: filled {len(done)} gap(s) with {name}: '
         + ', '.join(str(g) for g in done))

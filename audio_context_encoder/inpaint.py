@@ -31,6 +31,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from audio_context_encoder import atomic, audio_file, methods
+from audio_context_encoder.config import GAP_LENGTHS
 from audio_context_encoder.errors import UserError
 
 RATE = 16000
@@ -38,6 +39,8 @@ RESAMPLE_GUARD = 512  # extra 16 kHz samples around a spliced region so filter e
 # 16 kHz samples a filler may read beyond its gap: the context plus a 64 ms extension.
 PIECE_REACH = 2048 + 1024
 MAX_START_S = 1e9  # beyond any file (32 years), and still exact enough as a float
+# The paper's longest gap: the paper's methods fill up to it, --detect-dropouts finds up to it.
+SHORT_MS = max(GAP_LENGTHS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,11 +79,11 @@ def parse_gap(text: str) -> Gap:
 
 
 def longest(max_ms: float, rate: int) -> int:
-  """The most samples a gap of at most max_ms may span at `rate`: one more where the rate's
-  grid misses max_ms (64 ms at 44.1 kHz is 2822.4 samples: a 64 ms gap spans 2823)."""
-  exact = max_ms * rate / 1000
-  whole = int(np.floor(exact + 1e-6))
-  return whole + (0 if exact - whole < 1e-6 else 1)
+  """The most samples of the file a gap of at most max_ms may cover at `rate`. At 16 kHz they
+  are the samples filled, so max_ms's own count; at other rates one more, for a gap off the
+  rate's grid (64 ms at 44.1 kHz is 2822.4 samples: a 64 ms gap covers 2823), whose edge
+  samples the edge guard or the zone then cover."""
+  return int(np.floor(max_ms * rate / 1000 + 1e-6)) + (0 if rate == RATE else 1)
 
 
 def detect_dropouts(samples: np.ndarray, rate: int, max_ms: float = 64.0,
@@ -323,7 +326,7 @@ def method_options(method, gaps: Sequence[Gap], detect: bool = False) -> dict:
   """What inpaint_samples and inpaint_file take from a methods.Method for these gaps: its
   filler, zone, context and reach for the longest gap (a detected dropout can be 64 ms)."""
   lengths = [g.samples(RATE)[1] - g.samples(RATE)[0] for g in gaps]
-  context, reach = method.needs(max(lengths + [64 * RATE // 1000 if detect else 1]))
+  context, reach = method.needs(max(lengths + [SHORT_MS * RATE // 1000 if detect else 1]))
   return {'filler': method.fill_gap, 'zone': method.zone, 'context': context,
           'max_ms': method.max_ms, 'edge_guard': method.edge_guard, 'reach': reach}
 
