@@ -31,11 +31,12 @@ $(STAMP): setup.py
 	  $(PY) -m pip install -q -e '.[gpu,test]'; fi
 	@touch $(STAMP)
 
-# The tests also synthesise speech with espeak-ng and flite (the long-gap stand-in's voices).
-TEST_SYSDEPS = espeak-ng flite
+# The tests also synthesise speech with espeak-ng and flite (the long-gap stand-in's voices) and
+# open the listening page in Debian's Chromium through its ChromeDriver. Two processes: both cores.
+TEST_SYSDEPS = espeak-ng flite chromium chromium-driver
 test: $(STAMP)
 	@bash scripts/system_deps.sh $(TEST_SYSDEPS)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n 2 tests
 
 # The quick loop: every test not marked slow (subprocesses, training), under a minute on 2 cores.
 test-fast: $(STAMP)
@@ -48,7 +49,8 @@ selfcheck: $(STAMP)
 # The main job on built-in data: stand-in datasets; a 5-minute training of the `small` network
 # on each (DEMO_TRAIN_S seconds; a demonstration with its TensorBoard curve; re-running continues
 # it); Tables 2-3 on DEMO_SEGMENTS evenly sampled test segments with the shipped networks
-# (models/), the demo-trained ones beside them; an inpainted music excerpt, all under results/demo/.
+# (models/), the demo-trained ones beside them, the perceptual table and the listening page
+# (results/demo/listen/index.html); an inpainted music excerpt, all under results/demo/.
 DEMO_TRAIN_S ?= 300
 DEMO_SEGMENTS ?= 256
 # The settings of the shipped networks (README "Shipped networks"): the `small` preset, the paper's
@@ -73,7 +75,7 @@ demo: selfcheck demo-data
 	$(PY) -m experiments.tables --music_data=$(DATA_DIR)/demo-music \
 	  --instruments_data=$(DATA_DIR)/demo-instruments --music_model=$(RUNS_DIR)/demo-music/best.keras \
 	  --instruments_model=$(RUNS_DIR)/demo-instruments/best.keras --max_segments=$(DEMO_SEGMENTS) \
-	  --tones=0 --figures=false --out_dir=results/demo/trained-5min
+	  --tones=0 --figures=false --perceptual_excerpts=0 --out_dir=results/demo/trained-5min
 	$(PY) -m experiments.demo_inpaint --model=$(MUSIC_SHIPPED) --out_dir=results/demo
 
 # The shipped networks (models/small-*.keras + provenance JSON): trained SHIP_TRAIN_S seconds per

@@ -23,13 +23,19 @@ setup(
         # TensorBoard 2.16 (`make tensorboard`) imports pkg_resources, which setuptools 82
         # removed: a fresh venv with today's setuptools could not start TensorBoard.
         'setuptools>=65,<82',
+        # ViSQOL v3, the perceptual score (docs/perceptual.md): a pure-Python port that passes
+        # the C++ conformance tests; [lattice] is speech mode's mapper as in the C++ default.
+        'visqol-python[lattice]==3.8.0',
     ],
     extras_require={
         # GPU machines: `pip install -e .[gpu]` then `pip uninstall tensorflow-cpu`
         # (both wheels provide the `tensorflow` module; `make venv GPU=1` does this).
         'gpu': ['tensorflow[and-cuda]==2.16.2'],
         # scikit-image: the independent SSIM the long-gap metrics are tested against.
-        'test': ['pytest>=7', 'librosa==0.10.2.post1', 'scikit-image>=0.22,<0.25'],
+        # selenium: the listening page in a real browser (Debian's chromium, scripts/system_deps.sh);
+        # pytest-xdist: the suite on both cores.
+        'test': ['pytest>=7', 'librosa==0.10.2.post1', 'scikit-image>=0.22,<0.25',
+                 'selenium>=4.20,<5', 'pytest-xdist>=3.5'],
     },
     entry_points={'console_scripts': [
         'audio-context-encoder=audio_context_encoder.__main__:main',

@@ -3,7 +3,9 @@
 
 Commands:
   inpaint     fill gaps (or detected dropouts) in an audio file with a method (methods.names())
-  evaluate    the paper's protocol (SNR_MS, SNR_TD) on every audio file of a folder
+  evaluate    the paper's protocol (SNR_MS, SNR_TD) on every audio file of a folder; with
+              --perceptual DIR also the excerpt protocol (ViSQOL) and a listening page in DIR
+  listen      (re)build the listening page of a folder of excerpt sets
   selfcheck   check the installation (features vs ltfatpy, synthesis round trip)
 
 Examples:
@@ -13,6 +15,8 @@ Examples:
   audio-context-encoder inpaint in.wav out.wav --gap 12.0:300 --method similarity
   audio-context-encoder inpaint in.wav out.wav --gap 2.0:200 --method longgap-spec
   audio-context-encoder evaluate my_music/ --method lpc --gap-ms 64 --json out.json
+  audio-context-encoder evaluate my_music/ --method lpc --perceptual listen/ --excerpts 12
+  audio-context-encoder listen results/demo/listen
 """
 
 import argparse
@@ -72,6 +76,19 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument('--gap-ms', type=int, choices=sorted(GAP_LENGTHS, reverse=True), default=64)
   p.add_argument('--max-segments', type=int, default=None)
   p.add_argument('--json', help='write the summary and per-segment values to this JSON file')
+  p.add_argument('--perceptual', metavar='DIR',
+                 help='also score excerpts by ear-like ViSQOL (docs/perceptual.md): every method '
+                 'of --compare, and --method, on the same excerpts; saved with a listening page '
+                 'in DIR (DIR/index.html)')
+  p.add_argument('--compare', default='interp,lpc',
+                 help='with --perceptual: the other methods scored beside --method '
+                 '(comma-separated; default interp,lpc)')
+  p.add_argument('--excerpts', type=int, default=12,
+                 help='with --perceptual: excerpts taken evenly over the files (default 12)')
+
+  p = commands.add_parser('listen', help='(re)build the listening page of a folder of excerpt sets')
+  p.add_argument('folder', help='a folder whose subfolders hold excerpts.json (written by make '
+                 'tables, make demo or evaluate --perceptual), e.g. results/demo/listen')
   return parser
 
 
@@ -133,6 +150,15 @@ def main(argv=None) -> int:
       if args.command == 'evaluate':
         from audio_context_encoder import folder_evaluation
         return folder_evaluation.run(args)
+      if args.command == 'listen':
+        from audio_context_encoder import listening
+        if not os.path.isdir(args.folder):
+          raise UserError(f'{args.folder}: not a folder')
+        try:
+          print(f'wrote {listening.build(args.folder)}')
+        except FileNotFoundError as e:
+          raise UserError(str(e)) from None
+        return 0
   except (UserError, WriteError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 2

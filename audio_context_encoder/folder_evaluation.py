@@ -11,6 +11,7 @@ methods are scored on the same windows (64 or 48 ms gaps); a method that needs m
 than the windows hold is refused.
 """
 
+import os
 import pathlib
 
 import numpy as np
@@ -118,11 +119,43 @@ def summary(result: dict, method: str, gap_ms: int) -> dict:
           'snr_td': metrics.summary(rows['snr_td'])}
 
 
+def perceptual_methods(args) -> dict:
+  """{name: Method}: --method and the --compare ones, in that order, each once."""
+  names = [args.method] + [n.strip() for n in (args.compare or '').split(',') if n.strip()]
+  unknown = [n for n in names if n not in methods_lib.all_names()]
+  if unknown:
+    raise UserError(f'--compare: unknown method {unknown[0]!r}; choose from '
+                    f'{", ".join(methods_lib.all_names())}')
+  return {n: methods_lib.get(n, model=args.model if n == args.method else None)
+          for n in dict.fromkeys(names)}
+
+
+def run_perceptual(args, chosen: dict) -> None:
+  """The excerpt protocol on the folder's files; the excerpts, their table and a page in DIR."""
+  from audio_context_encoder import excerpts, listening, perceptual
+  files = [str(p) for p in audio_files(args.folder)]
+  shown = excerpts.file_excerpts(files, args.excerpts, log=lambda m: print(m))
+  name = pathlib.Path(args.folder).resolve().name or 'excerpts'
+  record = excerpts.run(shown, chosen, perceptual.Visqol('audio'),
+                        os.path.join(args.perceptual, name), title=f'{args.folder}')
+  print(excerpts.table(record))
+  print(f'wrote {listening.build(args.perceptual, f"Listening page: {args.folder}")}')
+
+
 def run(args) -> int:
   if args.max_segments is not None and args.max_segments < 1:
     raise UserError(f'--max-segments {args.max_segments}: give 1 or more (leave it out for '
                     'every segment)')
   methods_lib.check_model(args.method, args.model)
+  chosen = None
+  if args.perceptual:
+    if args.excerpts < 1:
+      raise UserError(f'--excerpts {args.excerpts}: give 1 or more')
+    if os.path.exists(args.perceptual) and not os.path.isdir(args.perceptual):
+      raise UserError(f'--perceptual {args.perceptual}: is a file, not a folder')
+    os.makedirs(args.perceptual, exist_ok=True)
+    atomic.check_writable(os.path.join(args.perceptual, 'index.html'))
+    chosen = perceptual_methods(args)
   if args.json:
     atomic.check_writable(args.json)  # before the work, not after it
   method = methods_lib.get(args.method, model=args.model)  # checks the model file and loads it
@@ -148,4 +181,6 @@ def run(args) -> int:
         f"SNR_TD {td['mean']:.2f} dB (std {td['std']:.2f}){nonfinite}")
   if args.json:
     atomic.write_json(args.json, {'summary': s, 'segments': result['rows']})
+  if chosen is not None:
+    run_perceptual(args, chosen)
   return 0

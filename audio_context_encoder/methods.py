@@ -86,6 +86,7 @@ class Method:
   """Fills gaps. Subclasses implement `restore`; the rest follows from it."""
 
   name = 'method'
+  description = ''  # what it does, in a sentence for a listener (the listening page)
   zone = 0  # samples on each side of the gap it may change
   edge_guard = 0  # extra 16 kHz samples it wants filled around a resampled gap (inpaint)
   any_layout = True  # fills the gap of any SignalConfig layout as it is (not only self.sig)
@@ -128,6 +129,8 @@ class LPC(Method):
   """Paper §3.5: Burg order-1000 extrapolation from the Lc samples on each side, cross-faded."""
 
   name = 'lpc'
+  description = ("the paper's baseline (§3.5): Burg linear prediction of order 1000 from 128 ms "
+                 'on each side, extrapolated forward and backward, cross-faded')
   edge_guard = 16  # 1 ms: the resampling filter's reach (inpaint.inpaint_samples)
 
   def __init__(self, config: config_lib.Config = None):
@@ -192,6 +195,8 @@ class Interpolation(Magnitudes):
   it fills the gap of any layout directly, as LPC does."""
 
   name = 'interp'
+  description = ('no training: each frequency\'s magnitude interpolated linearly across the gap '
+                 'from the frames just outside it; phase by PGHI + fast Griffin-Lim')
 
   def __init__(self, config: config_lib.Config = None, phase_method: str = None, seed: int = 0):
     # Its predictor depends on the layout of each call (restore), so none is bound here.
@@ -245,6 +250,15 @@ class Network(Magnitudes):
 
   name = 'network'
   any_layout = False
+
+  @property
+  def description(self) -> str:
+    start = {'lpc': ", starting at LPC's gap magnitudes (a documented deviation)",
+             'interp': ', starting at the interpolation (a documented deviation)',
+             'blend': ', starting at a blend of the context frames (a documented deviation)'}
+    return ('the context encoder (§2): a CNN predicts the gap\'s magnitudes from 128 ms of STFT '
+            'context on each side' + start.get(self.cfg.network.residual, '')
+            + '; phase by PGHI + fast Griffin-Lim')
   trained = True
 
   def __init__(self, model: str = None, predict: Callable = None, config: config_lib.Config = None,
@@ -322,9 +336,11 @@ class LongGap(Method):
 
   edge_guard = 16  # 1 ms: the resampling filter's reach, as for LPC (inpaint.inpaint_samples)
 
-  def __init__(self, name: str, baseline, needs: Callable[[int], Tuple[int, int]]):
+  def __init__(self, name: str, baseline, needs: Callable[[int], Tuple[int, int]],
+               description: str = ''):
     super().__init__(config_lib.signal_config(64))
     self.name, self.baseline, self._needs = name, baseline, needs
+    self.description = description
     self.zone = baseline.zone or 0
     self.context = needs(1)[0]
     self.max_ms = LONG_MAX_MS
@@ -357,7 +373,9 @@ def long_lpc(order: int = 1000) -> LongGap:
   (baselines.LongLPC); it needs `order` samples per side for the full order."""
   context = 16384
   return LongGap('longgap-lpc', baselines.LongLPC(order=order, max_context=context),
-                 lambda n: (order, context))
+                 lambda n: (order, context),
+                 'Burg linear prediction from up to 1 s on each side, forward and backward, '
+                 'cross-faded')
 
 
 def similarity() -> LongGap:
@@ -366,7 +384,9 @@ def similarity() -> LongGap:
   samples beyond that."""
   base = baselines.SimilarityGraph()
   edge = base.fade + base.ctx * base.stft.hop + base.stft.n_fft
-  return LongGap('similarity', base, lambda n: (n + 2 * edge, n + 2 * edge + SEARCH))
+  return LongGap('similarity', base, lambda n: (n + 2 * edge, n + 2 * edge + SEARCH),
+                 'the part of the surroundings whose spectrogram best matches the gap\'s edges, '
+                 'copied in with cross-fades')
 
 
 def deep_prior(iterations: int = longgap_config.DEEP_PRIOR_ITERATIONS, seed: int = 0) -> LongGap:
@@ -376,7 +396,9 @@ def deep_prior(iterations: int = longgap_config.DEEP_PRIOR_ITERATIONS, seed: int
   """
   from audio_context_encoder.longgap import deep_prior as dp  # TensorFlow in its fit: only for it
   base = dp.DeepPrior(iterations=iterations, seed=seed)
-  return LongGap('deep-prior', base, lambda n: (4 * base.stft.n_fft, n + 8000))
+  return LongGap('deep-prior', base, lambda n: (4 * base.stft.n_fft, n + 8000),
+                 'a convolutional net fitted to the known spectrogram of this one gap; '
+                 'Griffin-Lim phase')
 
 
 class LongInterpolation(Interpolation):
@@ -385,6 +407,8 @@ class LongInterpolation(Interpolation):
   the widened gap plus M - a samples, cross-faded (zone: M samples, the widening included)."""
 
   name = 'longgap-interp'
+  description = ('interp over the whole gap: border magnitudes interpolated across it; phase by '
+                 'PGHI + fast Griffin-Lim')
 
   def __init__(self, config: config_lib.Config = None, phase_method: str = None, seed: int = 0):
     super().__init__(config, phase_method, seed)
@@ -422,6 +446,10 @@ class LongGapNetwork(Method):
   def __init__(self, kind: str, model: str = None, phase: str = 'pghi+fgla', iterations: int = 100):
     super().__init__(config_lib.signal_config(64))
     self.name, self.model_path = f'longgap-{kind}', model or LONGGAP_MODELS[kind]
+    self.description = {'spec': "Chang et al.'s spectrogram network (gated convolutions); phase "
+                                'by PGHI + fast Griffin-Lim',
+                        'wave': "Chang et al.'s waveform network (stacked dilated gated "
+                                'convolutions)'}[kind]
     self.phase, self.iterations, self._network = phase, iterations, None
     if not os.path.isfile(self.model_path):
       raise UserError(f'{self.model_path}: no such model file (`make longgap-models` trains the '
@@ -477,7 +505,7 @@ class LongGapWave(LongGapNetwork):
 
 def masked() -> LongGap:
   """The gap set to zero (Chang et al.'s "Masked Input" row): a floor for evaluate."""
-  return LongGap('masked', baselines.MaskedInput(), lambda n: (0, 0))
+  return LongGap('masked', baselines.MaskedInput(), lambda n: (0, 0), 'the gap left silent')
 
 
 # ---- the registry ----

@@ -16,8 +16,10 @@ def spectrogram_db(x, rate: int, nfft: int = None, hop: int = None):
   return t, f, 20 * np.log10(np.abs(s) + 1e-7)
 
 
-def save_spectrograms(panels, rate: int, path: str, title: str, marks=(), columns: int = 1):
-  """One magnitude spectrogram (dB) per (name, signal) panel, stacked; dashed lines at `marks` (s)."""
+def save_spectrograms(panels, rate: int, path: str, title: str, marks=(), columns: int = 1,
+                      xlim=None):
+  """One magnitude spectrogram (dB) per (name, signal) panel, stacked; dashed lines at `marks` (s);
+  xlim: (start, end) s shown (a zoom on the whole signal's spectrogram, no edge effects)."""
   import matplotlib  # slow to import and only for figures: loaded when one is drawn
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt
@@ -34,6 +36,10 @@ def save_spectrograms(panels, rate: int, path: str, title: str, marks=(), column
       ax.axvline(m, color='w', lw=0.6, ls='--')
     ax.set_title(name, fontsize=9)
     ax.set_ylabel('kHz')
+  if xlim is not None:
+    axes[0, 0].set_xlim(*xlim)  # shared by every panel
+  for ax in axes.ravel()[len(panels):]:  # a grid's unused places
+    ax.set_visible(False)
   for ax in axes[-1]:
     ax.set_xlabel('time (s)')
   fig.suptitle(title, fontsize=10)

@@ -68,7 +68,7 @@ def table2(results: dict, networks: dict, paper_rows: dict):
   networks: {row: None (ran) or why it could not run, per dataset: {dataset: reason}};
   paper_rows: {row: paper_tables.TABLE2 key} for the rows the paper reports."""
   md, rows_csv = ['## Table 2: every method on both stand-ins', ''], []
-  arrow = lambda c: '↑' if 'SNR' in c or c == 'SSIM' else '↓'
+  arrow = lambda c: '↑' if 'SNR' in c or c in ('SSIM', 'ViSQOL') else '↓'
   header = ('method', 'clips', *(f'{c} {arrow(c)}' for c in TABLE2_COLUMNS),
             'clips/s', *PAPER_COLUMNS)
   csv_header = ('dataset', 'method', 'clips', *(f'{c} {s}' for c in TABLE2_COLUMNS for s in ('mean', 'std')),

@@ -21,7 +21,14 @@ NAMES = {'masked': 'Masked input', 'griffinlim_gt': 'Griffin-Lim GT (oracle)',
          'masked dp': 'Masked input, on the Deep Prior clips', 'deep_prior gl': 'Deep Prior + Griffin-Lim',
          'deep_prior pghi+fgla': 'Deep Prior + masked PGHI/FGLA'}
 PD = ('PD wave', 'PD spec')  # perceptual distance on the waveform / spectrogram classifier
-METRICS = ('ML1', 'SSIM', 'SNR gap (dB)', 'spectral SNR (dB)')
+METRICS = ('ML1', 'SSIM', 'SNR gap (dB)', 'spectral SNR (dB)', 'ViSQOL')
+
+
+def visqol_for(protocol: config.Protocol):
+  """ViSQOL v3 in the mode of the protocol's sound (docs/perceptual.md): speech mode for the
+  SC09 digits, audio mode for ESC-50's environmental sounds."""
+  from audio_context_encoder import perceptual
+  return perceptual.Visqol('speech' if protocol.name == 'sc09' else 'audio')
 
 
 @dataclasses.dataclass
@@ -62,8 +69,11 @@ def classifier_features(folder) -> dict:
   return {name: trainer.saved_features(folder, kind) for name, kind in zip(PD, ('wave', 'spec'))}
 
 
-def score(restored, clips, mask, rate, psis=None) -> dict:
+def score(restored, clips, mask, rate, psis=None, visqol=None) -> dict:
+  """Per-clip scores; visqol (a perceptual.Visqol): its MOS-LQO of each clip, too."""
   extra = {name: metrics.perceptual_distance(psi, restored, clips) for name, psi in (psis or {}).items()}
+  if visqol is not None:
+    extra['ViSQOL'] = np.array([visqol.score(c, r, rate) for c, r in zip(clips, restored)])
   return {**extra, 'ML1': metrics.masked_l1(restored, clips, mask),
           'SSIM': metrics.spectrogram_ssim(restored, clips, rate),
           'SNR gap (dB)': metrics.snr_gap(restored, clips, mask),
@@ -71,16 +81,18 @@ def score(restored, clips, mask, rate, psis=None) -> dict:
 
 
 def evaluate(clips, mask, rate, dp_clips, dp_iterations, lpc_order, psis=None, methods=(),
-             keep=None, progress=None):
+             keep=None, progress=None, visqol=None):
   """{row name: (scores, seconds, clips)}; psis: perceptual-distance features by column;
   methods: more (row name, method with .fill) rows, e.g. trained networks; keep: a dict that
-  receives each row's output on the first clip (figures); progress(row name): called per row."""
+  receives each row's output on the first clip (figures); progress(row name): called per row;
+  visqol: a perceptual.Visqol for the ViSQOL column (its time is not the method's)."""
   rows = {}
 
   def run(name, method, x, m):
     t0 = time.perf_counter()
     out = method.fill(x, m)
-    rows[name] = (score(out, x, m, rate, psis), time.perf_counter() - t0, len(x))
+    seconds = time.perf_counter() - t0
+    rows[name] = (score(out, x, m, rate, psis, visqol), seconds, len(x))
     if keep is not None:
       keep[name] = out[0]
     if progress:
@@ -105,7 +117,7 @@ def evaluate(clips, mask, rate, dp_clips, dp_iterations, lpc_order, psis=None, m
         outs[p][i] = phase_options.to_waveform(outs[p][i], est, s, e, p)
         phase_s[p] += time.perf_counter() - t0
     for p in phase_options.PHASES:
-      rows[f'deep_prior {p}'] = (score(outs[p], sub, sub_mask, rate, psis),
+      rows[f'deep_prior {p}'] = (score(outs[p], sub, sub_mask, rate, psis, visqol),
                                  sum(dp.fit_seconds) + phase_s[p], len(sub))
       if keep is not None:
         keep[f'deep_prior {p}'] = outs[p][0]

@@ -166,7 +166,8 @@ def run() -> dict:
     rows = scoring.evaluate(sel.clips, sel.mask, sel.protocol.sample_rate, min(dp, len(sel.clips)),
                             FLAGS.lgt_dp_iterations, FLAGS.lgt_lpc_order,
                             psis if d == 'sc09' else None, methods, kept if d == 'sc09' else None,
-                            lambda name, d=d: progress(f'Table 2, {d}: {name}'))
+                            lambda name, d=d: progress(f'Table 2, {d}: {name}'),
+                            scoring.visqol_for(sel.protocol))
     results[d] = (sel, rows)
   t3_rows = ablation(nets, sels['sc09'], n_abl, progress)
   paths = {'figure': figure(sels['sc09'], kept, f'{out % "figure3"}.png')}

@@ -10,6 +10,7 @@ figure4_<dataset>.png (a segment where the network wins by the widest margin and
 one where it loses by the widest, as the paper chose them).
 """
 
+import json
 import os
 import shlex
 import sys
@@ -21,7 +22,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from audio_context_encoder import atomic, compute, errors, eta, evaluation, methods, metrics  # noqa: E402
-from audio_context_encoder import phase  # noqa: E402
+from audio_context_encoder import excerpts, listening, perceptual, phase  # noqa: E402
 from audio_context_encoder import plots  # noqa: E402
 from audio_context_encoder import config as config_lib  # noqa: E402
 from audio_context_encoder import paper_tables  # noqa: E402
@@ -44,6 +45,8 @@ flags.DEFINE_integer('tones', 64, 'pure tones to evaluate (log-spaced 50 Hz .. 7
 flags.DEFINE_bool('figures', True, 'write the spectrogram figures (needs a model)')
 flags.DEFINE_integer('workers', None, 'processes for phase retrieval and LPC (default: one per core)')
 flags.DEFINE_bool('estimate', True, 'time one batch per method and print the estimated total first')
+flags.DEFINE_integer('perceptual_excerpts', 16, 'excerpts per dataset for the perceptual table and '
+                     'the listening page (docs/perceptual.md; 0 = none)')
 
 
 
@@ -103,6 +106,60 @@ def _run(kind, data_dir, name, method, gap_ms):
   if os.path.exists(final + '.partial.npz'):
     os.remove(final + '.partial.npz')
   return out
+
+
+def _perceptual(kind, data_dir, chosen) -> dict:
+  """The excerpt protocol (excerpts.py) on one dataset's split, every method of the tables:
+  the ViSQOL table's record, its excerpts saved under out_dir/listen/<kind>/ for the page.
+  Reused when excerpts.json there holds the same key (dataset, models, protocol, count)."""
+  folder = os.path.join(FLAGS.out_dir, 'listen', kind)
+  key = {'jobs': {name: evaluation.job_key(data_dir, FLAGS.split, m, 64) for name, m in
+                  chosen.items()},
+         'protocol': excerpts.PROTOCOL.seconds, 'gaps': excerpts.PROTOCOL.gaps,
+         'n': FLAGS.perceptual_excerpts}
+  key = json.loads(json.dumps(key))
+  saved = os.path.join(folder, 'excerpts.json')
+  if os.path.exists(saved):
+    try:
+      with open(saved) as f:
+        record = json.load(f)
+      if record.get('key') == key:
+        print(f'{kind} perceptual: done before ({saved}, same dataset, models and protocol)')
+        return record
+    except (OSError, ValueError):
+      pass
+    print(f'note: {saved} was made by another dataset, model or protocol; scoring again')
+  shown = excerpts.dataset_excerpts(data_dir, FLAGS.split, FLAGS.perceptual_excerpts)
+  record = excerpts.run(shown, chosen, perceptual.Visqol('audio'), folder,
+                        title=f'{kind}: {data_dir}, {FLAGS.split} split')
+  record['key'] = key
+  atomic.write_json(saved, record, indent=1)
+  return record
+
+
+def _perceptual_table(records, command):
+  """perceptual.md and .csv: per dataset, excerpts.table of its record."""
+  lines = ['# Perceptual score: ViSQOL v3 (audio mode, 48 kHz) on 3 s excerpts with three gaps',
+           '', 'The excerpt protocol: docs/perceptual.md. Each dataset\'s excerpts are taken '
+           'evenly over every track of its split; every method fills the same gaps. '
+           'Listen: `listen/index.html`.', '']
+  rows = []
+  for kind, record in records.items():
+    lines += [f'## {kind} ({len(record["excerpts"])} excerpts; {record["mapper"]})', '',
+              excerpts.table(record)]
+    for name in record['methods']:
+      v = perceptual.summary(excerpts.scores_of(record, name))
+      d = perceptual.paired(excerpts.scores_of(record, name),
+                            excerpts.scores_of(record, excerpts.ZEROED))
+      rows.append({'dataset': kind, 'method': name, 'excerpts': v['n'], 'visqol_mean': v['mean'],
+                   'visqol_std': v['std'], 'vs_zeroed_mean': d['mean'], 'vs_zeroed_se': d['se'],
+                   'snr_td_mean': metrics.summary(excerpts.scores_of(record, name, 'snr_td'))['mean'],
+                   'snr_ms_mean': metrics.summary(excerpts.scores_of(record, name, 'snr_ms'))['mean'],
+                   'ceiling': perceptual.summary([e['ceiling'] for e in record['excerpts']])['mean'],
+                   'command': command})
+  lines += [f'- command: `{command}`', f'- date: {time.strftime("%Y-%m-%d %H:%M", time.gmtime())} UTC', '']
+  atomic.write_text(os.path.join(FLAGS.out_dir, 'perceptual.md'), '\n'.join(lines))
+  paper_tables.write_csv(os.path.join(FLAGS.out_dir, 'perceptual.csv'), rows)
 
 
 def _table(table, results, datasets, checkpoints, command):
@@ -210,7 +267,8 @@ def flag_problem():
   for name, ok, allowed in (('max_segments', FLAGS.max_segments >= 0, '0 (every segment) or more'),
                             ('batch_size', FLAGS.batch_size >= 1, '1 or more'),
                             ('tones', FLAGS.tones >= 0, '0 (none) or more'),
-                            ('workers', FLAGS.workers is None or FLAGS.workers >= 1, '1 or more')):
+                            ('workers', FLAGS.workers is None or FLAGS.workers >= 1, '1 or more'),
+                            ('perceptual_excerpts', FLAGS.perceptual_excerpts >= 0, '0 (none) or more')):
     if not ok:
       return f'--{name}={getattr(FLAGS, name)}: must be {allowed}'
   return None
@@ -278,6 +336,14 @@ def run() -> int:
     _table(table, results, datasets, checkpoints, command)
   if FLAGS.tones:
     _tones(chosen, command)
+  if FLAGS.perceptual_excerpts:
+    records = {kind: _perceptual(kind, datasets[kind], chosen[kind]) for kind in KINDS
+               if datasets[kind]}
+    if records:
+      _perceptual_table(records, command)
+      page = listening.build(os.path.join(FLAGS.out_dir, 'listen'),
+                             'Listening page: the tables\' methods on the same excerpts')
+      print(f'wrote {FLAGS.out_dir}/perceptual.md and {page}')
   if FLAGS.figures:
     for kind in KINDS:
       if 'network' in chosen[kind] and (2, kind, 'network') in raw:

@@ -17,7 +17,7 @@ LAYERS = {
     'errors': 0, 'config': 0, 'atomic': 0, 'compute': 0, '__init__': 0,
     # 1: the signal model: audio in, windows, STFT/DGT features, dataset manifests, metrics
     'audio_file': 1, 'audio_io': 1, 'segmenting': 1, 'manifest': 1, 'dgt': 1, 'features': 1,
-    'metrics': 1,
+    'metrics': 1, 'perceptual': 1,
     # the long-gap package's protocol, STFT and metrics (Chang et al. 2019)
     'longgap.__init__': 1, 'longgap.config': 1, 'longgap.spectrogram': 1, 'longgap.tf_stft': 1,
     'longgap.metrics': 1, 'longgap.model_config': 1, 'longgap.receptive_field': 1,
@@ -32,7 +32,7 @@ LAYERS = {
     'longgap.classifiers': 2, 'longgap.trained': 2,
     # 3: methods and their evaluation, inpainting of files
     'methods': 3, 'evaluation': 3, 'paper_tables': 3, 'folder_evaluation': 3, 'eta': 3,
-    'inpaint': 3, 'plots': 3,
+    'inpaint': 3, 'plots': 3, 'excerpts': 3, 'listening': 3,
     # 4: the command line
     'selfcheck': 4, '__main__': 4,
 }
