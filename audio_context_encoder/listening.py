@@ -35,9 +35,11 @@ dt { font-weight: bold; } dd { margin: 0 0 0.4em 1.5em; }
 
 
 def sections(folder: str) -> List[str]:
-  """The excerpt sets under `folder` (subfolders holding an excerpts.json), sorted."""
-  return sorted(name for name in os.listdir(folder)
-                if os.path.isfile(os.path.join(folder, name, 'excerpts.json')))
+  """The excerpt sets under `folder` (subfolders holding an excerpts.json), in the order they
+  were written (make tables: music, then instruments)."""
+  found = [name for name in os.listdir(folder)
+           if os.path.isfile(os.path.join(folder, name, 'excerpts.json'))]
+  return sorted(found, key=lambda n: (os.path.getmtime(os.path.join(folder, n, 'excerpts.json')), n))
 
 
 def _spectrograms(folder: str, entry: dict, record: dict) -> List[str]:
