@@ -104,9 +104,11 @@ def table2(results: dict, networks: dict, paper_rows: dict):
          'clips is the row beside it. The paper\'s "Ours" values are its (L1) rows, or its '
          '(L1+SpecP) / (L1+WaveP) rows when the shipped network was trained with a perceptual loss; '
          'the paper used Griffin-Lim only. The perceptual distances use our SC09-like classifiers '
-         '(Table 1), so they exist for that stand-in only. clips/s: wall time on 2 shared CPU '
-         'cores; the paper\'s speed is on a V100 GPU, and its footnote says per minute while its '
-         'text says per second.', '']
+         '(Table 1), so they exist for that stand-in only. ViSQOL: ViSQOL v3\'s MOS-LQO (1-5, not '
+         'in the paper; docs/perceptual.md), speech mode at 16 kHz on the SC09-like clips, audio '
+         'mode at 48 kHz on the ESC-50-like ones. clips/s: the method\'s wall time on 2 shared '
+         'CPU cores, without the scoring; the paper\'s speed is on a V100 GPU, and its footnote '
+         'says per minute while its text says per second.', '']
   return '\n'.join(md), csv_text(csv_header, rows_csv)
 
 
