@@ -153,35 +153,48 @@ def run(excerpts: Sequence[Excerpt], methods: Dict[str, object], scorer: percept
         progress: bool = True) -> dict:
   """Every method on every excerpt: scores, and (with out_dir) the WAVs and excerpts.json.
 
-  methods: {name: methods.Method}. Returns {'title', 'protocol', 'visqol_mode', 'mapper',
-  'methods' (zeroed first), 'excerpts': [{'id', 'source', 'start_s', 'files', 'scores':
-  {name: {'visqol', 'snr_td', 'snr_ms'}}, 'ceiling'}]}."""
+  methods: {name: methods.Method}. Returns the record of `score_set`, zeroed first."""
   from tqdm import tqdm
-  names = [ZEROED] + list(methods)
-  record = {'title': title, 'protocol': dataclasses.asdict(protocol), 'visqol_mode': scorer.mode,
-            'mapper': scorer.mapper, 'methods': names, 'excerpts': [],
-            'descriptions': {ZEROED: 'the gaps left silent: the damaged excerpt',
-                             **{n: getattr(m, 'description', '') for n, m in methods.items()}}}
   gaps = protocol.gap_list()
-  for i, ex in enumerate(tqdm(excerpts, unit='excerpt', desc=f'perceptual {title}'.strip(),
-                              disable=not progress)):
+  signals = {ZEROED: [], **{name: [] for name in methods}}
+  for ex in tqdm(excerpts, unit='excerpt', desc=f'perceptual {title}'.strip(), disable=not progress):
     if not np.all(np.isfinite(ex.audio)):
       raise UserError(f'{ex.source} at {ex.start_s:g} s: the excerpt is not contiguous audio')
     damaged = ex.damaged(protocol)
-    signals = {ZEROED: damaged}
+    signals[ZEROED].append(damaged)
     for name, method in methods.items():
-      signals[name] = inpaint.fill_gaps(damaged, RATE, gaps, method=method)
+      signals[name].append(inpaint.fill_gaps(damaged, RATE, gaps, method=method))
+  descriptions = {ZEROED: 'the gaps left silent: the damaged excerpt',
+                  **{n: getattr(m, 'description', '') for n, m in methods.items()}}
+  return score_set(excerpts, signals, scorer, RATE, dataclasses.asdict(protocol), descriptions,
+                   lambda x, y: gap_snrs(x, y, protocol), out_dir, title)
+
+
+def score_set(excerpts: Sequence[Excerpt], signals: Dict[str, Sequence[np.ndarray]],
+              scorer: perceptual.Visqol, rate: int, protocol: dict, descriptions: Dict[str, str],
+              snrs, out_dir: Optional[str] = None, title: str = '') -> dict:
+  """The record of a set of excerpts (the page's and the tables' input): per excerpt the ceiling
+  and, per signal, ViSQOL and snrs(original, restored) -> {'snr_td', 'snr_ms'}; with out_dir the
+  WAVs (rate Hz, 16-bit) and excerpts.json there. protocol: {'seconds', 'gaps': [(start s, ms)]}.
+
+  Returns {'title', 'protocol', 'rate', 'visqol_mode', 'mapper', 'methods', 'descriptions',
+  'excerpts': [{'id', 'source', 'start_s', 'files', 'scores': {name: {'visqol', 'snr_td',
+  'snr_ms'}}, 'ceiling'}]}."""
+  record = {'title': title, 'protocol': protocol, 'rate': rate, 'visqol_mode': scorer.mode,
+            'mapper': scorer.mapper, 'methods': list(signals), 'descriptions': descriptions,
+            'excerpts': []}
+  for i, ex in enumerate(excerpts):
     entry = {'id': f'{i:03d}', 'source': ex.source, 'start_s': round(ex.start_s, 4),
-             'ceiling': scorer.score(ex.audio, ex.audio, RATE), 'scores': {}, 'files': {}}
-    for name, y in signals.items():
-      entry['scores'][name] = {'visqol': scorer.score(ex.audio, y, RATE), **gap_snrs(ex.audio, y, protocol)}
+             'ceiling': scorer.score(ex.audio, ex.audio, rate), 'scores': {}, 'files': {}}
+    for name, outputs in signals.items():
+      entry['scores'][name] = {'visqol': scorer.score(ex.audio, outputs[i], rate),
+                               **snrs(ex.audio, outputs[i])}
     if out_dir:
-      folder = os.path.join(out_dir, entry['id'])
-      os.makedirs(folder, exist_ok=True)
-      for name, y in [(ORIGINAL, ex.audio)] + list(signals.items()):
-        entry['files'][name] = f'{entry["id"]}/{name}.wav'
+      os.makedirs(os.path.join(out_dir, entry['id']), exist_ok=True)
+      for name, y in [(ORIGINAL, ex.audio)] + [(n, o[i]) for n, o in signals.items()]:
+        entry['files'][name] = f'{entry["id"]}/{name.replace(" ", "_")}.wav'
         audio_file.write(os.path.join(out_dir, entry['files'][name]),
-                         audio_file.Audio(y[:, None], RATE, 'WAV', 'PCM_16'))
+                         audio_file.Audio(np.asarray(y, np.float64)[:, None], rate, 'WAV', 'PCM_16'))
     record['excerpts'].append(entry)
   if out_dir:
     atomic.write_json(os.path.join(out_dir, 'excerpts.json'), record, indent=1)

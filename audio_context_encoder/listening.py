@@ -44,7 +44,7 @@ def sections(folder: str) -> List[str]:
 
 def _spectrograms(folder: str, entry: dict, record: dict) -> List[str]:
   """The excerpt's two figures (whole, and zoomed on its first gap), written if missing."""
-  rate = excerpts.RATE
+  rate = record.get('rate', excerpts.RATE)
   names = [excerpts.ORIGINAL] + record['methods']
   signals = [(n, soundfile.read(os.path.join(folder, entry['files'][n]))[0]) for n in names]
   gaps = [(start, start + ms / 1000) for start, ms in record['protocol']['gaps']]

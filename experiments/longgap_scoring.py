@@ -81,11 +81,13 @@ def score(restored, clips, mask, rate, psis=None, visqol=None) -> dict:
 
 
 def evaluate(clips, mask, rate, dp_clips, dp_iterations, lpc_order, psis=None, methods=(),
-             keep=None, progress=None, visqol=None):
+             keep=None, progress=None, visqol=None, keep_index=(0,)):
   """{row name: (scores, seconds, clips)}; psis: perceptual-distance features by column;
   methods: more (row name, method with .fill) rows, e.g. trained networks; keep: a dict that
-  receives each row's output on the first clip (figures); progress(row name): called per row;
-  visqol: a perceptual.Visqol for the ViSQOL column (its time is not the method's)."""
+  receives each row's outputs on the clips of keep_index (the figure, the listening page; Deep
+  Prior's rows only when they cover them); progress(row name): called per row; visqol: a
+  perceptual.Visqol for the ViSQOL column (its time is not the method's)."""
+  keep_index = np.asarray(keep_index)
   rows = {}
 
   def run(name, method, x, m):
@@ -93,8 +95,8 @@ def evaluate(clips, mask, rate, dp_clips, dp_iterations, lpc_order, psis=None, m
     out = method.fill(x, m)
     seconds = time.perf_counter() - t0
     rows[name] = (score(out, x, m, rate, psis, visqol), seconds, len(x))
-    if keep is not None:
-      keep[name] = out[0]
+    if keep is not None and keep_index.max() < len(x):
+      keep[name] = out[keep_index]
     if progress:
       progress(name)
 
@@ -119,8 +121,8 @@ def evaluate(clips, mask, rate, dp_clips, dp_iterations, lpc_order, psis=None, m
     for p in phase_options.PHASES:
       rows[f'deep_prior {p}'] = (score(outs[p], sub, sub_mask, rate, psis, visqol),
                                  sum(dp.fit_seconds) + phase_s[p], len(sub))
-      if keep is not None:
-        keep[f'deep_prior {p}'] = outs[p][0]
+      if keep is not None and keep_index.max() < len(sub):
+        keep[f'deep_prior {p}'] = outs[p][keep_index]
     if progress:
       progress('deep_prior')
     # the reference on the same clips: Deep Prior's rows cover fewer

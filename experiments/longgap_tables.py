@@ -19,7 +19,8 @@ import time
 import numpy as np
 from absl import app, flags
 
-from audio_context_encoder import atomic, errors, plots
+from audio_context_encoder import atomic, errors, excerpts, listening, plots
+from audio_context_encoder import metrics as base_metrics
 from audio_context_encoder.longgap import config, metrics, models
 from experiments import longgap_report as report
 from experiments import longgap_scoring as scoring
@@ -119,6 +120,28 @@ def ablation(nets, sel, n_clips, progress):
   return rows
 
 
+LISTEN_CLIPS = 4  # clips per stand-in on the listening page, spread evenly over the scored ones
+
+
+def listening_page(sels, shown, kept) -> str:
+  """The listening page of both stand-ins (listening.py): the shown clips' original, the masked
+  input and every row that filled them, with ViSQOL and the SNR over the gap."""
+  folder = os.path.join(FLAGS.lgt_out_dir, f'longgap_{FLAGS.lgt_tag}', 'listen')
+  for d, sel in sels.items():
+    rate, (s, e) = sel.protocol.sample_rate, config.gap_bounds(sel.mask[0])
+    rows = {('zeroed' if k == 'masked' else k): v for k, v in kept[d].items()
+            if k not in ('masked dp', 'griffinlim_gt', 'context_phase_gt')}
+    clips = [excerpts.Excerpt(f'{d} test clip {i}', 0.0, sel.clips[i]) for i in shown[d]]
+    gap = lambda x, y: {'snr_td': float(base_metrics.snr(x[None, s:e], y[None, s:e])[0]),
+                        'snr_ms': float('nan')}
+    excerpts.score_set(clips, rows, scoring.visqol_for(sel.protocol), rate,
+                       {'seconds': sel.protocol.clip_seconds, 'gaps': [(s / rate, 1000 * (e - s) / rate)]},
+                       {'zeroed': 'the gap left silent (the masked input)',
+                        **{k: report.NAMES[k] for k in rows if k != 'zeroed'}}, gap,
+                       os.path.join(folder, d), f'{report.DATASETS[d]}: {sel.protocol.name} protocol')
+  return listening.build(folder, 'Listening page: the long-gap methods on the stand-ins')
+
+
 def figure(sel, kept, path):
   """Fig. 3's analogue: ground truth, then each row's output on the first clip."""
   s, e = config.gap_bounds(sel.mask[0])
@@ -159,18 +182,21 @@ def run() -> dict:
     model, records[kind] = trainer.load_classifier_file(path)
     psis[f'PD {kind}'] = trainer.features(kind, model, trainer.config_of(records[kind]))
   nets, why, paper_rows = networks(sels)
-  results, kept = {}, {}
+  results, kept = {}, {d: {} for d in sels}
+  shown = {d: base_metrics.spread_indices(len(sel.clips), LISTEN_CLIPS) for d, sel in sels.items()}
   for d, sel in sels.items():
     methods = [(k, n) for k, n in nets.items() if not why[k][d]]
     dp = FLAGS.lgt_dp_sc09_clips if d == 'sc09' else FLAGS.lgt_dp_esc50_clips
     rows = scoring.evaluate(sel.clips, sel.mask, sel.protocol.sample_rate, min(dp, len(sel.clips)),
                             FLAGS.lgt_dp_iterations, FLAGS.lgt_lpc_order,
-                            psis if d == 'sc09' else None, methods, kept if d == 'sc09' else None,
+                            psis if d == 'sc09' else None, methods, kept[d],
                             lambda name, d=d: progress(f'Table 2, {d}: {name}'),
-                            scoring.visqol_for(sel.protocol))
+                            scoring.visqol_for(sel.protocol), shown[d])
     results[d] = (sel, rows)
   t3_rows = ablation(nets, sels['sc09'], n_abl, progress)
-  paths = {'figure': figure(sels['sc09'], kept, f'{out % "figure3"}.png')}
+  paths = {'figure': figure(sels['sc09'], {k: v[0] for k, v in kept['sc09'].items()},
+                           f'{out % "figure3"}.png')}
+  paths['listen'] = listening_page(sels, shown, kept)
   progress('Fig. 3 written')
   parts = {'table1': report.table1(records, FLAGS.lgt_sc09_data),
            'table2': report.table2(results, why, paper_rows), 'table3': report.table3(t3_rows)}

@@ -62,7 +62,13 @@ def rows(path):
 def test_every_file_is_written(outputs):
   names = {p.name for p in outputs.iterdir()}
   assert names == {'longgap_tables_unit.md', 'longgap_table1_unit.csv', 'longgap_table2_unit.csv',
-                   'longgap_table3_unit.csv', 'longgap_figure3_unit.png'}
+                   'longgap_table3_unit.csv', 'longgap_figure3_unit.png', 'longgap_unit'}
+  listen = outputs / 'longgap_unit' / 'listen'
+  page = (listen / 'index.html').read_text()
+  for d in ('sc09', 'esc50'):  # a section per stand-in, the masked input and LPC in each
+    record = json.loads((listen / d / 'excerpts.json').read_text())
+    assert record['methods'][0] == 'zeroed' and 'lpc' in record['methods']
+    assert f'{d}/000/lpc.wav' in page and (listen / d / '000' / 'lpc.wav').exists()
   text = (outputs / 'longgap_tables_unit.md').read_text()
   for part in ('## Table 1', '## Table 2', '## Table 3', 'Wall time:', '--lgt_dp_iterations=2'):
     assert part in text
