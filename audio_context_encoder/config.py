@@ -210,6 +210,25 @@ class ReconstructionConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class JanssenConfig:
+  """Janssen's AR inpainting (not in the paper: the field's strongest classical baseline for gaps
+  up to ~80 ms; audio_context_encoder/janssen.py, docs/janssen.md). Defaults from Mokrý & Rajmic
+  (EUSIPCO 2024, arXiv 2403.04433; their code, ondrejmokry/InpaintingAutoregressive), who work at
+  44.1 kHz: durations are kept, at 16 kHz."""
+
+  p: int = 512  # AR order; they test 256..3072 at 44.1 kHz (5.8-70 ms); 512 here is 32 ms
+  # Their maxit is 20; 10 meet 20 ms per gap on one core (docs/janssen.md: what it costs).
+  iterations: int = 10
+  estimator: str = 'autocorrelation'  # their default ('lpc'); also 'burg' ('arburg'), 'covariance'
+  context_ms: float = 128.0  # gap-wise: audio read on each side; the paper's Lc (they use 93 ms)
+  window_ms: float = 92.875  # classic: block length, their w = 4096 samples at 44.1 kHz
+  hop_ms: float = 23.25  # classic: block hop, their a = 1024 samples at 44.1 kHz
+
+
+JANSSEN = JanssenConfig()
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
   """The whole experiment: one object, passed everywhere."""
 

@@ -136,12 +136,11 @@ def job_key(data_dir, split: str, method: methods_lib.Method, gap_ms: int, max_s
   retrieval, seed, and the hash of its model file) and the selection (max_segments, batch).
   A resume file or a finished job is reused only under the same key."""
   model = getattr(method, 'model_path', None)
-  cfg = getattr(method, 'cfg', None)
   return _as_saved({'data_dir': os.path.realpath(data_dir),
           'manifest_sha256': file_sha256(os.path.join(data_dir, 'manifest.json')),
           'split': split, 'gap_ms': int(gap_ms), 'method': method.name,
           'model_sha256': file_sha256(model) if model else None,
-          'config': cfg.to_dict() if hasattr(cfg, 'to_dict') else None,
+          **method.settings(),
           'phase_method': getattr(method, 'phase_method', None), 'seed': getattr(method, 'seed', None),
           'max_segments': int(max_segments or 0), 'batch_size': int(batch_size)})
 

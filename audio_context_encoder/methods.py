@@ -22,6 +22,7 @@ Tables, `evaluate` and `inpaint` take a method by name: `get(name, **options)`; 
 is one `register(name, factory)` call.
 """
 
+import dataclasses
 import inspect
 import os
 import zipfile
@@ -31,6 +32,7 @@ import numpy as np
 
 from audio_context_encoder import config as config_lib
 from audio_context_encoder import dgt as dgt_lib
+from audio_context_encoder import janssen as janssen_lib
 from audio_context_encoder import lpc, phase
 from audio_context_encoder.config import SignalConfig
 from audio_context_encoder.errors import UserError
@@ -98,6 +100,11 @@ class Method:
     self.context = sig.Lc  # samples of context it needs on each side of the gap
     self.max_ms = 1000 * sig.Lg / sig.sample_rate  # longest gap it fills
 
+  def settings(self) -> dict:
+    """What this method's results depend on beyond its name (evaluation.job_key): its config."""
+    cfg = getattr(self, 'cfg', None)
+    return {'config': cfg.to_dict() if hasattr(cfg, 'to_dict') else None}
+
   def needs(self, n: int) -> Tuple[int, Optional[int]]:
     """(context it needs on each side, samples it reads on each side or None: the default
     reach of inpaint) for a gap of n samples; the short-gap methods need a fixed context."""
@@ -150,6 +157,51 @@ class LPC(Method):
                                         order=self.cfg.reconstruction.lpc_order)
     self.fallbacks += int(np.sum(fallback))
     return gap[0]
+
+
+class Janssen(Method):
+  """Janssen's AR inpainting (janssen.py; not in the paper): the classic, window-wise method
+  ('janssen'), or Mokrý & Rajmic's gap-wise one (JanssenGapwise). It fills the gap of any layout
+  up to 64 ms (longer gaps go to the long-gap methods) and changes nothing else."""
+
+  name = 'janssen'
+  variant = 'classic'
+  edge_guard = 16  # 1 ms: the resampling filter's reach, as for LPC (inpaint.inpaint_samples)
+
+  def __init__(self, janssen_config: config_lib.JanssenConfig = None):
+    super().__init__(config_lib.signal_config(64))
+    self.jcfg = janssen_config or config_lib.JANSSEN
+    reads = self.jcfg.window_ms if self.variant == 'classic' else self.jcfg.context_ms
+    self.context = int(round(reads * self.sig.sample_rate / 1000))
+
+  @property
+  def description(self) -> str:
+    c = self.jcfg
+    model = f'(AR order {c.p}, {c.estimator} estimate, {c.iterations} iterations)'
+    if self.variant == 'gapwise':
+      return (f'gap-wise Janssen (Mokrý & Rajmic 2024): one AR model of the gap and {c.context_ms:g} '
+              f'ms on each side, fitted and used for a least-squares fill in turn {model}')
+    return (f'Janssen et al. 1986, as the Audio Inpainting Toolbox runs it: every Hann-windowed '
+            f'{c.window_ms:.0f} ms block around the gap gets an AR model and a least-squares fill '
+            f'in turn {model}, overlap-added')
+
+  def settings(self) -> dict:
+    return {'janssen': dataclasses.asdict(self.jcfg), 'variant': self.variant}
+
+  def restore(self, segments, sig):
+    first, end = sig.Lc, sig.Lc + sig.Lg
+    return {'restored': janssen_lib.inpaint(segments, first, end, self.variant, self.jcfg)}
+
+  def fill_gap(self, x16, first, end):
+    """Exactly the gap, from the audio around it (janssen.VARIANTS)."""
+    return janssen_lib.VARIANTS[self.variant](np.asarray(x16, np.float64), first, end, self.jcfg)
+
+
+class JanssenGapwise(Janssen):
+  """Mokrý & Rajmic's gap-wise Janssen: one AR window, the gap and 128 ms on each side."""
+
+  name = 'janssen-gapwise'
+  variant = 'gapwise'
 
 
 class Magnitudes(Method):
@@ -561,6 +613,8 @@ def get(name: str, **options) -> Method:
 register('network', Network)
 register('interp', Interpolation)
 register('lpc', LPC)
+register('janssen', Janssen)
+register('janssen-gapwise', JanssenGapwise)
 register('longgap-lpc', long_lpc, long_gap=True)
 register('similarity', similarity, long_gap=True)
 register('deep-prior', deep_prior, long_gap=True)

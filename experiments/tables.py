@@ -45,6 +45,8 @@ flags.DEFINE_integer('tones', 64, 'pure tones to evaluate (log-spaced 50 Hz .. 7
 flags.DEFINE_bool('figures', True, 'write the spectrogram figures (needs a model)')
 flags.DEFINE_integer('workers', None, 'processes for phase retrieval and LPC (default: one per core)')
 flags.DEFINE_bool('estimate', True, 'time one batch per method and print the estimated total first')
+flags.DEFINE_list('methods', [], 'methods to evaluate (default: every registered one, '
+                  'methods.names(); the network only with a model)')
 flags.DEFINE_integer('perceptual_excerpts', 16, 'excerpts per dataset for the perceptual table and '
                      'the listening page (docs/perceptual.md; 0 = none)')
 
@@ -55,7 +57,7 @@ def _methods_of(model_path):
   given, and then evaluated with the model's own config."""
   chosen = {}
   for name in methods.names():
-    if methods.trained(name) and not model_path:
+    if (methods.trained(name) and not model_path) or (FLAGS.methods and name not in FLAGS.methods):
       continue
     method = methods.get(name, model=model_path, phase_method=FLAGS.phase_method,
                          batch_size=FLAGS.batch_size, magnitude_only=False)
@@ -263,7 +265,11 @@ def _figure(kind, data_dir, net, lpc_out, chosen):
 
 
 def flag_problem():
-  """Why the flags cannot make tables (a value out of range), or None."""
+  """Why the flags cannot make tables (a value out of range, an unknown method), or None."""
+  unknown = [m for m in FLAGS.methods if m not in methods.names()]
+  if unknown:
+    return f'--methods: unknown method {unknown[0]!r}; choose from {", ".join(methods.names())}'
+
   for name, ok, allowed in (('max_segments', FLAGS.max_segments >= 0, '0 (every segment) or more'),
                             ('batch_size', FLAGS.batch_size >= 1, '1 or more'),
                             ('tones', FLAGS.tones >= 0, '0 (none) or more'),
@@ -346,7 +352,7 @@ def run() -> int:
       print(f'wrote {FLAGS.out_dir}/perceptual.md and {page}')
   if FLAGS.figures:
     for kind in KINDS:
-      if 'network' in chosen[kind] and (2, kind, 'network') in raw:
+      if {'network', 'interp', 'lpc'} <= set(chosen[kind]) and (2, kind, 'network') in raw:
         path = _figure(kind, datasets[kind], raw[(2, kind, 'network')], raw[(2, kind, 'lpc')],
                        chosen[kind])
         if path:

@@ -25,7 +25,7 @@ LAYERS = {
     # 2: what learns, what it reads (inputs, tf.data) and what reconstructs
     'model': 2, 'losses': 2, 'training': 2, 'overfit': 2, 'inference': 2, 'network_inputs': 2,
     'reader': 2,
-    'phase': 2, 'phase_tf': 2, 'lpc': 2, 'lpc_tf': 2, 'reference': 2,
+    'phase': 2, 'phase_tf': 2, 'lpc': 2, 'lpc_tf': 2, 'reference': 2, 'janssen': 2,
     # the long-gap package beside reconstruction: its models and baselines (on phase and lpc)
     'longgap.gated': 2, 'longgap.losses': 2, 'longgap.models': 2, 'longgap.training': 2,
     'longgap.phase_options': 2, 'longgap.baselines': 2, 'longgap.deep_prior': 2,

@@ -104,7 +104,7 @@ def test_a_damaged_resume_file_is_ignored_with_a_note(tmp_path, capsys):
 
 def run_tables(*flags, timeout=300):
   return subprocess.run([sys.executable, '-m', 'experiments.tables', '--instruments_data=',
-                         '--tones=0', '--nofigures', '--noestimate', '--perceptual_excerpts=0',
+                         '--tones=0', '--nofigures', '--noestimate', '--perceptual_excerpts=0', '--methods=interp,lpc',
                          *flags], cwd=ROOT, env=ENV,
                         capture_output=True, text=True, timeout=timeout)
 
@@ -135,7 +135,7 @@ def test_table_workers_die_with_the_parent(tmp_path, how):
   data = dataset(tmp_path, 'A', 4, seconds=20.0)
   proc = subprocess.Popen([sys.executable, '-m', 'experiments.tables', f'--music_data={data}',
                            '--instruments_data=', '--tones=0', '--nofigures', '--noestimate',
-                           '--perceptual_excerpts=0', '--workers=2',
+                           '--perceptual_excerpts=0', '--methods=interp,lpc', '--workers=2',
                            f'--out_dir={tmp_path / "tables"}'],
                           cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                           text=True)

@@ -29,7 +29,8 @@ def snr(ref, est):
 def test_registry_offers_the_long_gap_methods_beside_the_papers():
   assert methods.long_gap_names() == ('longgap-lpc', 'similarity', 'deep-prior', 'longgap-interp',
                                       'masked', 'longgap-spec', 'longgap-wave')
-  assert methods.names() == ('network', 'interp', 'lpc')  # the tables' methods are unchanged
+  # The tables' methods: the paper's, the interpolation and Janssen's two (issue 21).
+  assert methods.names() == ('network', 'interp', 'lpc', 'janssen', 'janssen-gapwise')
   lpc = methods.get('longgap-lpc')
   assert lpc.zone == 0 and lpc.max_ms == methods.LONG_MAX_MS and lpc.needs(4800) == (1000, 16384)
   sim = methods.get('similarity')

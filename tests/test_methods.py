@@ -37,9 +37,10 @@ def windows(n=3, margin=256, seed=0):
 
 
 def test_registry_names_and_unknown_method():
-  assert methods.names() == ('network', 'interp', 'lpc')
+  assert methods.names() == ('network', 'interp', 'lpc', 'janssen', 'janssen-gapwise')
   assert methods.trained('network') and not methods.trained('lpc')
-  with pytest.raises(UserError, match='unknown method .magic.; choose one of network, interp, lpc'):
+  with pytest.raises(UserError, match='unknown method .magic.; choose one of network, interp, lpc, '
+                     'janssen, janssen-gapwise'):
     methods.get('magic')
   # Options a method does not take are ignored (one set of flags serves all); None = default.
   m = methods.get('lpc', model='ignored.keras', phase_method=None)

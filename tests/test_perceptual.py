@@ -127,7 +127,7 @@ def test_tables_write_the_perceptual_table_and_page_then_reuse_them(tmp_path):
   writer.build(items, tmp_path / 'ds', 'folder', data=DataConfig(), progress=False, processes=1)
   cmd = [sys.executable, '-m', 'experiments.tables', f'--music_data={tmp_path / "ds"}',
          '--instruments_data=', '--tones=0', '--nofigures', '--noestimate', '--max_segments=16',
-         '--perceptual_excerpts=3', f'--out_dir={tmp_path / "out"}']
+         '--perceptual_excerpts=3', '--methods=interp,lpc', f'--out_dir={tmp_path / "out"}']
   first = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
   assert first.returncode == 0, first.stderr[-2000:]
   text = (tmp_path / 'out' / 'perceptual.md').read_text()
