@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
                  help=method_help() + '. Default: network, or longgap-lpc when a gap is longer '
                  'than 64 ms')
   p.add_argument('--model', help=MODEL_HELP)
+  p.add_argument('--no-full-band', dest='full_band', action='store_false',
+                 help='a file above 16 kHz: leave the band above 8 kHz of each gap silent, as the '
+                 "16 kHz methods do (by default it is filled at the file's own rate, by gap-wise "
+                 'Janssen; docs/janssen.md)')
 
   p = commands.add_parser('evaluate', help="the paper's evaluation on a folder of audio files")
   p.add_argument('folder', help='folder of audio files (searched recursively)')
@@ -115,6 +119,7 @@ def run_inpaint(args) -> int:
   method = methods.get(name, model=args.model)
   done = inpaint.inpaint_file(args.input, args.output, gaps, detect=args.detect_dropouts,
                               detect_ms=min(method.max_ms, short_ms), hint=method.hint,
+                              full_band=args.full_band,
                               **inpaint.method_options(method, gaps, args.detect_dropouts))
   print(f'{args.output}: filled {len(done)} gap(s) with {name}: '
         + ', '.join(str(g) for g in done))

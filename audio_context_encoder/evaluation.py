@@ -17,6 +17,7 @@ dataset's 'audio'). Output: per-segment arrays.
 import hashlib
 import json
 import os
+import time
 from typing import Callable, Optional, Union
 
 import numpy as np
@@ -219,7 +220,9 @@ def evaluate_dataset(data_dir, split: str, method: str, gap_ms: int = 64,
   with bar:  # closed on the way out of an interrupted job too, before its one-line message
     for audio, track_id, offset, index in _selected_batches(data_dir, split, gap_ms, batch_size,
                                                             chosen, total, done):
+      t0 = time.perf_counter()
       out = evaluate(audio, method, gap_ms, config=config)
+      out['seconds'] = np.array([time.perf_counter() - t0])  # the method's wall time per batch
       out['n_fallback'] = np.array([out.get('n_fallback', 0)])
       out['track_id'], out['offset'], out['index'] = track_id.astype(str), offset, index
       for k, v in out.items():

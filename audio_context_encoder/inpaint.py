@@ -30,8 +30,8 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from audio_context_encoder import atomic, audio_file, methods
-from audio_context_encoder.config import GAP_LENGTHS
+from audio_context_encoder import atomic, audio_file, janssen, methods
+from audio_context_encoder.config import GAP_LENGTHS, JANSSEN
 from audio_context_encoder.errors import UserError
 
 RATE = 16000
@@ -41,6 +41,9 @@ PIECE_REACH = 2048 + 1024
 MAX_START_S = 1e9  # beyond any file (32 years), and still exact enough as a float
 # The paper's longest gap: the paper's methods fill up to it, --detect-dropouts finds up to it.
 SHORT_MS = max(GAP_LENGTHS)
+# The band above 8 kHz of a file above 16 kHz, filled at its own rate (a deviation from the
+# 16 kHz paper, on by default for such files; --no-full-band): gap-wise Janssen, its defaults.
+FULL_BAND = JANSSEN
 
 
 @dataclasses.dataclass(frozen=True)
@@ -248,9 +251,16 @@ def fill_channel(x16: np.ndarray, ranges: Sequence[Tuple[int, int]], filler, zon
   return y
 
 
+def high_band_filler(rate: int) -> Callable:
+  """fill(band, first, end) -> the gap's samples of the band above 8 kHz at the file's rate:
+  gap-wise Janssen there (janssen.py; FULL_BAND)."""
+  return lambda band, first, end: janssen.gapwise(band, first, end, FULL_BAND, rate)
+
+
 def patches_for(read: Callable[[int, int], np.ndarray], n_samples: int, rate: int,
                 holes: Sequence[Hole], filler, zone: int,
-                path: str = '<input>', reach: int = None) -> List[Tuple[int, np.ndarray]]:
+                path: str = '<input>', reach: int = None,
+                high_fill: Callable = None) -> List[Tuple[int, np.ndarray]]:
   """(first frame, new float64 samples [n, channels]) of the file for each hole, in time order.
 
   Only a piece around each hole is read (`read(lo, hi)` -> float64 [hi - lo, channels] at
@@ -258,6 +268,9 @@ def patches_for(read: Callable[[int, int], np.ndarray], n_samples: int, rate: in
   part resampled back (Hole.splice), so memory does not grow with the file. Earlier patches
   are visible to later reads; the piece stops at the next hole.
   reach: 16 kHz samples the filler may read on each side of a hole (default PIECE_REACH).
+  high_fill (a file above 16 kHz): the band the 16 kHz fill cannot hold, H = x - L with L the
+  piece's own 16 kHz round trip (so L + H is the input exactly), is kept as it is in the zone
+  and filled by high_fill(H, first, end) in the hole and its edge guard, then added back.
   """
   n16 = n_16k(n_samples, rate)
   step = RATE // math.gcd(RATE, rate)  # 16 kHz samples between points of both grids
@@ -299,25 +312,42 @@ def patches_for(read: Callable[[int, int], np.ndarray], n_samples: int, rate: in
       back = audio_file.resample(y16[c16:d16], RATE, rate)
       offset = (a16 + c16) * rate // RATE
       new[:, ch] = back[lo - offset:hi - offset]
+      if high_fill is not None and rate > RATE:
+        new[:, ch] += _high_band(native[:, ch], x16, rate, hole, a, lo, hi, high_fill)
     patches.append((lo, new))
   return patches
 
 
+def _high_band(native, x16, rate: int, hole: Hole, a: int, lo: int, hi: int, high_fill) -> np.ndarray:
+  """The band above 8 kHz over the splice region [lo, hi): the piece's H = x - L (L: the 16 kHz
+  round trip of the piece, gap zeroed), filled by high_fill over the hole and up to 1 ms on
+  each side of it, where the zeroed gap smears H (never beyond the splice region)."""
+  low = audio_file.resample(x16, RATE, rate)
+  band = native[:len(low)] - low[:len(native)]
+  guard = min(-(-16 * rate // RATE), hole.first - lo, hi - hole.end)
+  f, e = hole.first - guard - a, hole.end + guard - a
+  band = band.copy()
+  band[f:e] = high_fill(band, f, e)
+  return band[lo - a:hi - a]
+
+
 def inpaint_samples(samples: np.ndarray, rate: int, gaps: Sequence[Gap], filler, zone: int,
                     context: int, max_ms: float, path: str = '<input>',
-                    edge_guard: int = 0, reach: int = None) -> np.ndarray:
+                    edge_guard: int = 0, reach: int = None, full_band: bool = True) -> np.ndarray:
   """Inpaints [frames, channels] audio at any rate; bit-exact outside gaps and zones.
 
   edge_guard: for inputs that need resampling, 16 kHz samples added to each side of
   every gap, because the resampling filter smears the gap's edges into the context
   (LPC, which continues the context's last samples, needs this; the network's
-  transition zone already covers it). reach: see patches_for.
+  transition zone already covers it). reach: see patches_for. full_band: above 16 kHz, also
+  fill the band above 8 kHz at the file's rate (patches_for's high_fill).
   """
   guard = edge_guard if rate != RATE else 0
   holes = check_gaps(gaps, samples.shape[0], rate, max_ms, context, path, guard)
   out = np.array(samples, dtype=np.float64, copy=True)
+  high = high_band_filler(rate) if full_band else None
   for lo, values in patches_for(lambda a, b: samples[a:b], samples.shape[0], rate, holes,
-                                filler, zone, path, reach):
+                                filler, zone, path, reach, high):
     out[lo:lo + len(values)] = values
   return out
 
@@ -331,7 +361,8 @@ def method_options(method, gaps: Sequence[Gap], detect: bool = False) -> dict:
           'max_ms': method.max_ms, 'edge_guard': method.edge_guard, 'reach': reach}
 
 
-def fill_gaps(samples, rate: int, gaps, method='lpc', **options) -> np.ndarray:
+def fill_gaps(samples, rate: int, gaps, method='lpc', full_band: bool = True,
+              **options) -> np.ndarray:
   """The gaps of an array filled: what `inpaint` does to a file, from Python.
 
   samples: [frames] or [frames, channels] at `rate` (any rate); gaps: Gap or
@@ -344,7 +375,7 @@ def fill_gaps(samples, rate: int, gaps, method='lpc', **options) -> np.ndarray:
     method = methods.get(method, **options)
   gaps = [g if isinstance(g, Gap) else Gap(float(g[0]), float(g[1]) / 1000) for g in gaps]
   x = np.asarray(samples, np.float64)
-  y = inpaint_samples(x[:, None] if x.ndim == 1 else x, rate, gaps,
+  y = inpaint_samples(x[:, None] if x.ndim == 1 else x, rate, gaps, full_band=full_band,
                       **method_options(method, gaps))
   return y[:, 0] if x.ndim == 1 else y
 
@@ -386,7 +417,7 @@ def covering(given: Sequence[Gap], rate: int) -> Callable[[Gap], Optional[Gap]]:
 def inpaint_file(in_path: str, out_path: str, gaps: Optional[Sequence[Gap]], filler, zone: int,
                  context: int, max_ms: float, detect: bool = False, log=print,
                  edge_guard: int = 0, reach: int = None, detect_ms: float = None,
-                 hint: str = '') -> List[Gap]:
+                 hint: str = '', full_band: bool = True) -> List[Gap]:
   """Reads, inpaints and writes (atomically, in the format the output's extension names).
 
   Everything that can be refused is checked before the filling: the gaps, the output's
@@ -426,6 +457,7 @@ def inpaint_file(in_path: str, out_path: str, gaps: Optional[Sequence[Gap]], fil
                                                     if detect else ' (use --gap or --detect-dropouts)'))
   atomic.check_writable(out_path, audio_file.expected_size(src, fmt, subtype))
   read = lambda a, b: audio_file.to_float(audio_file.read_raw(src, a, b))
-  patches = patches_for(read, src.frames, rate, holes, filler, zone, in_path, reach)
+  high = high_band_filler(rate) if full_band else None
+  patches = patches_for(read, src.frames, rate, holes, filler, zone, in_path, reach, high)
   audio_file.write_patched(out_path, src, patches, fmt, subtype)
   return gaps

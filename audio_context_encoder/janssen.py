@@ -119,14 +119,15 @@ def janssen(x: np.ndarray, first: int, end: int, cfg: JanssenConfig = JanssenCon
   return (y, values) if trace else y
 
 
-def _samples(ms: float) -> int:
-  return int(round(ms * 16))  # 16 kHz
+def _samples(ms: float, rate: int) -> int:
+  return int(round(ms * rate / 1000))
 
 
-def gapwise(x: np.ndarray, first: int, end: int, cfg: JanssenConfig = JanssenConfig()) -> np.ndarray:
+def gapwise(x: np.ndarray, first: int, end: int, cfg: JanssenConfig = JanssenConfig(),
+            rate: int = 16000) -> np.ndarray:
   """Gap-wise Janssen: one window, the gap and cfg.context_ms of audio on each side (less at the
-  signal's ends). Returns the gap's samples."""
-  context = _samples(cfg.context_ms)
+  signal's ends), x at `rate`. Returns the gap's samples."""
+  context = _samples(cfg.context_ms, rate)
   lo, hi = max(first - context, 0), min(end + context, len(x))
   return janssen(x[lo:hi], first - lo, end - lo, cfg)[first - lo:end - lo]
 
@@ -142,11 +143,12 @@ def blocks(first: int, end: int, n: int, window: int, hop: int) -> List[Tuple[in
   return out
 
 
-def classic(x: np.ndarray, first: int, end: int, cfg: JanssenConfig = JanssenConfig()) -> np.ndarray:
+def classic(x: np.ndarray, first: int, end: int, cfg: JanssenConfig = JanssenConfig(),
+            rate: int = 16000) -> np.ndarray:
   """Window-wise Janssen (the Audio Inpainting Toolbox's way): every Hann-windowed block that
   touches the gap is inpainted on its own, then the blocks are overlap-added and divided by the
-  sum of the squared windows. Returns the gap's samples."""
-  window, hop = _samples(cfg.window_ms), _samples(cfg.hop_ms)
+  sum of the squared windows; x at `rate`. Returns the gap's samples."""
+  window, hop = _samples(cfg.window_ms, rate), _samples(cfg.hop_ms, rate)
   hann = sps.get_window('hann', window)  # periodic: its shifts by window/4 sum evenly
   acc = np.zeros(end - first)
   weight = np.zeros(end - first)

@@ -26,7 +26,8 @@ TABLE_GAP = {2: 64, 3: 48}  # gap length (ms) of each table
 KINDS = ('music', 'instruments')
 # Column heads, the same in both tables (the paper calls the network "Mag" in Table 2 and "ours"
 # in Table 3: one network, one name here).
-HEADS = {'network': 'Network', 'interp': 'Interp', 'lpc': 'LPC'}
+HEADS = {'network': 'Network', 'interp': 'Interp', 'lpc': 'LPC', 'janssen': 'Janssen',
+         'janssen-gapwise': 'Janssen gap-wise'}
 
 
 def summary(out: dict) -> dict:
@@ -40,6 +41,8 @@ def summary(out: dict) -> dict:
   if 'snr_mag' in out:
     s['snr_mag_mean'] = metrics.summary(out['snr_mag'])['mean']
   s['tracks'] = len(set(np.asarray(out.get('track_id', [])).tolist()))
+  n = len(np.asarray(out['snr_ms']))
+  s['ms_per_gap'] = 1000 * float(np.sum(out['seconds'])) / n if 'seconds' in out and n else None
   s['n_fallback'] = out.get('n_fallback', 0)
   return s
 
@@ -85,8 +88,12 @@ def markdown(table: int, results: Dict[Tuple, dict], methods: Tuple[str, ...], d
   row('Segments', cell('n'), count)
   row('Tracks', cell('tracks'), count)
   row('SNR_TD mean', cell('snr_td_mean'))
+  row('Time per gap (ms)', cell('ms_per_gap'))
   lines += ['', '— = not computed (no model given, or no dataset; the paper has no Interp column).',
-            'Network = the context encoder (the paper\'s "Mag" in Table 2, "ours" in Table 3).',
+            'Network = the context encoder (the paper\'s "Mag" in Table 2, "ours" in Table 3). '
+            'Janssen = Janssen et al. 1986, window-wise; Janssen gap-wise = Mokrý & Rajmic 2024 '
+            '(docs/janssen.md; not in the paper). Time per gap: the method\'s wall time over the '
+            'segments, with the run\'s worker processes.',
             'Interp = per-bin linear interpolation of the border context frames\' magnitudes + the '
             'same phase retrieval as the network: the no-training baseline the network must beat.',
             'Std is over segments (metrics.summary)' + ('; for the network, of each segment\'s mean over '
@@ -123,6 +130,7 @@ def csv_rows(table: int, results: Dict[Tuple, dict], methods: Tuple[str, ...], d
                    'segments': s['n'] if s else 0, 'tracks': s['tracks'] if s else 0,
                    'paper_mean': PAPER.get((table, k, m), ('', ''))[0],
                    'paper_std': PAPER.get((table, k, m), ('', ''))[1],
+                   'ms_per_gap': s.get('ms_per_gap') if s else '',
                    'checkpoint': (checkpoints.get(k) or '') if m == 'network' else '',
                    'command': command})
   return rows

@@ -589,6 +589,26 @@ def reconstruct_from_magnitudes(segments, gap_magnitudes, sig: SignalConfig, met
   return out[0] if squeeze else out
 
 
+def reconstruct_with_phase_of(segments, gap_magnitudes, phase_source, sig: SignalConfig,
+                              rcfg: ReconstructionConfig = None, iterations: int = None) -> np.ndarray:
+  """Segments [B, L] with the gap region resynthesised from gap magnitudes [B, 11, 257] whose
+  phase starts as the phase of `phase_source` (segments [B, L] whose gap another method filled,
+  e.g. an AR fill) instead of PGHI's; then `iterations` masked FGLA steps (default the config's).
+  The gap samples of `segments` are never read; outside the gap region, bit-exact."""
+  rcfg = rcfg or ReconstructionConfig()
+  x = np.atleast_2d(np.asarray(segments))
+  work = x.astype(np.float64)
+  work[:, sig.Lc:sig.Lc + sig.Lg] = 0.0
+  c = _dgt(work, sig)
+  start, end = sig.gap_dgt_columns
+  source = _dgt(np.atleast_2d(np.asarray(phase_source, np.float64)), sig)[:, start:end]
+  mags = np.asarray(gap_magnitudes, np.float64).reshape((x.shape[0], end - start, sig.bins))
+  c[:, start:end] = mags * np.exp(1j * np.angle(source))
+  iterations = rcfg.fgla_iterations if iterations is None else iterations
+  c = fgla(c, known_columns_mask(sig), sig, iterations, rcfg.fgla_alpha)
+  return _synthesize(x, c, sig)
+
+
 def _reconstruct(x, mags, sig, method, rcfg, seed, fgla_backend='numpy', row_offset=0):
   """reconstruct_from_magnitudes on one share of the batch (module level: runs in workers).
 

@@ -62,26 +62,31 @@ def write_dropout(path, rate, first, n, channels=2):
   return soundfile.read(str(path), dtype='int32', always_2d=True)[0]
 
 
+@pytest.mark.parametrize('full_band', [False, True])
 @pytest.mark.parametrize('name, zone16', [('lpc', 16), ('network', 384), ('interp', 384)])
-def test_a_detected_dropout_and_the_same_gap_given_are_one_gap(tmp_path, name, zone16):
+def test_a_detected_dropout_and_the_same_gap_given_are_one_gap(tmp_path, name, zone16, full_band):
   """A 48 ms dropout at 44.1 kHz off the 16 kHz grid: the same output bytes detected or given
-  with --gap, and changes reach exactly ceil(zone * 44100 / 16000) samples beyond the gap (LPC:
-  its 1 ms edge guard, 45 samples; the network and interp: 384 samples at 16 kHz, 1059)."""
+  with --gap, and changes reach at most ceil(zone * 44100 / 16000) samples beyond the gap (LPC:
+  its 1 ms edge guard, 45 samples; the network and interp: 384 samples at 16 kHz, 1059); without
+  the full band, exactly that far (with it, the zone keeps its own band above 8 kHz, and its
+  outer samples come back as they were)."""
   rate, first, n = 44100, 44100 + 7, 2117
   src = tmp_path / 'in.wav'
   damaged = write_dropout(src, rate, first, n)
   given = f'{first / rate!r}:{n / rate * 1000!r}'
   outs = {}
+  band = [] if full_band else ['--no-full-band']
   for how, extra in (('detected', ['--detect-dropouts']), ('given', ['--gap', given])):
     out = tmp_path / f'{how}.wav'
-    assert cli.main(['inpaint', str(src), str(out), '--method', name] + extra) == 0
+    assert cli.main(['inpaint', str(src), str(out), '--method', name] + extra + band) == 0
     outs[how] = out.read_bytes()
   assert outs['detected'] == outs['given']
   y = soundfile.read(str(tmp_path / 'given.wav'), dtype='int32', always_2d=True)[0]
   changed = np.flatnonzero(np.any(y != damaged, axis=1))
   reach = int(np.ceil(zone16 * rate / 16000))
   assert first - changed[0] <= reach and changed[-1] + 1 - (first + n) <= reach
-  assert first - changed[0] >= reach - 3 and changed[-1] + 1 - (first + n) >= reach - 3
+  if not full_band:
+    assert first - changed[0] >= reach - 3 and changed[-1] + 1 - (first + n) >= reach - 3
 
 
 def test_silence_inside_a_given_gap_is_said_to_be_filled(tmp_path, capsys):
