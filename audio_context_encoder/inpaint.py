@@ -29,6 +29,7 @@ import re
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
+from scipy import signal as sps
 
 from audio_context_encoder import atomic, audio_file, janssen, methods
 from audio_context_encoder.config import GAP_LENGTHS, JANSSEN
@@ -253,8 +254,34 @@ def fill_channel(x16: np.ndarray, ranges: Sequence[Tuple[int, int]], filler, zon
 
 def high_band_filler(rate: int) -> Callable:
   """fill(band, first, end) -> the gap's samples of the band above 8 kHz at the file's rate:
-  gap-wise Janssen there (janssen.py; FULL_BAND)."""
-  return lambda band, first, end: janssen.gapwise(band, first, end, FULL_BAND, rate)
+  gap-wise Janssen's least-squares fill (FULL_BAND), plus noise shaped like the band around the
+  gap for the energy the fill lacks. Above 8 kHz music is mostly noise-like, and a least-squares
+  fill of noise is the expected value, far quieter than the noise (measured: 11 dB under the
+  original in the gaps of real music); the added noise (seeded by the gap's position, so the fill
+  still reads no gap) brings the band's energy back, as codecs' noise filling does."""
+  def fill(band, first, end):
+    estimate = janssen.gapwise(band, first, end, FULL_BAND, rate)
+    return estimate + _missing_noise(band, first, end, estimate, rate)
+  return fill
+
+
+NOISE_CONTEXT_MS = 20.0  # the band's energy and spectral shape are measured this close to a gap
+NOISE_ORDER = 16  # AR order of that shape
+
+
+def _missing_noise(band, first: int, end: int, estimate, rate: int) -> np.ndarray:
+  """Noise with the AR envelope of the band's NOISE_CONTEXT_MS on each side of the gap and the
+  power the estimate lacks (the context's mean power minus the estimate's); zero if none."""
+  reach = int(round(NOISE_CONTEXT_MS * rate / 1000))
+  context = np.concatenate([band[max(first - reach, 0):first], band[end:end + reach]])
+  n = end - first
+  need = np.mean(context ** 2) - np.mean(np.asarray(estimate) ** 2) if context.size else 0.0
+  if need <= 0 or context.size <= 4 * NOISE_ORDER:
+    return np.zeros(n)
+  a = janssen.ar_coefficients(context, NOISE_ORDER, 'burg')
+  white = np.random.default_rng(first).standard_normal(n + 512)
+  shaped = sps.lfilter([1.0], a, white)[512:]
+  return shaped * np.sqrt(need / max(np.mean(shaped ** 2), 1e-30))
 
 
 def patches_for(read: Callable[[int, int], np.ndarray], n_samples: int, rate: int,
