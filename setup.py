@@ -38,6 +38,6 @@ setup(
                  'selenium>=4.20,<5', 'pytest-xdist>=3.5'],
     },
     entry_points={'console_scripts': [
-        'audio-context-encoder=audio_context_encoder.__main__:main',
+        'audio-context-encoder=audio_context_encoder.cli.main:main',
     ]},
 )

@@ -45,7 +45,7 @@ class SignalConfig:
       if getattr(self, name) % self.a:
         raise ValueError(f'{name} = {getattr(self, name)} is not a multiple of the hop a = {self.a}')
 
-  # ---- Derived layout (see audio_context_encoder/features.py for the picture) ----
+  # ---- Derived layout (see audio_context_encoder/context_encoder/features.py for the picture) ----
   @property
   def bins(self) -> int:
     """Frequency bins of a real STFT: M // 2 + 1 = 257."""
@@ -212,7 +212,7 @@ class ReconstructionConfig:
 @dataclasses.dataclass(frozen=True)
 class JanssenConfig:
   """Janssen's AR inpainting (not in the paper: the field's strongest classical baseline for gaps
-  up to ~80 ms; audio_context_encoder/janssen.py, docs/janssen.md). Defaults from Mokrý & Rajmic
+  up to ~80 ms; audio_context_encoder/dsp/janssen.py, docs/janssen.md). Defaults from Mokrý & Rajmic
   (EUSIPCO 2024, arXiv 2403.04433; their code, ondrejmokry/InpaintingAutoregressive), who work at
   44.1 kHz: durations are kept, at 16 kHz."""
 

@@ -14,7 +14,10 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import soundfile as sf  # noqa: E402
 
-from audio_context_encoder import audio_io, config, reader, segmenting  # noqa: E402
+from audio_context_encoder.audio import audio_io  # noqa: E402
+from audio_context_encoder import config
+from audio_context_encoder.context_encoder import reader
+from audio_context_encoder.data import segmenting
 from audio_context_encoder.config import DataConfig  # noqa: E402
 from tfrecords_tools import sources, writer  # noqa: E402
 

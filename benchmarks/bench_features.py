@@ -8,7 +8,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from ltfatpy import dgtreal, firwin  # noqa: E402
 
-from audio_context_encoder import config, features  # noqa: E402
+from audio_context_encoder import config  # noqa: E402
+from audio_context_encoder.context_encoder import features
 
 BATCH = 256
 

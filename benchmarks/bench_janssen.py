@@ -14,9 +14,11 @@ from benchmarks.common import pin_one_core
 
 pin_one_core()
 
-from audio_context_encoder import config, lpc, metrics  # noqa: E402
-from audio_context_encoder import janssen  # noqa: E402
-from audio_context_encoder.audio_file import glockenspiel_16k  # noqa: E402
+from audio_context_encoder import config  # noqa: E402
+from audio_context_encoder.dsp import lpc
+from audio_context_encoder.dsp import metrics
+from audio_context_encoder.dsp import janssen  # noqa: E402
+from audio_context_encoder.audio.audio_file import glockenspiel_16k  # noqa: E402
 
 
 def segments(n: int = 32) -> np.ndarray:

@@ -8,7 +8,11 @@ import time
 
 import numpy as np
 
-from audio_context_encoder import audio_file, excerpts, inpaint, methods, perceptual
+from audio_context_encoder.audio import audio_file
+from audio_context_encoder.evaluation import excerpts
+from audio_context_encoder.methods import inpaint
+from audio_context_encoder import methods
+from audio_context_encoder.evaluation import perceptual
 from benchmarks.common import best_time
 
 

@@ -3,7 +3,7 @@
   make bench BENCH=reconstruction      (or: python -m benchmarks.bench_reconstruction)
 
 Same gspi segments and true gap magnitudes for every side, measured in this one process:
-  * old: audio_context_encoder.reference (the code before issue 12), one process;
+  * old: audio_context_encoder.dsp.reference (the code before issue 12), one process;
   * new numpy: phase.reconstruct_from_magnitudes / lpc.lpc_inpaint with the numba kernels
     (compute.compiled), rows over 1 and over all usable cores' worker processes
     (compute.map_rows); and the same in one process without numba (its batched-numpy path);
@@ -22,8 +22,13 @@ import time
 import numpy as np
 from scipy import signal as sps
 
-from audio_context_encoder import compute, config, dgt, lpc, phase, reference
-from audio_context_encoder.audio_file import glockenspiel_16k
+from audio_context_encoder.common import compute
+from audio_context_encoder import config
+from audio_context_encoder.dsp import dgt
+from audio_context_encoder.dsp import lpc
+from audio_context_encoder.dsp import phase
+from audio_context_encoder.dsp import reference
+from audio_context_encoder.audio.audio_file import glockenspiel_16k
 
 N_NEW = 256  # segments per batched call (what make tables feeds: --batch_size)
 N_OLD = 32  # the old code is slow; its per-gap rate does not depend on the batch size
@@ -107,7 +112,8 @@ def network_ms(n=64):
   # TensorFlow last: once imported (with a GPU) compute.resolve('auto') would pick the tf
   # backends, and the numpy ones are measured first.
   import tensorflow as tf
-  from audio_context_encoder import inference, model as model_lib
+  from audio_context_encoder.context_encoder import inference
+  from audio_context_encoder.context_encoder import model as model_lib
   cfg = config.paper()
   net = model_lib.build_model(cfg)
   x = np.random.default_rng(0).standard_normal((n, cfg.signal.L)).astype(np.float32) * 0.1

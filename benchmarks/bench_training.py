@@ -20,8 +20,11 @@ import numpy as np
 import tensorflow as tf
 import keras
 
-from audio_context_encoder import config, features, reader, training
-from audio_context_encoder import model as model_lib
+from audio_context_encoder import config
+from audio_context_encoder.context_encoder import features
+from audio_context_encoder.context_encoder import reader
+from audio_context_encoder.context_encoder import training
+from audio_context_encoder.context_encoder import model as model_lib
 
 BATCH = int(os.environ.get('BENCH_BATCH', 32))
 STEPS = int(os.environ.get('BENCH_STEPS', 3))
@@ -95,7 +98,7 @@ def feature_pipeline_rate(n=2048) -> float:
 
 
 def reader_rate(data_dir='data/demo-music', batches=40) -> float:
-  """examples/s of audio_context_encoder.reader.training_dataset (shuffled, repeated), after warm-up."""
+  """examples/s of audio_context_encoder.context_encoder.reader.training_dataset (shuffled, repeated), after warm-up."""
   ds = reader.training_dataset(data_dir, 'train', config.get('paper'), BATCH)
   it = iter(ds)
   for _ in range(5):  # fills the shuffle buffer's first part and starts the prefetch
@@ -129,7 +132,7 @@ def main():
   print(f'feature pipeline (tf.data, features.py from raw audio): '
         f'{feature_pipeline_rate():.0f} examples/s')
   if os.path.isfile('data/demo-music/manifest.json'):
-    print(f'dataset reader (audio_context_encoder.reader, data/demo-music, shuffled): '
+    print(f'dataset reader (audio_context_encoder.context_encoder.reader, data/demo-music, shuffled): '
           f'{reader_rate():.0f} examples/s')
   else:
     print('dataset reader: data/demo-music not built (make demo-data), not measured')

@@ -14,8 +14,10 @@ from absl import app, flags
 import numpy as np
 import soundfile
 
-from audio_context_encoder import __main__ as cli
-from audio_context_encoder import inpaint, plots, reader
+from audio_context_encoder.cli import main as cli
+from audio_context_encoder.methods import inpaint
+from audio_context_encoder.evaluation import plots
+from audio_context_encoder.context_encoder import reader
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('data_dir', 'data/demo-music', 'Dataset whose test split supplies the excerpt.')

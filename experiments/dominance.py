@@ -14,8 +14,15 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from audio_context_encoder import atomic, compute, evaluation, excerpts, methods, metrics  # noqa: E402
-from audio_context_encoder import perceptual, phase  # noqa: E402
+from audio_context_encoder.common import atomic  # noqa: E402
+from audio_context_encoder.common import compute
+from audio_context_encoder.evaluation import evaluation
+from audio_context_encoder.evaluation import excerpts
+from audio_context_encoder import methods
+from audio_context_encoder.dsp import metrics
+from audio_context_encoder.evaluation import perceptual  # noqa: E402
+from audio_context_encoder.dsp import dgt
+from audio_context_encoder.dsp import phase
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('data', 'data/demo-music', 'music dataset folder')
@@ -31,7 +38,6 @@ class Hybrid(methods.Method):
   """The network's gap magnitudes (a blend `weight` of them with an AR fill's), phase started
   from the AR fill (gap-wise Janssen) instead of PGHI, then `iterations` of masked FGLA."""
 
-  any_layout = False
   trained = True
 
   def __init__(self, name, network, ar, weight=1.0, iterations=100):
@@ -40,29 +46,31 @@ class Hybrid(methods.Method):
     self.weight, self.iterations = weight, iterations
     self.cfg, self.zone, self.model_path = network.cfg, network.zone, network.model_path
 
+  def fills(self, sig):
+    return sig == self.sig  # the network's layout only
+
   def settings(self):
     return {**self.network.settings(), **self.ar.settings(), 'weight': self.weight,
             'iterations': self.iterations}
 
   def restore(self, segments, sig):
     segments = np.atleast_2d(np.asarray(segments))
-    filled = self.ar.restore(segments, sig)['restored']
+    filled = self.ar.restore(segments, sig).restored
     start, end = sig.gap_dgt_columns
-    from audio_context_encoder import dgt as dgt_lib
+    from audio_context_encoder.dsp import dgt as dgt_lib
     ar_mags = dgt_lib.magnitude(np.asarray(filled, np.float64), sig, np.arange(start, end))
     net = np.abs(np.asarray(self.network.predict(segments)))
     net = net.reshape(ar_mags.shape)
     mags = self.weight * net + (1 - self.weight) * ar_mags
     out = phase.reconstruct_with_phase_of(segments, mags, filled, sig, self.cfg.reconstruction,
                                           self.iterations)
-    return {'restored': out.astype(segments.dtype, copy=False), 'magnitudes': mags}
+    return methods.Restored(out.astype(segments.dtype, copy=False), magnitudes=mags)
 
 
 class BandBlend(methods.Method):
   """Below `cutoff` Hz one method's fill, above it another's: their gap DGT columns joined per
   frequency bin (the known columns are the same for both), synthesised with the dual window."""
 
-  any_layout = False
   trained = True
 
   def __init__(self, name, low, high, cutoff):
@@ -70,20 +78,23 @@ class BandBlend(methods.Method):
     self.name, self.low, self.high, self.cutoff = name, low, high, cutoff
     self.cfg, self.zone, self.model_path = high.cfg, high.zone, getattr(high, 'model_path', None)
 
+  def fills(self, sig):
+    return sig == self.sig  # the network's layout only
+
   def settings(self):
     return {'low': self.low.settings(), 'high': self.high.settings(), 'cutoff': self.cutoff}
 
   def restore(self, segments, sig):
     segments = np.atleast_2d(np.asarray(segments))
-    lo = np.asarray(self.low.restore(segments, sig)['restored'], np.float64)
-    hi = np.asarray(self.high.restore(segments, sig)['restored'], np.float64)
+    lo = np.asarray(self.low.restore(segments, sig).restored, np.float64)
+    hi = np.asarray(self.high.restore(segments, sig).restored, np.float64)
     start, end = sig.gap_dgt_columns
-    c_lo, c_hi = phase._dgt(lo, sig), phase._dgt(hi, sig)
+    c_lo, c_hi = dgt.dgt(lo, sig), dgt.dgt(hi, sig)
     bins = np.arange(sig.bins) * sig.sample_rate / sig.M < self.cutoff
     c = c_hi.copy()
     c[:, start:end][:, :, bins] = c_lo[:, start:end][:, :, bins]
     out = phase.synthesize_gap(segments, c[:, start:end], sig)
-    return {'restored': out.astype(segments.dtype, copy=False)}
+    return methods.Restored(out.astype(segments.dtype, copy=False))
 
 
 def variants(network, ar):

@@ -19,7 +19,12 @@ import soundfile  # noqa: E402
 from absl import app, flags  # noqa: E402
 from scipy import signal as sps  # noqa: E402
 
-from audio_context_encoder import atomic, excerpts, inpaint, methods, metrics, perceptual  # noqa: E402
+from audio_context_encoder.common import atomic  # noqa: E402
+from audio_context_encoder.evaluation import excerpts
+from audio_context_encoder.methods import inpaint
+from audio_context_encoder import methods
+from audio_context_encoder.dsp import metrics
+from audio_context_encoder.evaluation import perceptual
 from audio_context_encoder.config import DataConfig  # noqa: E402
 from tfrecords_tools import sources  # noqa: E402
 

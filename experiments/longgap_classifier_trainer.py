@@ -3,7 +3,7 @@ dataset; no flags, so tests import it (experiments/longgap_classifiers.py is the
 
   <out>/<kind>.keras  the classifier with the best validation accuracy (kind: wave, spec)
   <out>/<kind>.json   test accuracy, epochs, seconds, labels, config, the command
-Both written through audio_context_encoder.atomic.
+Both written through audio_context_encoder.common.atomic.
 """
 
 import dataclasses
@@ -18,7 +18,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from audio_context_encoder import atomic  # noqa: E402
+from audio_context_encoder.common import atomic  # noqa: E402
 from audio_context_encoder.longgap import classifiers, losses, paper_tables  # noqa: E402
 from tfrecords_tools import longgap_dataset  # noqa: E402
 

@@ -14,7 +14,7 @@ from absl import app, flags
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-from audio_context_encoder import atomic  # noqa: E402
+from audio_context_encoder.common import atomic  # noqa: E402
 from experiments import longgap_classifier_trainer as trainer  # noqa: E402
 
 FLAGS = flags.FLAGS  # names no other entry point uses (tests/test_flag_names.py)

@@ -8,7 +8,7 @@ classifier was not trained for that dataset, NOT_IMPLEMENTED for the paper's met
 import csv
 import io
 
-from audio_context_encoder import metrics as base_metrics
+from audio_context_encoder.dsp import metrics as base_metrics
 from audio_context_encoder.longgap import paper_tables
 from experiments import longgap_scoring as scoring
 

@@ -11,8 +11,12 @@ import time
 
 import numpy as np
 
-from audio_context_encoder import metrics as base_metrics
-from audio_context_encoder.longgap import baselines, config, deep_prior, metrics, phase_options
+from audio_context_encoder.dsp import metrics as base_metrics
+from audio_context_encoder.longgap import baselines
+from audio_context_encoder.longgap import config
+from audio_context_encoder.longgap import deep_prior
+from audio_context_encoder.longgap import metrics
+from audio_context_encoder.longgap import phase_options
 from tfrecords_tools import longgap_dataset
 
 NAMES = {'masked': 'Masked input', 'griffinlim_gt': 'Griffin-Lim GT (oracle)',
@@ -27,7 +31,7 @@ METRICS = ('ML1', 'SSIM', 'SNR gap (dB)', 'spectral SNR (dB)', 'ViSQOL')
 def visqol_for(protocol: config.Protocol):
   """ViSQOL v3 in the mode of the protocol's sound (docs/perceptual.md): speech mode for the
   SC09 digits, audio mode for ESC-50's environmental sounds."""
-  from audio_context_encoder import perceptual
+  from audio_context_encoder.evaluation import perceptual
   return perceptual.Visqol('speech' if protocol.name == 'sc09' else 'audio')
 
 

@@ -12,7 +12,7 @@ import shutil
 
 import tensorflow as tf
 
-from audio_context_encoder import atomic
+from audio_context_encoder.common import atomic
 from audio_context_encoder.methods import longgap_model_file
 from experiments.run_events import git_commit, scalar_series, scalars, training_seconds
 

@@ -15,8 +15,9 @@ import sys
 
 from absl import app, flags
 
-from audio_context_encoder import atomic
-from audio_context_encoder.longgap import config, paper_tables
+from audio_context_encoder.common import atomic
+from audio_context_encoder.longgap import config
+from audio_context_encoder.longgap import paper_tables
 from experiments import longgap_scoring as scoring
 from tfrecords_tools import longgap_dataset
 

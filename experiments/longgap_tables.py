@@ -13,15 +13,20 @@ output's command line): clips per dataset, Deep Prior clips and iterations.
 
 import copy
 import os
-import sys
 import time
 
 import numpy as np
 from absl import app, flags
 
-from audio_context_encoder import atomic, errors, excerpts, listening, plots
-from audio_context_encoder import metrics as base_metrics
-from audio_context_encoder.longgap import config, metrics, models
+from audio_context_encoder.common import atomic
+from audio_context_encoder.common import entry
+from audio_context_encoder.evaluation import excerpts
+from audio_context_encoder.evaluation import listening
+from audio_context_encoder.evaluation import plots
+from audio_context_encoder.dsp import metrics as base_metrics
+from audio_context_encoder.longgap import config
+from audio_context_encoder.longgap import metrics
+from audio_context_encoder.longgap import models
 from experiments import longgap_report as report
 from experiments import longgap_scoring as scoring
 from tfrecords_tools import longgap_dataset
@@ -254,26 +259,19 @@ def flag_problem():
 
 def main(argv):
   del argv
-  problem = flag_problem()
-  if problem:
-    print(f'error: {problem}', file=sys.stderr)
-    return 2
+  return entry.run_main(flag_problem(), write_tables,
+                        (longgap_dataset.DatasetError, ValueError, atomic.WriteError),
+                        'nothing was written', error_code=1)
+
+
+def write_tables() -> None:
+  out = FLAGS.lgt_out_dir
   try:
-    with errors.sigterm_raises():
-      os.makedirs(FLAGS.lgt_out_dir, exist_ok=True)
-      atomic.check_writable(os.path.join(FLAGS.lgt_out_dir, 'longgap_tables.md'))
-      run()
-  except (longgap_dataset.DatasetError, ValueError, atomic.WriteError) as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 1
+    os.makedirs(out, exist_ok=True)
+    atomic.check_writable(os.path.join(out, 'longgap_tables.md'))
+    run()
   except OSError as e:
-    print(f'error: {FLAGS.lgt_out_dir}: {atomic.describe(e)}', file=sys.stderr)
-    return 1
-  except (KeyboardInterrupt, errors.Terminated) as e:
-    print('interrupted' if isinstance(e, KeyboardInterrupt) else 'terminated (SIGTERM)',
-          '; nothing was written', sep='', file=sys.stderr)
-    return 130 if isinstance(e, KeyboardInterrupt) else 143
-  return 0
+    raise atomic.WriteError(f'{out}: {atomic.describe(e)}') from None
 
 
 if __name__ == '__main__':

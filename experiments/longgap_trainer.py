@@ -16,8 +16,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from audio_context_encoder import atomic  # noqa: E402
-from audio_context_encoder.longgap import config, metrics, model_config, models, spectrogram, training  # noqa: E402
+from audio_context_encoder.common import atomic  # noqa: E402
+from audio_context_encoder.dsp import spectrogram  # noqa: E402
+from audio_context_encoder.longgap import config, metrics, model_config, models, training  # noqa: E402
 from tfrecords_tools import longgap_dataset  # noqa: E402
 
 
@@ -91,7 +92,7 @@ def write_examples(target, inpainted, protocol, n_fft: int = 512, hop: int = 128
   """Audio of the target and the inpainted clip, and their dB spectrograms side by side."""
   both = np.stack([target, inpainted]).astype(np.float32)
   tf.summary.audio('target_inpainted', both[:, :, None], protocol.sample_rate, max_outputs=2)
-  db = 20 * np.log10(np.abs(spectrogram.stft(both, n_fft, hop)) + 1e-5)  # [2, frames, bins]
+  db = 20 * np.log10(np.abs(stft.stft(both, n_fft, hop)) + 1e-5)  # [2, frames, bins]
   img = np.clip((db - db.max() + 80) / 80, 0, 1).transpose(0, 2, 1)[:, ::-1]  # low bins at the bottom
   tf.summary.image('spectrogram_target_inpainted', np.concatenate(list(img), axis=1)[None, :, :, None])
 

@@ -15,7 +15,10 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 from absl import app, flags  # noqa: E402
 import numpy as np  # noqa: E402
 
-from audio_context_encoder import config, evaluation, methods, network_inputs  # noqa: E402
+from audio_context_encoder import config  # noqa: E402
+from audio_context_encoder.evaluation import evaluation
+from audio_context_encoder import methods
+from audio_context_encoder.context_encoder import network_inputs
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('data_dir', 'data/demo-music', 'dataset folder')

@@ -6,7 +6,7 @@
 Trains the `small` network on 32 segments of ltfatpy's glockenspiel (batch 32, Adam 1e-3)
 and prints, every --every steps, the training SNR (batch statistics) and the SNR on the
 same 32 examples in inference mode (batch-norm moving statistics), both on the gap
-magnitudes (audio_context_encoder/overfit.py; tests/test_training_overfit.py runs it too).
+magnitudes (audio_context_encoder/context_encoder/overfit.py; tests/test_training_overfit.py runs it too).
 """
 
 import os
@@ -16,7 +16,7 @@ from absl import app, flags
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 from audio_context_encoder.config import LOSSES  # noqa: E402
-from audio_context_encoder.overfit import overfit  # noqa: E402
+from audio_context_encoder.context_encoder.overfit import overfit  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum('loss', 'paper', list(LOSSES), 'loss (eq. (2)+(3) or the coded variant)')

@@ -21,9 +21,12 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 from absl import app, flags  # noqa: E402
 
-from audio_context_encoder import atomic, features, losses, reader  # noqa: E402
+from audio_context_encoder.common import atomic  # noqa: E402
+from audio_context_encoder.context_encoder import features
+from audio_context_encoder.context_encoder import losses
+from audio_context_encoder.context_encoder import reader
 from audio_context_encoder.config import Config  # noqa: E402
-from audio_context_encoder.manifest import read_manifest  # noqa: E402
+from audio_context_encoder.data.manifest import read_manifest  # noqa: E402
 from audio_context_encoder.methods import SHIPPED_MODELS  # noqa: E402
 from experiments.run_events import git_commit, scalar_series, scalars, training_seconds  # noqa: E402
 

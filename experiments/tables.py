@@ -21,13 +21,22 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from audio_context_encoder import atomic, compute, errors, eta, evaluation, methods, metrics  # noqa: E402
-from audio_context_encoder import excerpts, listening, perceptual, phase  # noqa: E402
-from audio_context_encoder import plots  # noqa: E402
+from audio_context_encoder.common import atomic  # noqa: E402
+from audio_context_encoder.common import entry  # noqa: E402
+from audio_context_encoder.common import compute
+from audio_context_encoder.evaluation import eta
+from audio_context_encoder.evaluation import evaluation
+from audio_context_encoder import methods
+from audio_context_encoder.dsp import metrics
+from audio_context_encoder.evaluation import excerpts  # noqa: E402
+from audio_context_encoder.evaluation import listening
+from audio_context_encoder.evaluation import perceptual
+from audio_context_encoder.dsp import phase
+from audio_context_encoder.evaluation import plots  # noqa: E402
 from audio_context_encoder import config as config_lib  # noqa: E402
-from audio_context_encoder import paper_tables  # noqa: E402
-from audio_context_encoder.errors import DatasetError, UserError, WriteError  # noqa: E402
-from audio_context_encoder.paper_tables import KINDS, TABLE_GAP  # noqa: E402
+from audio_context_encoder.evaluation import paper_tables  # noqa: E402
+from audio_context_encoder.common.errors import DatasetError, UserError, WriteError  # noqa: E402
+from audio_context_encoder.evaluation.paper_tables import KINDS, TABLE_GAP  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('music_data', 'data/demo-music', 'music dataset folder (manifest.json + tfrecords)')
@@ -213,7 +222,7 @@ def _figure(kind, data_dir, net, lpc_out, chosen):
   import matplotlib  # optional and slow to import: only for the figures
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt
-  from audio_context_encoder import reader  # TensorFlow (tf.data)
+  from audio_context_encoder.context_encoder import reader  # TensorFlow (tf.data)
 
   if len(net['snr_ms']) != len(lpc_out['snr_ms']) or not len(net['snr_ms']):
     return None
@@ -295,26 +304,9 @@ def prepare_out_dir(out_dir: str) -> None:
 
 def main(argv):
   del argv
-  problem = flag_problem()
-  if problem:
-    print(f'error: {problem}', file=sys.stderr)
-    return 2
-  try:
-    with errors.sigterm_raises():
-      return run()
-  except (UserError, DatasetError, WriteError) as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 2
-  except KeyboardInterrupt:
-    compute.stop_workers()
-    print('interrupted; finished jobs and the progress of the current one are saved: run the '
-          'same command to go on', file=sys.stderr)
-    return 130
-  except errors.Terminated:
-    compute.stop_workers()
-    print('terminated (SIGTERM); finished jobs and the progress of the current one are saved: '
-          'run the same command to go on', file=sys.stderr)
-    return 143
+  return entry.run_main(flag_problem(), run, (UserError, DatasetError, WriteError),
+                        'finished jobs and the progress of the current one are saved: run the same '
+                        'command to go on')
 
 
 def run() -> int:

@@ -15,9 +15,10 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 # TensorFlow (reader, training) is imported once the flags are checked: a mistake is one line
 # in a second, with nothing created.
-from audio_context_encoder import atomic, config  # noqa: E402
-from audio_context_encoder.errors import DatasetError, UserError, WriteError  # noqa: E402
-from audio_context_encoder.manifest import check_splits  # noqa: E402
+from audio_context_encoder.common import atomic  # noqa: E402
+from audio_context_encoder import config
+from audio_context_encoder.common.errors import DatasetError, UserError, WriteError  # noqa: E402
+from audio_context_encoder.data.manifest import check_splits  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('data_dir', None, 'dataset folder with {train,valid}-*.tfrecord and manifest.json')
@@ -130,7 +131,8 @@ def main(argv):
   try:  # before the run folder exists: a bad dataset or folder leaves nothing behind
     check_splits(FLAGS.data_dir, ('train', 'valid'), 64 if cfg.signal.Lg == 1024 else 48)
     check_runs_dir(FLAGS.runs_dir)
-    from audio_context_encoder import reader, training
+    from audio_context_encoder.context_encoder import reader
+    from audio_context_encoder.context_encoder import training
     reader.check_shards(FLAGS.data_dir, ('train', 'valid'))
   except (DatasetError, WriteError) as e:
     sys.exit(f'train.py: {e}')

@@ -11,7 +11,7 @@ import pytest
 @pytest.fixture(scope='session')
 def gspi_16k():
   """ltfatpy's glockenspiel recording (44.1 kHz), resampled to 16 kHz, float64."""
-  from audio_context_encoder.audio_file import glockenspiel_16k
+  from audio_context_encoder.audio.audio_file import glockenspiel_16k
   return glockenspiel_16k()
 
 
@@ -31,7 +31,7 @@ def rng():
 def kernels(request):
   """Runs a test with the numba kernels (compute.compiled; without numba both runs are numpy)
   and with the batched-numpy fallback."""
-  from audio_context_encoder import compute
+  from audio_context_encoder.common import compute
   previous = compute.use_compiled(request.param == 'compiled')
   yield request.param
   compute.use_compiled(previous)

@@ -11,31 +11,25 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 PACKAGES = ('audio_context_encoder', 'tfrecords_tools', 'experiments', 'benchmarks')
 LIBRARY = 'audio_context_encoder'
 
-# The library's layers, lowest first. A module may import modules of its own layer or lower.
+# The library's layers, lowest first: its packages (and the three modules at its top). A module
+# may import modules of its own package, and of packages of its own layer or lower; no package
+# cycle (test_no_package_cycle_inside_the_library).
 LAYERS = {
-    # 0: foundations, no signal model
-    'errors': 0, 'config': 0, 'atomic': 0, 'compute': 0, '__init__': 0,
-    # 1: the signal model: audio in, windows, STFT/DGT features, dataset manifests, metrics
-    'audio_file': 1, 'audio_io': 1, 'segmenting': 1, 'manifest': 1, 'dgt': 1, 'features': 1,
-    'metrics': 1, 'perceptual': 1,
-    # the long-gap package's protocol, STFT and metrics (Chang et al. 2019)
-    'longgap.__init__': 1, 'longgap.config': 1, 'longgap.spectrogram': 1, 'longgap.tf_stft': 1,
-    'longgap.metrics': 1, 'longgap.model_config': 1, 'longgap.receptive_field': 1,
-    'longgap.paper_tables': 1,
-    # 2: what learns, what it reads (inputs, tf.data) and what reconstructs
-    'model': 2, 'losses': 2, 'training': 2, 'overfit': 2, 'inference': 2, 'network_inputs': 2,
-    'reader': 2,
-    'phase': 2, 'phase_tf': 2, 'lpc': 2, 'lpc_tf': 2, 'reference': 2, 'janssen': 2,
-    # the long-gap package beside reconstruction: its models and baselines (on phase and lpc)
-    'longgap.gated': 2, 'longgap.losses': 2, 'longgap.models': 2, 'longgap.training': 2,
-    'longgap.phase_options': 2, 'longgap.baselines': 2, 'longgap.deep_prior': 2,
-    'longgap.classifiers': 2, 'longgap.trained': 2,
-    # 3: methods and their evaluation, inpainting of files
-    'methods': 3, 'evaluation': 3, 'paper_tables': 3, 'folder_evaluation': 3, 'eta': 3,
-    'inpaint': 3, 'plots': 3, 'excerpts': 3, 'listening': 3,
-    # 4: the command line
-    'selfcheck': 4, '__main__': 4,
+    # 0: foundations, no signal model: the parameters, one-line errors, all-or-nothing writes,
+    # worker processes and the optional numba kernels
+    '__init__': 0, 'config': 0, 'common': 0,
+    # 1: audio in and out, dataset manifests and §3.2 windows, signal processing without learning
+    'audio': 1, 'data': 1, 'dsp': 1,
+    # 2: what learns: the context encoder (Marafioti et al. 2019), the long-gap models (Chang et al.)
+    'context_encoder': 2, 'longgap': 2,
+    # 3: the ways to fill a gap behind one interface, and inpainting files with them
+    'methods': 3,
+    # 4: their evaluation: tables, the excerpt protocol, ViSQOL, the listening page
+    'evaluation': 4,
+    # 5: the command line
+    'cli': 5, '__main__': 5,
 }
+TOP_MODULES = ('__init__', '__main__', 'config')  # the only modules outside a package
 
 
 def modules():
@@ -64,6 +58,9 @@ def imports(name: str, path: pathlib.Path, known) -> set:
       continue
     for target in targets:
       while target and target not in known:
+        if target + '.__init__' in known:  # a package: its __init__
+          target += '.__init__'
+          break
         target = target.rpartition('.')[0]
       if target and target != name:
         out.add(target)
@@ -107,6 +104,11 @@ def short(module: str) -> str:
   return module[len(LIBRARY) + 1:] if module.startswith(LIBRARY + '.') else '__init__'
 
 
+def part(module: str) -> str:
+  """The layer unit of a library module: its package, or the module itself at the top."""
+  return short(module).split('.')[0]
+
+
 def test_the_cycle_finder_finds_cycles():
   assert cycle({'a': {'b'}, 'b': {'c'}, 'c': {'a'}}) == ['a', 'b', 'c', 'a']
   assert cycle({'a': {'b', 'c'}, 'b': {'c'}, 'c': set()}) == []
@@ -114,7 +116,7 @@ def test_the_cycle_finder_finds_cycles():
 
 def test_no_module_cycle():
   edges = graph()
-  assert 'audio_context_encoder.evaluation' in edges and edges['audio_context_encoder.evaluation']
+  assert 'audio_context_encoder.evaluation.evaluation' in edges and edges['audio_context_encoder.evaluation.evaluation']
   loop = cycle({k: {t for t in v if t not in PACKAGES} for k, v in edges.items()})
   assert not loop, 'import cycle: ' + ' -> '.join(loop)
 
@@ -133,21 +135,36 @@ def library_modules():
   return sorted(m for m in graph() if m.split('.')[0] == LIBRARY)
 
 
-def test_every_library_module_has_a_layer():
-  missing = [short(m) for m in library_modules() if short(m) not in LAYERS]
-  assert not missing, (f'{missing}: add each new library module to LAYERS in '
+def test_every_library_module_is_in_a_package_with_a_layer():
+  modules = library_modules()
+  flat = [short(m) for m in modules if '.' not in short(m) and short(m) not in TOP_MODULES]
+  assert not flat, (f'{flat}: put each library module in the package of its layer '
+                    '(docs/reference.md, "Layers"), not at the top of the library')
+  missing = sorted({part(m) for m in modules} - set(LAYERS))
+  assert not missing, (f'{missing}: add each new library package to LAYERS in '
                        'tests/test_architecture.py (and docs/reference.md, "Layers")')
-  stale = sorted(set(LAYERS) - {short(m) for m in library_modules()})
+  stale = sorted(set(LAYERS) - {part(m) for m in modules})
   assert not stale, f'{stale}: in LAYERS but no longer in the library; remove them'
+
+
+def test_no_package_cycle_inside_the_library():
+  edges = {}
+  for name, targets in graph().items():
+    if name.split('.')[0] == LIBRARY:
+      edges.setdefault(part(name), set()).update(
+          part(t) for t in targets if t.split('.')[0] == LIBRARY and t != LIBRARY
+          and part(t) != part(name))
+  loop = cycle(edges)
+  assert not loop, 'package cycle: ' + ' -> '.join(loop)
 
 
 @pytest.mark.parametrize('module', library_modules())
 def test_imports_go_down_the_layers(module):
   edges = graph()
-  layer = LAYERS.get(short(module))
+  layer = LAYERS.get(part(module))
   if layer is None:
-    pytest.skip('not in LAYERS (test_every_library_module_has_a_layer fails)')
-  upward = [f'{short(t)} (layer {LAYERS[short(t)]})' for t in sorted(edges[module])
+    pytest.skip('its package is not in LAYERS (the test above fails)')
+  upward = [f'{short(t)} (layer {LAYERS[part(t)]})' for t in sorted(edges[module])
             if t.split('.')[0] == LIBRARY and t != LIBRARY
-            and LAYERS.get(short(t), -1) > layer]
+            and LAYERS.get(part(t), -1) > layer]
   assert not upward, f'{short(module)} (layer {layer}) imports upward: {", ".join(upward)}'

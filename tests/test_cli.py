@@ -6,10 +6,13 @@ import numpy as np
 import pytest
 import soundfile
 
-from audio_context_encoder import __main__ as cli
-from audio_context_encoder import config, evaluation, methods, metrics
-from audio_context_encoder import model as model_lib
-from audio_context_encoder.folder_evaluation import windows_of
+from audio_context_encoder.cli import main as cli
+from audio_context_encoder import config
+from audio_context_encoder.evaluation import evaluation
+from audio_context_encoder import methods
+from audio_context_encoder.dsp import metrics
+from audio_context_encoder.context_encoder import model as model_lib
+from audio_context_encoder.evaluation.folder_evaluation import windows_of
 
 RATES = [16000, 44100, 48000]
 

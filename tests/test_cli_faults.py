@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from audio_context_encoder import __main__ as cli
-from audio_context_encoder import atomic, audio_file, methods
+from audio_context_encoder.cli import main as cli
+from audio_context_encoder.common import atomic
+from audio_context_encoder.audio import audio_file
+from audio_context_encoder import methods
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -65,7 +67,8 @@ def test_an_input_named_like_a_stale_temp_file_is_read_not_deleted(tmp_path, cap
 
 SLOW_WRITE = """
 import sys, time
-from audio_context_encoder import __main__ as cli, audio_file
+from audio_context_encoder.cli import main as cli
+from audio_context_encoder.audio import audio_file
 real = audio_file._write_codes
 def slow(tmp, frames, *a):
   def trickle():
@@ -173,7 +176,7 @@ def test_an_unreadable_input_says_permission_denied(tmp_path, capsys, monkeypatc
 
 FILE_SIZE_LIMIT = """
 import resource, signal, sys
-from audio_context_encoder import __main__ as cli
+from audio_context_encoder.cli import main as cli
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write then fails with EFBIG, as on a full disk
 resource.setrlimit(resource.RLIMIT_FSIZE, (200000, 200000))
 sys.exit(cli.main(sys.argv[1:]))

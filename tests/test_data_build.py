@@ -14,9 +14,10 @@ import pytest
 import soundfile as sf
 import tensorflow as tf
 
-from audio_context_encoder import config, features
+from audio_context_encoder import config
+from audio_context_encoder.context_encoder import features
 from audio_context_encoder.config import DataConfig
-from audio_context_encoder import reader
+from audio_context_encoder.context_encoder import reader
 from tfrecords_tools import sources, splits, table1, writer
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -13,7 +13,8 @@ import pytest
 import soundfile as sf
 
 from audio_context_encoder.config import DataConfig
-from audio_context_encoder import audio_io, reader
+from audio_context_encoder.audio import audio_io
+from audio_context_encoder.context_encoder import reader
 from tfrecords_tools import download, sources, splits, writer
 
 

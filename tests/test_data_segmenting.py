@@ -5,7 +5,8 @@ import pytest
 import soundfile as sf
 
 from audio_context_encoder.config import DataConfig
-from audio_context_encoder import audio_io, segmenting
+from audio_context_encoder.audio import audio_io
+from audio_context_encoder.data import segmenting
 from tfrecords_tools import writer
 
 DATA = DataConfig()

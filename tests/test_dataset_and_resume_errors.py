@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from audio_context_encoder import errors, training
+from audio_context_encoder.common import errors
+from audio_context_encoder.context_encoder import training
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

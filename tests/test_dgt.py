@@ -1,10 +1,12 @@
-"""The numpy DGT (audio_context_encoder.dgt) against ltfatpy and the TF features."""
+"""The numpy DGT (audio_context_encoder.dsp.dgt) against ltfatpy and the TF features."""
 
 import numpy as np
 import pytest
 from ltfatpy import dgtreal, firwin, gabdual, idgtreal
 
-from audio_context_encoder import config, dgt, features
+from audio_context_encoder import config
+from audio_context_encoder.dsp import dgt
+from audio_context_encoder.context_encoder import features
 
 
 def _ltfat(sig):

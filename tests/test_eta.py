@@ -1,12 +1,13 @@
-"""The time estimate `make tables` prints before it starts (audio_context_encoder/eta.py)."""
+"""The time estimate `make tables` prints before it starts (audio_context_encoder/evaluation/eta.py)."""
 
 import json
 
 import numpy as np
 import pytest
 
-from audio_context_encoder import eta, evaluation
-from audio_context_encoder.manifest import REQUIRED
+from audio_context_encoder.evaluation import eta
+from audio_context_encoder.evaluation import evaluation
+from audio_context_encoder.data.manifest import REQUIRED
 
 
 def test_segment_count_from_manifest(tmp_path):

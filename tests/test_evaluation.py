@@ -5,7 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from audio_context_encoder import config, evaluation, features, lpc, metrics
+from audio_context_encoder import config
+from audio_context_encoder.evaluation import evaluation
+from audio_context_encoder.context_encoder import features
+from audio_context_encoder.dsp import lpc
+from audio_context_encoder.dsp import metrics
 
 SIG64 = config.signal_config(64)
 SIG48 = config.signal_config(48)
@@ -15,7 +19,7 @@ FAST = config.paper().replace(reconstruction=config.ReconstructionConfig(fgla_it
 @pytest.fixture(scope='module')
 def windows():
   """Six 5632-sample windows (segment + 256 margins) of gspi at 16 kHz."""
-  from audio_context_encoder.audio_file import glockenspiel_16k
+  from audio_context_encoder.audio.audio_file import glockenspiel_16k
   x = glockenspiel_16k()
   return np.stack([x[s:s + 5632] for s in 1000 + 3300 * np.arange(6)]).astype(np.float32)
 
@@ -85,7 +89,7 @@ def test_network_48_extensions(windows):
 
 
 def test_tables_2_and_3_name_the_network_alike_with_the_same_lines(windows):
-  from audio_context_encoder import paper_tables
+  from audio_context_encoder.evaluation import paper_tables
   results = {}
   for table, gap_ms in paper_tables.TABLE_GAP.items():
     for kind in paper_tables.KINDS:

@@ -13,7 +13,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audio_context_encoder import atomic, audio_io, errors, evaluation
+from audio_context_encoder.common import atomic
+from audio_context_encoder.audio import audio_io
+from audio_context_encoder.common import errors
+from audio_context_encoder.evaluation import evaluation
 from tests.test_data_build import DATA, ROOT, build, shard_hashes, write_tracks
 from tfrecords_tools import sources, writer
 
@@ -182,7 +185,7 @@ def test_not_writable_out_is_one_line(tmp_path):
   ro = tmp_path / 'ro'
   ro.mkdir()
   code = ('import errno, os, sys\n'
-          'from audio_context_encoder import atomic\n'
+          'from audio_context_encoder.common import atomic\n'
           'real = os.open\n'
           f'def refusing(path, *a, **k):\n'
           f'  if str(path).startswith({str(ro)!r}):\n'

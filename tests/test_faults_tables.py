@@ -10,8 +10,11 @@ import sys
 import numpy as np
 import pytest
 
-from audio_context_encoder import atomic, config, evaluation, methods
-from audio_context_encoder import model as model_lib
+from audio_context_encoder.common import atomic
+from audio_context_encoder import config
+from audio_context_encoder.evaluation import evaluation
+from audio_context_encoder import methods
+from audio_context_encoder.context_encoder import model as model_lib
 from audio_context_encoder.config import DataConfig
 from tests.test_data_build import ROOT, write_tracks
 from tests.test_faults_builds import ENV, alive, children, one_line, wait_for

@@ -5,7 +5,10 @@ import pytest
 import tensorflow as tf
 from ltfatpy import dgtreal, firwin
 
-from audio_context_encoder import config, dgt, features, phase
+from audio_context_encoder import config
+from audio_context_encoder.dsp import dgt
+from audio_context_encoder.context_encoder import features
+from audio_context_encoder.dsp import phase
 
 GAPS = [64, 48]
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from scipy import signal as sps
 
-from audio_context_encoder import inpaint, methods
+from audio_context_encoder.methods import inpaint
+from audio_context_encoder import methods
 
 
 def bright(rate, seconds=2.0, channels=1, seed=0):

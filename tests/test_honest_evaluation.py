@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from audio_context_encoder import __main__ as cli
-from audio_context_encoder import folder_evaluation, metrics, paper_tables
+from audio_context_encoder.cli import main as cli
+from audio_context_encoder.evaluation import folder_evaluation
+from audio_context_encoder.dsp import metrics
+from audio_context_encoder.evaluation import paper_tables
 from audio_context_encoder.config import DataConfig
 from tfrecords_tools import writer
 

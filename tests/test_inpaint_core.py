@@ -3,8 +3,11 @@
 import numpy as np
 import pytest
 
-from audio_context_encoder import audio_file, config, inpaint, methods
-from audio_context_encoder.errors import UserError
+from audio_context_encoder.audio import audio_file
+from audio_context_encoder import config
+from audio_context_encoder.methods import inpaint
+from audio_context_encoder import methods
+from audio_context_encoder.common.errors import UserError
 
 
 def identity_filler(zone):

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import soundfile
 
-from audio_context_encoder import __main__ as cli
-from audio_context_encoder import inpaint, methods
+from audio_context_encoder.cli import main as cli
+from audio_context_encoder.methods import inpaint
+from audio_context_encoder import methods
 
 # deep-prior goes through the same LongGap adapter as longgap-lpc, similarity and masked; one
 # fit costs about 9 s on these cores even at one iteration, too slow for the suite.

@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 import soundfile
 
-from audio_context_encoder import __main__ as cli
-from audio_context_encoder import evaluation, inpaint, methods
-from audio_context_encoder.errors import UserError
+from audio_context_encoder.cli import main as cli
+from audio_context_encoder.evaluation import evaluation
+from audio_context_encoder.methods import inpaint
+from audio_context_encoder import config, methods
+from audio_context_encoder.common.errors import UserError
 
 
 def damaged_tones(path, rate, channels, gap, seconds=2.0, subtype='PCM_24', seed=0):
@@ -126,7 +128,7 @@ def test_the_adapter_hands_the_baseline_exactly_the_gap():
   windows = rng.standard_normal((3, 5120 + 512)).astype(np.float32)
   scores = evaluation.evaluate(windows, masked, 64)
   np.testing.assert_allclose(scores['snr_td'], 0.0, atol=1e-6)  # zeros in the gap: 0 dB
-  restored = masked.restore(windows[:, 256:-256], methods.config_lib.signal_config(64))['restored']
+  restored = masked.restore(windows[:, 256:-256], config.signal_config(64)).restored
   np.testing.assert_array_equal(restored[:, :2048], windows[:, 256:256 + 2048])
   np.testing.assert_array_equal(restored[:, 2048:3072], 0)
 

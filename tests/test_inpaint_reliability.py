@@ -9,8 +9,12 @@ import numpy as np
 import pytest
 import soundfile
 
-from audio_context_encoder import __main__ as cli
-from audio_context_encoder import atomic, audio_file, errors, inpaint, methods
+from audio_context_encoder.cli import main as cli
+from audio_context_encoder.common import atomic
+from audio_context_encoder.audio import audio_file
+from audio_context_encoder.common import errors
+from audio_context_encoder.methods import inpaint
+from audio_context_encoder import methods
 
 
 def full_scale(path, rate, channels=2, seconds=1.0, fmt=None, subtype='PCM_24'):
@@ -167,7 +171,8 @@ def test_disk_full_before_and_during_the_write(tmp_path, capfd, monkeypatch):
 
 FAILING_WRITE = """
 import errno, sys
-from audio_context_encoder import __main__ as cli, audio_file
+from audio_context_encoder.cli import main as cli
+from audio_context_encoder.audio import audio_file
 def full_disk(tmp, frames, *a):
   next(frames)  # reading the input, block by block, when the disk fills up
   raise OSError(errno.ENOSPC, 'No space left on device')

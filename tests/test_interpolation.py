@@ -10,8 +10,11 @@ import numpy as np
 import pytest
 from scipy.signal import get_window
 
-from audio_context_encoder import config, evaluation, features, methods
-from audio_context_encoder import model as model_lib
+from audio_context_encoder import config
+from audio_context_encoder.evaluation import evaluation
+from audio_context_encoder.context_encoder import features
+from audio_context_encoder import methods
+from audio_context_encoder.context_encoder import model as model_lib
 
 
 def reference_interpolation(segment, sig):

@@ -5,8 +5,11 @@ import numpy as np
 import pytest
 from scipy import signal as sps
 
-from audio_context_encoder import __main__ as cli
-from audio_context_encoder import config, janssen, lpc, methods
+from audio_context_encoder.cli import main as cli
+from audio_context_encoder import config
+from audio_context_encoder.dsp import janssen
+from audio_context_encoder.dsp import lpc
+from audio_context_encoder import methods
 
 CFG = config.JANSSEN
 
@@ -101,7 +104,7 @@ def test_the_methods_fill_only_the_gap_and_are_registered():
   seg = np.stack([0.3 * np.sin(2 * np.pi * f * t[:sig.L]) for f in (300.0, 700.0)])
   for name in ('janssen', 'janssen-gapwise'):
     m = methods.get(name)
-    out = m.restore(seg, sig)['restored']
+    out = m.restore(seg, sig).restored
     keep = np.ones(sig.L, bool)
     keep[sig.Lc:sig.Lc + sig.Lg] = False
     np.testing.assert_array_equal(out[:, keep], seg[:, keep])

@@ -10,7 +10,10 @@ import threading
 import numpy as np
 import pytest
 
-from audio_context_encoder import excerpts, listening, methods, perceptual
+from audio_context_encoder.evaluation import excerpts
+from audio_context_encoder.evaluation import listening
+from audio_context_encoder import methods
+from audio_context_encoder.evaluation import perceptual
 from experiments.page_screenshot import chromium_driver
 
 

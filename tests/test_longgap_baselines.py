@@ -3,8 +3,12 @@
 import numpy as np
 import pytest
 
-from audio_context_encoder.longgap import baselines, config, deep_prior, metrics, phase_options
-from audio_context_encoder.longgap import spectrogram
+from audio_context_encoder.longgap import baselines
+from audio_context_encoder.longgap import config
+from audio_context_encoder.longgap import deep_prior
+from audio_context_encoder.longgap import metrics
+from audio_context_encoder.longgap import phase_options
+from audio_context_encoder.dsp import spectrogram
 
 SR = 16000
 

@@ -6,7 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from audio_context_encoder.longgap import classifiers, losses, metrics
+from audio_context_encoder.longgap import classifiers
+from audio_context_encoder.longgap import losses
+from audio_context_encoder.longgap import metrics
 from experiments import longgap_classifier_trainer as trainer
 
 T = 1024

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from audio_context_encoder import __main__ as cli
+from audio_context_encoder.cli import main as cli
 from audio_context_encoder import methods
-from audio_context_encoder.longgap import config, trained
+from audio_context_encoder.longgap import config
+from audio_context_encoder.longgap import trained
 from experiments import longgap_shipping, longgap_trainer, run_events
 from tests.test_longgap_models import TINY_SPEC, TINY_WAVE
 from tests.test_longgap_models_cli import tiny_folder  # noqa: F401 (a fixture)

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from audio_context_encoder.longgap import config, metrics, spectrogram
+from audio_context_encoder.longgap import config
+from audio_context_encoder.longgap import metrics
+from audio_context_encoder.dsp import spectrogram
 
 
 def test_masked_l1_is_the_mean_over_all_samples_of_the_masked_error(rng):

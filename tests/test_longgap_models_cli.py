@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from audio_context_encoder.longgap import classifiers, config
+from audio_context_encoder.longgap import classifiers
+from audio_context_encoder.longgap import config
 from experiments import longgap_classifier_trainer as clf_trainer
 from experiments import longgap_trainer as longgap_train
 from tfrecords_tools import longgap_dataset

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from absl import flags
 
-from audio_context_encoder.longgap import classifiers, config
+from audio_context_encoder.longgap import classifiers
+from audio_context_encoder.longgap import config
 from experiments import longgap_classifier_trainer as trainer
 from experiments import longgap_report as report
 from experiments import longgap_tables

@@ -6,7 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from audio_context_encoder.longgap import config, models, trained
+from audio_context_encoder.longgap import config
+from audio_context_encoder.longgap import models
+from audio_context_encoder.longgap import trained
 from tests.test_longgap_models import TINY_SPEC, TINY_WAVE
 
 

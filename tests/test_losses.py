@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from audio_context_encoder import config, losses
-from audio_context_encoder import model as model_lib
+from audio_context_encoder import config
+from audio_context_encoder.context_encoder import losses
+from audio_context_encoder.context_encoder import model as model_lib
 
 
 def with_train(cfg, **changes):

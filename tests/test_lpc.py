@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 from scipy import signal as sps
 
-from audio_context_encoder import config, lpc, metrics, reference
+from audio_context_encoder import config
+from audio_context_encoder.dsp import lpc
+from audio_context_encoder.dsp import metrics
+from audio_context_encoder.dsp import reference
 
 SIG = config.signal_config(64)
 librosa = pytest.importorskip('librosa')  # test extra
@@ -14,7 +17,7 @@ librosa = pytest.importorskip('librosa')  # test extra
 def test_burg_equals_librosa_lpc_order_1000(backend, kernels, gspi_16k):
   contexts = np.stack([gspi_16k[s:s + 2048] for s in 1500 + 2900 * np.arange(6)])
   if backend == 'tf':
-    from audio_context_encoder import lpc_tf
+    from audio_context_encoder.dsp import lpc_tf
     ours = lpc_tf.burg(contexts, 1000)
   else:
     ours = lpc.burg(contexts, 1000)

@@ -12,9 +12,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from audio_context_encoder import config, dgt, features, losses, lpc, methods, network_inputs
-from audio_context_encoder import model as model_lib
-from audio_context_encoder import reader, training
+from audio_context_encoder import config
+from audio_context_encoder.dsp import dgt
+from audio_context_encoder.context_encoder import features
+from audio_context_encoder.context_encoder import losses
+from audio_context_encoder.dsp import lpc
+from audio_context_encoder import methods
+from audio_context_encoder.context_encoder import network_inputs
+from audio_context_encoder.context_encoder import model as model_lib
+from audio_context_encoder.context_encoder import reader
+from audio_context_encoder.context_encoder import training
 from tests.test_data_build import build, write_tracks
 from tests.test_training_helpers import small_config
 
@@ -43,7 +50,7 @@ def test_step_zero_is_lpc_and_survives_saving(tmp_path, gspi_segments):
   method = methods.Network(model=path)  # the inference path of `evaluate` and `inpaint`
   assert method.cfg.network.residual == 'lpc'
   restored = method.restore(gspi_segments, cfg.signal)
-  np.testing.assert_array_equal(restored['magnitudes'], inputs[1].numpy())
+  np.testing.assert_array_equal(restored.magnitudes, inputs[1].numpy())
 
 
 def test_inputs_never_read_the_gap(gspi_segments):

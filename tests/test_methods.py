@@ -3,9 +3,13 @@
 import numpy as np
 import pytest
 
-from audio_context_encoder import __main__ as cli
-from audio_context_encoder import config, evaluation, lpc, methods, metrics
-from audio_context_encoder.errors import UserError
+from audio_context_encoder.cli import main as cli
+from audio_context_encoder import config
+from audio_context_encoder.evaluation import evaluation
+from audio_context_encoder.dsp import lpc
+from audio_context_encoder import methods
+from audio_context_encoder.dsp import metrics
+from audio_context_encoder.common.errors import UserError
 
 SIG64, SIG48 = config.signal_config(64), config.signal_config(48)
 
@@ -21,7 +25,7 @@ class Zeros(methods.Method):
   def restore(self, segments, sig):
     out = np.array(segments, np.float64)
     out[:, sig.Lc:sig.Lc + sig.Lg] = 0.0
-    return {'restored': out}
+    return methods.Restored(out)
 
 
 @pytest.fixture
@@ -62,7 +66,7 @@ def test_extension_wraps_any_method(zeros_registered):
   """Table 3's wrapper around a method that fills only 64 ms: the 48 ms gap is extended to
   the 64 ms one inside the margins, and the scores are averaged over the three extensions."""
   zeros = methods.get('zeros')
-  zeros.any_layout = False
+  zeros.fills = lambda sig: sig == zeros.sig  # it fills only its own layout
   w = windows()
   wrappers = methods.extensions(zeros)
   assert [x.extension for x in wrappers] == ['forward', 'backward', 'centred']

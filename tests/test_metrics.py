@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from audio_context_encoder import config, metrics
+from audio_context_encoder import config
+from audio_context_encoder.dsp import metrics
 
 SIG64 = config.signal_config(64)
 SIG48 = config.signal_config(48)

@@ -5,8 +5,10 @@ import pytest
 import tensorflow as tf
 import keras
 
-from audio_context_encoder import config, features, inference
-from audio_context_encoder import model as model_lib
+from audio_context_encoder import config
+from audio_context_encoder.context_encoder import features
+from audio_context_encoder.context_encoder import inference
+from audio_context_encoder.context_encoder import model as model_lib
 
 # docs/reference.md, "Network": (layer, output shape) for the 64 ms magnitude network.
 REFERENCE_TABLE = [

@@ -11,8 +11,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audio_context_encoder import __main__ as cli
-from audio_context_encoder import excerpts, methods, metrics, perceptual
+from audio_context_encoder.cli import main as cli
+from audio_context_encoder.evaluation import excerpts
+from audio_context_encoder import methods
+from audio_context_encoder.dsp import metrics
+from audio_context_encoder.evaluation import perceptual
 from audio_context_encoder.config import DataConfig
 from tests.test_data_build import ROOT
 from tests.test_faults_builds import ENV
@@ -21,7 +24,7 @@ from tfrecords_tools import writer
 
 @pytest.fixture(scope='module')
 def glockenspiel():
-  from audio_context_encoder.audio_file import glockenspiel_16k
+  from audio_context_encoder.audio.audio_file import glockenspiel_16k
   return glockenspiel_16k()[:3 * excerpts.RATE].astype(np.float64)
 
 

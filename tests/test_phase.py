@@ -5,7 +5,11 @@ import pytest
 from ltfatpy import dgtreal, firwin, gabdual, idgtreal
 from scipy import signal as sps
 
-from audio_context_encoder import config, dgt, metrics, phase, reference
+from audio_context_encoder import config
+from audio_context_encoder.dsp import dgt
+from audio_context_encoder.dsp import metrics
+from audio_context_encoder.dsp import phase
+from audio_context_encoder.dsp import reference
 
 SIG = config.signal_config(64)
 
@@ -188,11 +192,11 @@ def test_fft_helpers_equal_scipy_fft(pocketfft, monkeypatch, rng):
   (and the plain scipy.fft fallback when scipy's pocketfft module is not where it is looked for)."""
   from scipy import fft as sfft
   if not pocketfft:
-    monkeypatch.setattr(phase, '_pocketfft', None)
+    monkeypatch.setattr(dgt, '_pocketfft', None)
   x = rng.standard_normal((3, 11, SIG.M))
   c = sfft.rfft(rng.standard_normal((3, 11, SIG.M)))
-  np.testing.assert_array_equal(phase._rfft(x, np.empty_like(c)), sfft.rfft(x, axis=-1))
-  np.testing.assert_array_equal(phase._irfft(c, SIG.M, np.empty_like(x)), sfft.irfft(c, n=SIG.M, axis=-1))
+  np.testing.assert_array_equal(dgt.rfft_into(x, np.empty_like(c)), sfft.rfft(x, axis=-1))
+  np.testing.assert_array_equal(dgt.irfft_into(c, SIG.M, np.empty_like(x)), sfft.irfft(c, n=SIG.M, axis=-1))
   # unscaled inverse (FGLA folds 1/M into the dual window): the same floats for M a power of 2
-  np.testing.assert_array_equal(phase._irfft(c, SIG.M, np.empty_like(x), scaled=False) / SIG.M,
+  np.testing.assert_array_equal(dgt.irfft_into(c, SIG.M, np.empty_like(x), scaled=False) / SIG.M,
                                 sfft.irfft(c, n=SIG.M, axis=-1))

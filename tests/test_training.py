@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from audio_context_encoder import model as model_lib
-from audio_context_encoder import training
+from audio_context_encoder.context_encoder import model as model_lib
+from audio_context_encoder.context_encoder import training
 from tests.test_training_helpers import dataset_fns, examples, small_config
 
 

@@ -16,8 +16,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 def examples(cfg, n: int):
   """(context [n, 16, 257, 4], target [n, 11, 257, C]) numpy arrays via features.py."""
-  from audio_context_encoder import features
-  from audio_context_encoder.overfit import gspi_segments
+  from audio_context_encoder.context_encoder import features
+  from audio_context_encoder.context_encoder.overfit import gspi_segments
   seg = gspi_segments(n)
   context = features.context_features(seg, cfg.signal).numpy()
   if cfg.network.output == 'complex':
@@ -56,7 +56,7 @@ def main(argv):
     cpu = tf.config.list_physical_devices('CPU')[0]
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * args['virtual_cpus'])
-  from audio_context_encoder import training
+  from audio_context_encoder.context_encoder import training
   cfg = small_config(args['batch_size'], args['validation_interval'], steps=args['steps'],
                      lr_drop_step=args.get('lr_drop_step', 0))
   context, target = examples(cfg, args.get('examples', 8))

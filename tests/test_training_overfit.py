@@ -9,7 +9,7 @@ Uses two documented options, measured with `python -m experiments.overfit` (READ
 
 import pytest
 
-from audio_context_encoder.overfit import overfit
+from audio_context_encoder.context_encoder.overfit import overfit
 
 pytestmark = pytest.mark.slow
 

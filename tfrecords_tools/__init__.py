@@ -8,6 +8,6 @@
   build       the command line (absl)
 
 The signal model the records hold (decoding, the silence rule and windows, the manifest and
-the tf.data readers) belongs to the library: audio_context_encoder.audio_io, segmenting,
+the tf.data readers) belongs to the library: audio_context_encoder.audio.audio_io, segmenting,
 manifest and reader. Imports go one way: tfrecords_tools -> audio_context_encoder.
 """

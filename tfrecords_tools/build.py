@@ -18,7 +18,8 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 from absl import app, flags  # noqa: E402
 
-from audio_context_encoder import atomic, compute, errors  # noqa: E402
+from audio_context_encoder.common import atomic  # noqa: E402
+from audio_context_encoder.common import entry  # noqa: E402
 from audio_context_encoder.config import DataConfig  # noqa: E402
 from tfrecords_tools import download, sources, table1, writer  # noqa: E402
 
@@ -102,24 +103,9 @@ def flag_problem():
 
 def main(argv):
   del argv
-  problem = flag_problem()
-  if problem:
-    print(f'error: {problem}', file=sys.stderr)
-    return 1
-  try:
-    with errors.sigterm_raises():
-      return run()
-  except (writer.BuildError, download.DownloadError, atomic.WriteError) as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 1
-  except KeyboardInterrupt:
-    compute.stop_workers()
-    print('interrupted; finished shards are kept: run the same command to resume', file=sys.stderr)
-    return 130
-  except errors.Terminated:
-    print('terminated (SIGTERM); finished shards are kept: run the same command to resume',
-          file=sys.stderr)
-    return 143
+  return entry.run_main(flag_problem(), run, (writer.BuildError, download.DownloadError, atomic.WriteError),
+                        'finished shards are kept: run the same command to resume',
+                        problem_code=1, error_code=1)
 
 
 def run() -> int:

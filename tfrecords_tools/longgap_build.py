@@ -13,7 +13,8 @@ import time
 
 from absl import app, flags
 
-from audio_context_encoder import atomic, errors
+from audio_context_encoder.common import atomic
+from audio_context_encoder.common import errors
 from audio_context_encoder.longgap import config
 from tfrecords_tools import download, longgap_dataset, longgap_sources, longgap_standins
 

@@ -4,7 +4,7 @@
   <out>/clips.csv           one row per clip: split, index, label, group, source, origin
   <out>/counts.md           clips, groups (speakers / source recordings), labels, minutes per split
   <out>/settings.json       protocol name, sample rate, clip length, the command's source
-Each file is written through audio_context_encoder.atomic (all or nothing). `group` is what
+Each file is written through audio_context_encoder.common.atomic (all or nothing). `group` is what
 must never straddle two splits (a speaker for SC09, a source recording for ESC-50).
 """
 
@@ -18,16 +18,13 @@ from typing import Callable, Dict, List, Sequence
 
 import numpy as np
 
-from audio_context_encoder import atomic
-from audio_context_encoder.errors import AudioDecodeError
+from audio_context_encoder.common import atomic
+from audio_context_encoder.common.errors import AudioDecodeError, DatasetError
 from audio_context_encoder.longgap import config
+from tfrecords_tools.writer import to_int16
 
 SPLITS = ('train', 'valid', 'test')
 FIELDS = ('split', 'index', 'label', 'group', 'source', 'origin')
-
-
-class DatasetError(Exception):
-  """A missing or malformed long-gap dataset (one line, names the folder)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,10 +43,6 @@ def fit_length(x, n: int) -> np.ndarray:
   """Cut to n samples or pad with trailing zeros (SC09's short clips; ESC-50's padded clips)."""
   x = np.asarray(x, np.float32)
   return x[:n] if len(x) >= n else np.pad(x, (0, n - len(x)))
-
-
-def to_int16(x) -> np.ndarray:
-  return np.round(np.clip(x, -1.0, 1.0 - 1 / 32768) * 32768).astype(np.int16)
 
 
 def shared_groups(items: Sequence[ClipItem]) -> List[str]:

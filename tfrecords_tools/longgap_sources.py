@@ -20,7 +20,7 @@ import pathlib
 from typing import List, Optional
 
 from audio_context_encoder.longgap import config
-from audio_context_encoder import audio_io
+from audio_context_encoder.audio import audio_io
 from tfrecords_tools import download
 from tfrecords_tools.longgap_dataset import ClipItem, DatasetError
 

@@ -32,7 +32,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from audio_context_encoder.longgap import config
-from audio_context_encoder import audio_io
+from audio_context_encoder.audio import audio_io
 from tfrecords_tools import download
 from tfrecords_tools.longgap_dataset import ClipItem, DatasetError
 

@@ -15,9 +15,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
-from audio_context_encoder import atomic
+from audio_context_encoder.common import atomic
 from tfrecords_tools import download
-from audio_context_encoder.audio_io import AUDIO_EXTENSIONS
+from audio_context_encoder.audio.audio_io import AUDIO_EXTENSIONS
 from tfrecords_tools.splits import SPLITS, split_by_track
 from tfrecords_tools.writer import BuildError, TrackItem
 

@@ -10,8 +10,8 @@ import sys
 
 from absl import app, flags
 
-from audio_context_encoder.errors import DatasetError
-from audio_context_encoder.manifest import read_manifest
+from audio_context_encoder.common.errors import DatasetError
+from audio_context_encoder.data.manifest import read_manifest
 
 # Paper Table 1: (count, percentage) per split.
 PAPER_TABLE1 = {

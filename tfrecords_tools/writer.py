@@ -37,9 +37,13 @@ from typing import List, Optional, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from audio_context_encoder import atomic, audio_io, compute, config, segmenting
+from audio_context_encoder.common import atomic
+from audio_context_encoder.audio import audio_io
+from audio_context_encoder.common import compute
+from audio_context_encoder import config
+from audio_context_encoder.data import segmenting
 from audio_context_encoder.config import DataConfig
-from audio_context_encoder.errors import AudioDecodeError
+from audio_context_encoder.common.errors import AudioDecodeError
 from tfrecords_tools.splits import SPLITS
 
 LAYOUTS = ('compact', 'float', 'full')
@@ -102,7 +106,7 @@ def _example(tf, audio_bytes, track_id, offset, r64, r48, extra=None):
 
 def _full_features(windows, margin):
   """64 ms context and magnitude target of the central 5120 samples (features.py)."""
-  from audio_context_encoder import features  # TensorFlow: only the 'full' layout needs it
+  from audio_context_encoder.context_encoder import features  # TensorFlow: only the 'full' layout needs it
   sig = config.signal_config(64)
   seg = windows[:, margin:margin + L].astype(np.float32)
   return (features.context_features(seg, sig).numpy().astype('<f4'),

@@ -10,8 +10,10 @@ the masked samples, except the oracle GriffinLimGT (`oracle = True`).
 
 import numpy as np
 
-from audio_context_encoder import lpc
-from audio_context_encoder.longgap import config, phase_options, spectrogram
+from audio_context_encoder.dsp import lpc
+from audio_context_encoder.longgap import config
+from audio_context_encoder.longgap import phase_options
+from audio_context_encoder.dsp import spectrogram
 
 
 def check(clips, mask):

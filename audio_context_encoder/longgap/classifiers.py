@@ -16,7 +16,7 @@ from typing import Optional, Tuple
 import keras
 import tensorflow as tf
 
-from audio_context_encoder.longgap import tf_stft
+from audio_context_encoder.dsp import tf_stft
 
 
 @dataclasses.dataclass(frozen=True)

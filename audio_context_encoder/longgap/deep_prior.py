@@ -15,7 +15,10 @@ import time
 
 import numpy as np
 
-from audio_context_encoder.longgap import config, metrics, phase_options, spectrogram
+from audio_context_encoder.longgap import config
+from audio_context_encoder.longgap import metrics
+from audio_context_encoder.longgap import phase_options
+from audio_context_encoder.dsp import spectrogram
 from audio_context_encoder.longgap.baselines import check
 
 _DB = 80.0

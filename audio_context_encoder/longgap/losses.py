@@ -17,7 +17,7 @@ Both take [B, ...] tensors and return [B]; reduce with tf.reduce_mean for a scal
 import keras
 import tensorflow as tf
 
-from audio_context_encoder.longgap import tf_stft
+from audio_context_encoder.dsp import tf_stft
 
 
 def _flat(x):

@@ -15,8 +15,9 @@ All take restored and target clips [B, T] and the mask [B, T] (True = missing) a
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from audio_context_encoder import metrics as base_metrics
-from audio_context_encoder.longgap import config, spectrogram
+from audio_context_encoder.dsp import metrics as base_metrics
+from audio_context_encoder.dsp import spectrogram
+from audio_context_encoder.longgap import config
 
 
 def _check(restored, target, mask=None):

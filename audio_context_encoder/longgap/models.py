@@ -16,7 +16,11 @@ from typing import List, Tuple
 import keras
 import numpy as np
 
-from audio_context_encoder.longgap import config, phase_options, receptive_field, spectrogram
+from audio_context_encoder.longgap import config
+from audio_context_encoder.longgap import phase_options
+from audio_context_encoder.longgap import receptive_field
+from audio_context_encoder.dsp import spectrogram
+from audio_context_encoder.dsp import tf_stft
 from audio_context_encoder.longgap.gated import GatedConv1D, GatedConv2D
 from audio_context_encoder.longgap.model_config import SpectrogramModelConfig, WaveModelConfig
 
@@ -192,23 +196,11 @@ def build_spectrogram_model(cfg: SpectrogramModelConfig, frames: int, bins: int)
 
 # ----- clips in and out -----
 
-def frame_mask(sample_mask, n_fft: int, hop: int) -> np.ndarray:
-  """[B, T] sample mask -> [B, frames] frame mask (centred frames, spectrogram.stft's layout):
-  True on every frame whose window touches a missing sample."""
-  m = np.atleast_2d(np.asarray(sample_mask, bool))
-  frames = spectrogram.n_frames(m.shape[1], n_fft, hop, center=True)
-  starts = np.arange(frames) * hop - n_fft // 2
-  csum = np.concatenate([np.zeros((len(m), 1), int), np.cumsum(m, axis=1)], axis=1)
-  lo = np.clip(starts, 0, m.shape[1])
-  hi = np.clip(starts + n_fft, 0, m.shape[1])
-  return (csum[:, hi] - csum[:, lo]) > 0
-
-
 def spectrogram_inputs(clips, sample_mask, cfg: SpectrogramModelConfig):
   """(magnitude float32 [B, frames, bins] of the clips with the gap zeroed, frame mask float32)."""
   x = np.where(np.atleast_2d(sample_mask), 0.0, np.atleast_2d(clips))
   mag = np.abs(spectrogram.stft(x, cfg.n_fft, cfg.hop)).astype(np.float32)
-  return mag, frame_mask(sample_mask, cfg.n_fft, cfg.hop).astype(np.float32)
+  return mag, np.asarray(tf_stft.frame_mask(np.atleast_2d(sample_mask), cfg.n_fft, cfg.hop))
 
 
 def inpaint_spectrogram(model, clips, sample_mask, cfg: SpectrogramModelConfig,
@@ -251,4 +243,4 @@ def gap_reach(kind: str, cfg, protocol, seconds: float = None) -> Tuple[int, int
   m = np.zeros((1, protocol.clip_samples), bool)
   m[0, :g] = True
   m = np.roll(m, (protocol.clip_samples - g) // 2, axis=1)
-  return spec_receptive_field(cfg)[0], 2 * int(frame_mask(m, cfg.n_fft, cfg.hop).sum()) + 1
+  return spec_receptive_field(cfg)[0], 2 * int(np.sum(tf_stft.frame_mask(m, cfg.n_fft, cfg.hop))) + 1

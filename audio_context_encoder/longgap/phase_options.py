@@ -14,8 +14,9 @@ Magnitudes are in the centred layout of spectrogram.stft(clip, METHOD_STFT) [fra
 import numpy as np
 
 from audio_context_encoder import config as ace_config
-from audio_context_encoder import phase as ace_phase
-from audio_context_encoder.longgap import config, spectrogram
+from audio_context_encoder.dsp import phase as ace_phase
+from audio_context_encoder.longgap import config
+from audio_context_encoder.dsp import spectrogram
 
 PHASES = ('gl', 'pghi+fgla')
 

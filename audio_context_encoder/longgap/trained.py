@@ -17,8 +17,10 @@ import pathlib
 
 import numpy as np
 
-from audio_context_encoder import audio_file
-from audio_context_encoder.longgap import baselines, config, model_config
+from audio_context_encoder.audio import audio_file
+from audio_context_encoder.longgap import baselines
+from audio_context_encoder.longgap import config
+from audio_context_encoder.longgap import model_config
 
 
 def _tuples(value):

@@ -13,7 +13,9 @@ feature extractor is given (it sees what eq. 2 compares):
 import keras
 import tensorflow as tf
 
-from audio_context_encoder.longgap import losses, models, tf_stft
+from audio_context_encoder.longgap import losses
+from audio_context_encoder.longgap import models
+from audio_context_encoder.dsp import tf_stft
 from audio_context_encoder.longgap.model_config import SpectrogramModelConfig
 
 
