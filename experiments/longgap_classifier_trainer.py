@@ -18,9 +18,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from audio_context_encoder.data import clip_dataset  # noqa: E402
 from audio_context_encoder.common import atomic  # noqa: E402
 from audio_context_encoder.longgap import classifiers, losses, paper_tables  # noqa: E402
-from tfrecords_tools import longgap_dataset  # noqa: E402
 
 KINDS = ('wave', 'spec')
 ENGLISH = ('asterisk-allison', 'tuxpaint-en', 'tuxpaint-en_GB')  # the SC09 stand-in's English test voices
@@ -40,7 +40,7 @@ def accuracy_by_group(model, x, y, groups, batch_size: int = 64) -> dict:
 
 def load(folder, split: str, labels=None):
   """(clips [N, T], label indices [N], labels): labels default to the sorted ones of the split."""
-  clips, rows = longgap_dataset.read_split(folder, split)
+  clips, rows = clip_dataset.read_split(folder, split)
   names = [r['label'] for r in rows]
   labels = list(labels) if labels is not None else sorted(set(names))
   index = {name: i for i, name in enumerate(labels)}
@@ -88,7 +88,7 @@ def train(kind: str, data, out, cfg=classifiers.DEFAULT, epochs: int = 30,
   if isinstance(data, dict):
     splits, labels = {s: data[s] for s in ('train', 'valid', 'test')}, list(data['labels'])
   else:
-    test_groups = [r['group'] for r in longgap_dataset.read_split(data, 'test')[1]]
+    test_groups = [r['group'] for r in clip_dataset.read_split(data, 'test')[1]]
     train_clips, train_y, labels = load(data, 'train')
     splits = {'train': (train_clips, train_y)}
     for s in ('valid', 'test'):

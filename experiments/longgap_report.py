@@ -9,6 +9,7 @@ import csv
 import io
 
 from audio_context_encoder.dsp import metrics as base_metrics
+from audio_context_encoder.evaluation import metric_registry
 from audio_context_encoder.longgap import paper_tables
 from experiments import longgap_scoring as scoring
 
@@ -21,7 +22,14 @@ NETWORK_NAMES = {'ours_spec gl': 'Ours (Spec.) + Griffin-Lim (paper)',
 NAMES = {**scoring.NAMES, **NETWORK_NAMES}
 # the paper's rows we do not run: (row key of paper_tables.TABLE2, why)
 PAPER_ONLY = (('wavernn', NOT_IMPLEMENTED), ('waveglow', NOT_IMPLEMENTED), ('gmcnn', NOT_IMPLEMENTED))
-TABLE2_COLUMNS = scoring.METRICS + scoring.PD
+
+
+def table2_columns() -> tuple:
+  """Table 2's score columns: the registered clip metrics (metric_registry), the perceptual
+  distances last."""
+  labels = [m.label for m in metric_registry.of_kind(metric_registry.CLIP)]
+  return tuple(c for c in labels if c not in scoring.PD) + tuple(c for c in labels if c in scoring.PD)
+
 PAPER_COLUMNS = ('paper ML1', 'paper SSIM', 'paper PD wave', 'paper PD spec', 'paper speed (SC09 clips/min)')
 
 
@@ -68,10 +76,11 @@ def table2(results: dict, networks: dict, paper_rows: dict):
   networks: {row: None (ran) or why it could not run, per dataset: {dataset: reason}};
   paper_rows: {row: paper_tables.TABLE2 key} for the rows the paper reports."""
   md, rows_csv = ['## Table 2: every method on both stand-ins', ''], []
-  arrow = lambda c: '↑' if 'SNR' in c or c in ('SSIM', 'ViSQOL') else '↓'
-  header = ('method', 'clips', *(f'{c} {arrow(c)}' for c in TABLE2_COLUMNS),
+  columns = table2_columns()
+  arrow = lambda c: metric_registry.by_label(metric_registry.CLIP)[c].arrow
+  header = ('method', 'clips', *(f'{c} {arrow(c)}' for c in columns),
             'clips/s', *PAPER_COLUMNS)
-  csv_header = ('dataset', 'method', 'clips', *(f'{c} {s}' for c in TABLE2_COLUMNS for s in ('mean', 'std')),
+  csv_header = ('dataset', 'method', 'clips', *(f'{c} {s}' for c in columns for s in ('mean', 'std')),
                 'clips/s', *PAPER_COLUMNS)
   for dataset, (sel, rows) in results.items():
     md_rows = []
@@ -81,21 +90,21 @@ def table2(results: dict, networks: dict, paper_rows: dict):
       return (*paper_tables.table2_paper_row(k, dataset), paper_tables.table2_speed(k))
 
     for key, (sc, secs, n) in rows.items():
-      cells = [cell(sc, c) if c in sc or c not in scoring.PD else NOT_TRAINED for c in TABLE2_COLUMNS]
+      cells = [cell(sc, c) if c in sc or c not in scoring.PD else NOT_TRAINED for c in columns]
       md_rows.append((NAMES[key], n, *cells, f'{n / secs:.3g}', *paper(key)))
-      stats = [base_metrics.summary(sc[c]) if c in sc else None for c in TABLE2_COLUMNS]
+      stats = [base_metrics.summary(sc[c]) if c in sc else None for c in columns]
       rows_csv.append((dataset, NAMES[key], n,
                        *(f'{s[k]:.6g}' if s else NOT_TRAINED for s in stats for k in ('mean', 'std')),
                        f'{n / secs:.4g}', *paper(key)))
     for key, reasons in networks.items():
       if reasons.get(dataset):
         why = reasons[dataset]
-        md_rows.append((NAMES[key], 0, *(why,) * len(TABLE2_COLUMNS), '', *paper(key)))
-        rows_csv.append((dataset, NAMES[key], 0, *(why,) * (2 * len(TABLE2_COLUMNS)), '', *paper(key)))
+        md_rows.append((NAMES[key], 0, *(why,) * len(columns), '', *paper(key)))
+        rows_csv.append((dataset, NAMES[key], 0, *(why,) * (2 * len(columns)), '', *paper(key)))
     for key, why in PAPER_ONLY:
       name = paper_tables.TABLE2_NAMES[key]
-      md_rows.append((name, 0, *(why,) * len(TABLE2_COLUMNS), '', *paper(key)))
-      rows_csv.append((dataset, name, 0, *(why,) * (2 * len(TABLE2_COLUMNS)), '', *paper(key)))
+      md_rows.append((name, 0, *(why,) * len(columns), '', *paper(key)))
+      rows_csv.append((dataset, name, 0, *(why,) * (2 * len(columns)), '', *paper(key)))
     md += [f'### {DATASETS[dataset]} ({dataset} protocol)', '',
            f'Test split: {sel.n_total} clips, {sel.n_quiet} left out (silent gap); fixed mask '
            f'{sel.protocol.test_mask[0]}-{sel.protocol.test_mask[1]} s. Mean ± std over clips.', '',

@@ -11,21 +11,23 @@ import time
 
 import numpy as np
 
+from audio_context_encoder.common.errors import DatasetError
+from audio_context_encoder.data import clip_dataset
 from audio_context_encoder.dsp import metrics as base_metrics
+from audio_context_encoder.evaluation import metric_registry
 from audio_context_encoder.longgap import baselines
 from audio_context_encoder.longgap import config
 from audio_context_encoder.longgap import deep_prior
-from audio_context_encoder.longgap import metrics
 from audio_context_encoder.longgap import phase_options
-from tfrecords_tools import longgap_dataset
 
 NAMES = {'masked': 'Masked input', 'griffinlim_gt': 'Griffin-Lim GT (oracle)',
          'context_phase_gt': 'GT magnitude + masked PGHI/FGLA (oracle, not in the paper)',
          'lpc': 'LPC (Burg, both sides)', 'simgraph': 'Similarity graph (simplified)',
          'masked dp': 'Masked input, on the Deep Prior clips', 'deep_prior gl': 'Deep Prior + Griffin-Lim',
          'deep_prior pghi+fgla': 'Deep Prior + masked PGHI/FGLA'}
-PD = ('PD wave', 'PD spec')  # perceptual distance on the waveform / spectrogram classifier
-METRICS = ('ML1', 'SSIM', 'SNR gap (dB)', 'spectral SNR (dB)', 'ViSQOL')
+# The perceptual distances on the waveform / spectrogram classifier (clip metrics of
+# evaluation/metric_registry.py that need the classifiers' features).
+PD = (metric_registry.get('pd_wave').label, metric_registry.get('pd_spec').label)
 
 
 def visqol_for(protocol: config.Protocol):
@@ -48,16 +50,16 @@ class Selection:
 
 
 def select(folder, split: str = 'test', max_clips: int = 40, min_gap_rms: float = 1e-4) -> Selection:
-  """Raises longgap_dataset.DatasetError (one line) for a missing or unbuilt folder."""
-  settings = longgap_dataset.read_settings(folder)
-  clips, _ = longgap_dataset.read_split(folder, split)
+  """Raises DatasetError (one line) for a missing or unbuilt folder."""
+  settings = clip_dataset.read_settings(folder)
+  clips, _ = clip_dataset.read_split(folder, split)
   proto = config.get(settings['protocol'])
   clips = clips.astype(np.float64)
   s, e = proto.test_mask_samples()
   loud = np.sqrt(np.mean(clips[:, s:e] ** 2, axis=1)) >= min_gap_rms
   eligible = clips[loud]
   if not len(eligible):
-    raise longgap_dataset.DatasetError(
+    raise DatasetError(
         f'{folder}: none of its {len(clips)} {split} clips has a test gap with an RMS of at least '
         f'{min_gap_rms:g} (--lgt_min_gap_rms); lower it')
   idx = base_metrics.spread_indices(len(eligible), max_clips)
@@ -74,14 +76,16 @@ def classifier_features(folder) -> dict:
 
 
 def score(restored, clips, mask, rate, psis=None, visqol=None) -> dict:
-  """Per-clip scores; visqol (a perceptual.Visqol): its MOS-LQO of each clip, too."""
-  extra = {name: metrics.perceptual_distance(psi, restored, clips) for name, psi in (psis or {}).items()}
-  if visqol is not None:
-    extra['ViSQOL'] = np.array([visqol.score(c, r, rate) for c, r in zip(clips, restored)])
-  return {**extra, 'ML1': metrics.masked_l1(restored, clips, mask),
-          'SSIM': metrics.spectrogram_ssim(restored, clips, rate),
-          'SNR gap (dB)': metrics.snr_gap(restored, clips, mask),
-          'spectral SNR (dB)': metrics.spectral_snr(restored, clips, mask, rate)}
+  """Per-clip scores {column label: [B]} of every registered clip metric that can run: the
+  perceptual distances with their classifiers' features `psis` ({label: Psi}), ViSQOL with a
+  perceptual.Visqol."""
+  context = {'features': psis or {}, 'visqol': visqol}
+  out = {}
+  for metric in metric_registry.of_kind(metric_registry.CLIP):
+    values = metric.function(restored, clips, mask, rate, context)
+    if values is not None:
+      out[metric.label] = values
+  return out
 
 
 def evaluate(clips, mask, rate, dp_clips, dp_iterations, lpc_order, psis=None, methods=(),

@@ -15,11 +15,11 @@ import sys
 
 from absl import app, flags
 
+from audio_context_encoder.common.errors import DatasetError
 from audio_context_encoder.common import atomic
 from audio_context_encoder.longgap import config
 from audio_context_encoder.longgap import paper_tables
 from experiments import longgap_scoring as scoring
-from tfrecords_tools import longgap_dataset
 
 flags.DEFINE_string('dataset_dir', None, 'A folder built by tfrecords_tools.longgap_build.')
 flags.DEFINE_string('eval_split', 'test', 'Split to evaluate.')
@@ -67,7 +67,7 @@ def main(argv):
     return 2
   try:
     sel = scoring.select(FLAGS.dataset_dir, FLAGS.eval_split, FLAGS.max_clips, FLAGS.min_gap_rms)
-  except longgap_dataset.DatasetError as e:
+  except DatasetError as e:
     print(f'error: {e}', file=sys.stderr)
     return 1
   proto = sel.protocol

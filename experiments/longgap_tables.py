@@ -18,6 +18,7 @@ import time
 import numpy as np
 from absl import app, flags
 
+from audio_context_encoder.common.errors import DatasetError
 from audio_context_encoder.common import atomic
 from audio_context_encoder.common import entry
 from audio_context_encoder.evaluation import excerpts
@@ -29,7 +30,6 @@ from audio_context_encoder.longgap import metrics
 from audio_context_encoder.longgap import models
 from experiments import longgap_report as report
 from experiments import longgap_scoring as scoring
-from tfrecords_tools import longgap_dataset
 
 flags.DEFINE_string('lgt_sc09_data', 'data/longgap-sc09-standin', 'The SC09-like built folder.')
 flags.DEFINE_string('lgt_esc50_data', 'data/longgap-esc50-standin', 'The ESC-50-like built folder.')
@@ -260,7 +260,7 @@ def flag_problem():
 def main(argv):
   del argv
   return entry.run_main(flag_problem(), write_tables,
-                        (longgap_dataset.DatasetError, ValueError, atomic.WriteError),
+                        (DatasetError, ValueError, atomic.WriteError),
                         'nothing was written', error_code=1)
 
 

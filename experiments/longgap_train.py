@@ -20,7 +20,7 @@ from absl import app, flags
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 from experiments.longgap_trainer import train  # noqa: E402
-from tfrecords_tools import longgap_dataset  # noqa: E402
+from audio_context_encoder.common.errors import DatasetError  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('data_dir', None, 'a built long-gap folder (tfrecords_tools/longgap_dataset.py)')
@@ -58,7 +58,7 @@ def main(argv):
                 FLAGS.gl_iterations, magnitude=FLAGS.magnitude, valid_phase=FLAGS.valid_phase,
                 perceptual_weight=FLAGS.perceptual_weight,
                 perceptual_classifier=FLAGS.perceptual_classifier)
-  except (longgap_dataset.DatasetError, ValueError) as e:
+  except (DatasetError, ValueError) as e:
     sys.exit(f'error: {e}')
   print(f'{out["run_dir"]}: step {out["step"]} (stopped by {out["stopped"]})')
 

@@ -16,10 +16,11 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from audio_context_encoder.common.errors import DatasetError  # noqa: E402
+from audio_context_encoder.data import clip_dataset  # noqa: E402
 from audio_context_encoder.common import atomic  # noqa: E402
 from audio_context_encoder.dsp import spectrogram  # noqa: E402
 from audio_context_encoder.longgap import config, metrics, model_config, models, training  # noqa: E402
-from tfrecords_tools import longgap_dataset  # noqa: E402
 
 
 def build(kind: str, cfg, protocol: config.Protocol) -> keras.Model:
@@ -92,7 +93,7 @@ def write_examples(target, inpainted, protocol, n_fft: int = 512, hop: int = 128
   """Audio of the target and the inpainted clip, and their dB spectrograms side by side."""
   both = np.stack([target, inpainted]).astype(np.float32)
   tf.summary.audio('target_inpainted', both[:, :, None], protocol.sample_rate, max_outputs=2)
-  db = 20 * np.log10(np.abs(stft.stft(both, n_fft, hop)) + 1e-5)  # [2, frames, bins]
+  db = 20 * np.log10(np.abs(spectrogram.stft(both, n_fft, hop)) + 1e-5)  # [2, frames, bins]
   img = np.clip((db - db.max() + 80) / 80, 0, 1).transpose(0, 2, 1)[:, ::-1]  # low bins at the bottom
   tf.summary.image('spectrogram_target_inpainted', np.concatenate(list(img), axis=1)[None, :, :, None])
 
@@ -115,15 +116,15 @@ def train(data_dir, kind='spec', preset='small', steps=1000, batch_size=8, lr=1e
   start = time.time()
   if perceptual_classifier:
     features = classifier_psi(perceptual_classifier, kind)
-  settings = longgap_dataset.read_settings(data_dir)
+  settings = clip_dataset.read_settings(data_dir)
   protocol = config.get(settings['protocol'])
   cfg = model_config.get(kind, preset)
   if magnitude and kind == 'spec':
     cfg = dataclasses.replace(cfg, magnitude=magnitude)
-  train_clips, _ = longgap_dataset.read_split(data_dir, 'train')
+  train_clips, _ = clip_dataset.read_split(data_dir, 'train')
   if not len(train_clips):
-    raise longgap_dataset.DatasetError(f'{data_dir}: the train split is empty')
-  valid = longgap_dataset.read_split(data_dir, 'valid')[0][:valid_clips] if valid_clips else np.zeros((0, 1))
+    raise DatasetError(f'{data_dir}: the train split is empty')
+  valid = clip_dataset.read_split(data_dir, 'valid')[0][:valid_clips] if valid_clips else np.zeros((0, 1))
   name = name or f'longgap-{preset}-{pathlib.Path(data_dir).name}-{kind}'
   run_dir = pathlib.Path(runs_dir) / name
   run_dir.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from absl import flags
 
+from audio_context_encoder.data import clip_dataset
 from audio_context_encoder.longgap import config
 from experiments import longgap_scoring, longgap_tables
 from tests.test_longgap_download import sc09_archive
@@ -39,7 +40,7 @@ def test_an_undecodable_clip_is_skipped_and_named(tmp_path, sc09_root, capsys):
   said = capsys.readouterr().out
   assert f'skipped: {sc09_root / "seven" / "b_nohash_0.wav"}: cannot decode audio' in said
   assert '1 file(s) skipped' in said
-  assert longgap_dataset.read_settings(out)['counts']['train']['clips'] == 3  # of 4 (a, b)
+  assert clip_dataset.read_settings(out)['counts']['train']['clips'] == 3  # of 4 (a, b)
 
 
 @pytest.mark.parametrize('settings', ['{"protocol": ', '[1, 2]'])
@@ -49,7 +50,7 @@ def test_a_damaged_settings_file_is_rebuilt_with_a_note(tmp_path, sc09_root, cap
   (out / 'settings.json').write_text(settings)
   assert run(longgap_build, ['--dataset=sc09', f'--dest={out}']) == 0
   assert 'building it again' in capsys.readouterr().out
-  assert longgap_dataset.read_settings(out)['protocol'] == 'sc09'
+  assert clip_dataset.read_settings(out)['protocol'] == 'sc09'
 
 
 def test_a_folder_missing_a_split_is_not_already_built(tmp_path, sc09_root, capsys):
@@ -82,10 +83,10 @@ def test_damaged_files_of_a_built_folder_are_named(tmp_path):
   data = (folder / 'clips-test.npy').read_bytes()
   (folder / 'clips-test.npy').write_bytes(data[:len(data) // 3])
   with pytest.raises(longgap_dataset.DatasetError, match='clips-test.npy: damaged or truncated'):
-    longgap_dataset.read_split(folder, 'test')
+    clip_dataset.read_split(folder, 'test')
   (folder / 'settings.json').write_text('{"protocol": ')
   with pytest.raises(longgap_dataset.DatasetError, match='settings.json: damaged, not JSON'):
-    longgap_dataset.read_settings(folder)
+    clip_dataset.read_settings(folder)
 
 
 def test_no_clip_above_the_gap_rms_is_named(tmp_path):

@@ -5,8 +5,9 @@ import io
 
 from absl import flags
 
+from audio_context_encoder.data import clip_dataset
 from tests.test_longgap_download import sc09_archive
-from tfrecords_tools import longgap_build, longgap_dataset, longgap_sources
+from tfrecords_tools import longgap_build, longgap_sources
 
 
 def run(args):
@@ -24,7 +25,7 @@ def test_build_then_skip_then_errors(tmp_path, monkeypatch, capsys):
   monkeypatch.setattr(longgap_sources, 'fetch_sc09', lambda download_dir: root)
   out = tmp_path / 'out'
   assert run(['--dataset=sc09', f'--dest={out}']) == 0
-  assert longgap_dataset.read_settings(out)['counts']['test']['clips'] == 2
+  assert clip_dataset.read_settings(out)['counts']['test']['clips'] == 2
   assert run(['--dataset=sc09', f'--dest={out}']) == 0
   assert 'already built' in capsys.readouterr().out
   (root / 'testing_list.txt').unlink()

@@ -12,6 +12,7 @@ import soundfile as sf
 
 from tests.test_data_download import Server
 from tfrecords_tools import download, longgap_dataset, longgap_sources
+from audio_context_encoder.data import clip_dataset
 from audio_context_encoder.longgap import config
 
 
@@ -58,7 +59,7 @@ def test_sc09_download_resumes_checks_and_splits(tmp_path):
   counts = longgap_dataset.write(items, tmp_path / 'out', config.SC09, 'sc09',
                                  longgap_sources.licence_files('sc09', root))
   assert counts['train']['clips'] == 4 and counts['test']['groups'] == 1
-  clips, rows = longgap_dataset.read_split(tmp_path / 'out', 'train')
+  clips, rows = clip_dataset.read_split(tmp_path / 'out', 'train')
   assert clips.shape == (4, 16000) and (tmp_path / 'out' / 'LICENSE-speech-commands.txt').exists()
   short = [i for i, r in enumerate(rows) if r['group'] == 'sc09-a']
   assert (clips[short, 12000:] == 0).all()  # padded to 1 s
@@ -109,4 +110,4 @@ def test_groups_in_two_splits_are_refused(tmp_path):
   with pytest.raises(longgap_dataset.DatasetError, match='two splits'):
     longgap_dataset.write([item('train', 'g1'), item('test', 'g1')], tmp_path, config.SC09, 't')
   with pytest.raises(longgap_dataset.DatasetError, match='build it first'):
-    longgap_dataset.read_split(tmp_path / 'none', 'test')
+    clip_dataset.read_split(tmp_path / 'none', 'test')

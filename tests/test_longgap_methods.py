@@ -11,6 +11,7 @@ import soundfile
 
 from audio_context_encoder.cli import main as cli
 from audio_context_encoder import methods
+from audio_context_encoder.common.errors import UserError
 from audio_context_encoder.longgap import config
 from audio_context_encoder.longgap import trained
 from experiments import longgap_shipping, longgap_trainer, run_events
@@ -102,7 +103,7 @@ def test_evaluate_refuses_them_on_the_papers_windows(tmp_path, capsys):
 
 def test_the_default_model_file_is_the_shipped_one(monkeypatch, tmp_path):
   monkeypatch.setitem(methods.LONGGAP_MODELS, 'spec', str(tmp_path / 'longgap-spec-sc09.keras'))
-  with pytest.raises(methods.UserError, match='longgap-spec-sc09.keras: no such model file'):
+  with pytest.raises(UserError, match='longgap-spec-sc09.keras: no such model file'):
     methods.get('longgap-spec')
   path, _ = save(tmp_path, 'spec', TINY_SPEC)
   monkeypatch.setitem(methods.LONGGAP_MODELS, 'spec', str(path))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from audio_context_encoder.data import clip_dataset
 from audio_context_encoder.longgap import classifiers
 from audio_context_encoder.longgap import config
 from experiments import longgap_classifier_trainer as clf_trainer
@@ -29,7 +30,7 @@ def tiny_folder(tmp_path_factory):
 
 
 def test_batches_are_a_function_of_seed_and_step(tiny_folder):
-  clips, _ = longgap_dataset.read_split(tiny_folder, 'train')
+  clips, _ = clip_dataset.read_split(tiny_folder, 'train')
   a = longgap_train.batch(clips, config.SC09, 2, 0, 7)
   b = longgap_train.batch(clips, config.SC09, 2, 0, 7)
   c = longgap_train.batch(clips, config.SC09, 2, 0, 8)

@@ -32,7 +32,7 @@ class Zeros(methods.Method):
 def zeros_registered():
   methods.register('zeros', Zeros)
   yield
-  del methods._FACTORIES['zeros']
+  methods.unregister('zeros')
 
 
 def windows(n=3, margin=256, seed=0):

@@ -9,6 +9,7 @@
 Re-running resumes: finished shards are kept, downloads continue where they stopped.
 """
 
+import dataclasses
 import os
 import pathlib
 import shutil
@@ -24,7 +25,10 @@ from audio_context_encoder.config import DataConfig  # noqa: E402
 from tfrecords_tools import download, sources, table1, writer  # noqa: E402
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum('source', None, sources.SOURCES, 'Which audio to build from.')
+flags.DEFINE_string('source', None, 'Which audio to build from: ' + ', '.join(sources.names())
+                    + ' (tfrecords_tools/sources.py), or a source of --source_module.')
+flags.DEFINE_string('source_module', None, 'A module to import first that registers more sources '
+                    '(sources.register; docs/extending.md), e.g. mylab.my_dataset.')
 flags.DEFINE_string('out', None, 'Dataset folder to write (e.g. data/demo-music).')
 flags.DEFINE_string('input', None, 'Audio folder for --source=folder.')
 flags.DEFINE_string('download_dir', 'data/downloads', 'Where downloads and unpacked archives go.')
@@ -35,37 +39,24 @@ flags.DEFINE_integer('processes', 0, 'Worker processes (0 = all cores).')
 flags.DEFINE_integer('tracks_per_shard', 0, 'Tracks per shard (0 = the source default).')
 flags.DEFINE_integer('seed', DataConfig.split_seed, 'Seed of the split by track.')
 flags.DEFINE_float('max_seconds', None, 'Keep only the central N s of each track after silence '
-                   'trimming (default: 30 for demo-music, like an FMA clip; none otherwise).')
+                   "trimming, 0 for whole tracks (default: the source's: 30 for demo-music, like an "
+                   'FMA clip; none otherwise).')
 flags.DEFINE_integer('max_tracks', 0, 'Use only the first N tracks of each split (0 = all).')
 flags.DEFINE_boolean('download_only', False, 'Fetch and unpack, then stop.')
 flags.mark_flags_as_required(['source', 'out'])
 
-# ~100 MB compact shards: 30 s FMA clips ~ 10 MB each, 4 s notes ~ 1.2 MB each.
-TRACKS_PER_SHARD = {'fma': 10, 'nsynth': 100, 'folder': 8, 'demo-music': 4,
-                    'demo-instruments': 40}
-
-
-def fetch_and_list(source, data: DataConfig):
-  """(items, root of the source files)."""
-  dl = pathlib.Path(FLAGS.download_dir)
-  fractions = data.music_split
-  if source == 'folder':
-    if not FLAGS.input:
-      raise writer.BuildError('--source=folder needs --input=FOLDER')
-    return sources.folder_items(pathlib.Path(FLAGS.input).expanduser(), fractions,
-                                FLAGS.seed), pathlib.Path(FLAGS.input)
-  if source == 'fma':
-    root = sources.fetch_fma(dl)
-    return (None if FLAGS.download_only else sources.fma_items(root, fractions, FLAGS.seed)), root
-  if source == 'nsynth':
-    root = sources.fetch_nsynth(dl)
-    return (None if FLAGS.download_only else sources.nsynth_items(root)), root
-  if source == 'demo-music':
-    root = sources.fetch_demo_music(dl)
-    max_s = 30.0 if FLAGS.max_seconds is None else (FLAGS.max_seconds or None)
-    return sources.demo_music_items(root, fractions, FLAGS.seed, max_s), root
-  root = sources.fetch_demo_instruments(dl)
-  return sources.demo_instrument_items(root, fractions, FLAGS.seed, data.note_seconds), root
+def fetch_and_list(source: sources.Source, data: DataConfig):
+  """(items, root of the source files); items None with --download_only."""
+  request = sources.Request(pathlib.Path(FLAGS.download_dir), FLAGS.seed, data.music_split,
+                            data.note_seconds, FLAGS.input)
+  root = source.fetch(request)
+  if FLAGS.download_only:
+    return None, root
+  items = source.items(root, request)
+  max_seconds = source.max_seconds if FLAGS.max_seconds is None else FLAGS.max_seconds
+  if max_seconds:  # 0: whole tracks
+    items = [dataclasses.replace(i, max_seconds=max_seconds) for i in items]
+  return items, root
 
 
 def first_per_split(items, n):
@@ -77,13 +68,13 @@ def first_per_split(items, n):
   return kept
 
 
-def copy_licences(source, root, out):
+def copy_licences(source: sources.Source, root, out):
   out = pathlib.Path(out)
-  for src, name in sources.licence_files(source, root):
+  for src, name in source.licence_files(pathlib.Path(root)):
     dest = out / name
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, dest)
-  text = sources.attribution_text(source, root)
+  text = source.attribution(pathlib.Path(root))
   if text:
     (out / 'ATTRIBUTION.md').write_text(text)
 
@@ -98,6 +89,12 @@ def flag_problem():
       ('tracks_per_shard', FLAGS.tracks_per_shard >= 0, "0 (the source's) or more")):
     if not ok:
       return f'--{name}={getattr(FLAGS, name)}: must be {allowed}'
+  try:
+    if FLAGS.source_module:
+      sources.import_source_module(FLAGS.source_module)
+    sources.get(FLAGS.source)
+  except writer.BuildError as e:
+    return f'--source={FLAGS.source}: {e}'
   return None
 
 
@@ -105,25 +102,23 @@ def main(argv):
   del argv
   return entry.run_main(flag_problem(), run, (writer.BuildError, download.DownloadError, atomic.WriteError),
                         'finished shards are kept: run the same command to resume',
-                        problem_code=1, error_code=1)
+                        problem_code=1, error_code=1, kill_on_sigterm=False)
 
 
 def run() -> int:
   data = DataConfig(split_seed=FLAGS.seed)
   out = os.path.expanduser(FLAGS.out)
-  items, root = fetch_and_list(FLAGS.source, data)
-  if FLAGS.download_only:
+  source = sources.get(FLAGS.source)
+  items, root = fetch_and_list(source, data)
+  if items is None:
     print(f'downloaded and unpacked into {root}')
     return 0
-  if FLAGS.max_seconds and FLAGS.source != 'demo-music':
-    items = [writer.TrackItem(i.track_id, i.path, i.split, i.note_seconds, FLAGS.max_seconds)
-             for i in items]
   items = first_per_split(items, FLAGS.max_tracks)
   manifest = writer.build(
       items, out, FLAGS.source, FLAGS.layout, data,
-      FLAGS.tracks_per_shard or TRACKS_PER_SHARD[FLAGS.source], FLAGS.processes,
+      FLAGS.tracks_per_shard or source.tracks_per_shard, FLAGS.processes,
       extra_manifest={'command': ' '.join(['python -m tfrecords_tools.build'] + sys.argv[1:])})
-  copy_licences(FLAGS.source, root, out)
+  copy_licences(source, root, out)
   skipped = manifest['skipped_files']
   windows = sum(s['windows'] for s in manifest['splits'].values())
   records = sum(s['records'] for s in manifest['splits'].values())

@@ -8,18 +8,20 @@ esc50-standin (Debian packages, tfrecords_tools/longgap_standins.py). docs/longg
 """
 
 import os
+import pathlib
 import sys
 import time
 
 from absl import app, flags
 
+from audio_context_encoder.data import clip_dataset
 from audio_context_encoder.common import atomic
 from audio_context_encoder.common import errors
 from audio_context_encoder.longgap import config
-from tfrecords_tools import download, longgap_dataset, longgap_sources, longgap_standins
+from tfrecords_tools import download, longgap_dataset, longgap_sources, longgap_standins, sources  # noqa: F401 (registers)
 
-SOURCES = ('sc09', 'esc50', 'sc09-standin', 'esc50-standin')
-flags.DEFINE_enum('dataset', None, SOURCES, 'Where the clips come from.')
+flags.DEFINE_enum('dataset', None, sources.names(sources.CLIPS),
+                  'Where the clips come from (the clip sources of tfrecords_tools/sources.py).')
 flags.DEFINE_string('dest', None, 'Output folder.')
 flags.DEFINE_string('downloads', 'data/downloads', 'Downloads and unpacked packages (reused).')
 flags.DEFINE_string('esc50_sha256', None, 'Pin the ESC-50 archive to this SHA-256 (none is published).')
@@ -27,24 +29,13 @@ flags.DEFINE_bool('rebuild', False, 'Rebuild a folder that is already complete.'
 FLAGS = flags.FLAGS  # names unused by tfrecords_tools.build: tests import several at once
 
 
-def items_and_licences(source: str, download_dir: str):
-  """(items, protocol, licences, strict)."""
-  if source == 'sc09':
-    root = longgap_sources.fetch_sc09(download_dir)
-    return (longgap_sources.sc09_items(root), config.SC09,
-            longgap_sources.licence_files('sc09', root), True)
-  if source == 'esc50':
-    root = longgap_sources.fetch_esc50(download_dir, sha256=FLAGS.esc50_sha256)
-    return (longgap_sources.esc50_items(root), config.ESC50,
-            longgap_sources.licence_files('esc50', root), False)
-  if source == 'sc09-standin':
-    items = longgap_standins.sc09_standin_items(download_dir)
-    return (items, config.SC09,
-            longgap_standins.licence_files(download_dir, longgap_standins.SPEECH_PACKAGES)
-            + longgap_standins.tool_licences(), True)
-  items = longgap_standins.esc50_standin_items(download_dir)
-  return (items, config.ESC50,
-          longgap_standins.licence_files(download_dir, longgap_standins.SFX_PACKAGES), True)
+def items_and_licences(name: str, download_dir: str):
+  """(items, protocol, licences, strict) of the registered clip source `name`."""
+  source = sources.get(name, sources.CLIPS)
+  request = sources.Request(pathlib.Path(download_dir), seed=0, sha256=FLAGS.esc50_sha256)
+  root = source.fetch(request)
+  return (source.items(root, request), config.get(source.protocol), source.licence_files(root),
+          source.strict)
 
 
 def main(argv):
@@ -58,12 +49,12 @@ def main(argv):
     print(f'error: --dest={FLAGS.dest}: is a file, not a folder', file=sys.stderr)
     return 2
   try:
-    done = longgap_dataset.read_settings(dest) if not FLAGS.rebuild else None
+    done = clip_dataset.read_settings(dest) if not FLAGS.rebuild else None
   except longgap_dataset.DatasetError as e:
     done = None
     if os.path.exists(os.path.join(dest, 'settings.json')):
       print(f'note: {e}; building it again')
-  if done is not None and done.get('source') == FLAGS.dataset and longgap_dataset.is_complete(dest):
+  if done is not None and done.get('source') == FLAGS.dataset and clip_dataset.is_complete(dest):
     print(longgap_dataset.counts_table(done, dest))
     print(f'{dest}: already built (--rebuild to build again)')
     return 0
@@ -86,7 +77,7 @@ def main(argv):
     return 130 if isinstance(e, KeyboardInterrupt) else 143
   for message in skipped:
     print(f'skipped: {message}')
-  print(longgap_dataset.counts_table(longgap_dataset.read_settings(dest), dest))
+  print(longgap_dataset.counts_table(clip_dataset.read_settings(dest), dest))
   print(f'{sum(c["clips"] for c in counts.values())} clips in {time.time() - t0:.0f} s'
         + (f', {len(skipped)} file(s) skipped (named above)' if skipped else ''))
   return 0

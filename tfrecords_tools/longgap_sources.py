@@ -21,7 +21,7 @@ from typing import List, Optional
 
 from audio_context_encoder.longgap import config
 from audio_context_encoder.audio import audio_io
-from tfrecords_tools import download
+from tfrecords_tools import download, sources
 from tfrecords_tools.longgap_dataset import ClipItem, DatasetError
 
 SC09_URL = 'http://download.tensorflow.org/data/speech_commands_v0.01.tar.gz'
@@ -123,3 +123,14 @@ def licence_files(source: str, root) -> list:
     base = esc50_root(root)
     return [(p, f'LICENSE-esc50-{p.name}') for p in (base / 'LICENSE', base / 'README.md') if p.exists()]
   return []
+
+
+sources.register(sources.Source(
+    'sc09', 'Speech Commands v0.01, its ten digit words (SC09): 1 s clips at 16 kHz, the official '
+    'split (Chang et al. 2019)', lambda r: fetch_sc09(r.download_dir), lambda root, r: sc09_items(root),
+    builds=sources.CLIPS, protocol=config.SC09.name, licence_files=lambda root: licence_files('sc09', root)))
+sources.register(sources.Source(
+    'esc50', 'ESC-50 (Piczak 2015): 2,000 5 s environmental sounds, folds 1-4 train, fold 5 '
+    'validation and test', lambda r: fetch_esc50(r.download_dir, sha256=r.sha256),
+    lambda root, r: esc50_items(root), builds=sources.CLIPS, protocol=config.ESC50.name,
+    strict=False, licence_files=lambda root: licence_files('esc50', root)))

@@ -33,7 +33,7 @@ import numpy as np
 
 from audio_context_encoder.longgap import config
 from audio_context_encoder.audio import audio_io
-from tfrecords_tools import download
+from tfrecords_tools import download, sources
 from tfrecords_tools.longgap_dataset import ClipItem, DatasetError
 
 SPEECH_PACKAGES = ('asterisk-core-sounds-en-g722', 'tuxpaint-stamps-default')
@@ -351,3 +351,15 @@ def licence_files(download_dir, packages: Sequence[str]) -> list:
     for p in sorted((pathlib.Path(download_dir) / 'x' / pkg).glob('usr/share/doc/*/copyright')):
       out.append((p, f'licences/{p.parent.name}-copyright.txt'))
   return out
+
+
+sources.register(sources.Source(
+    'sc09-standin', 'spoken digits synthesised by espeak-ng and flite plus real ones from Debian '
+    'packages, in the SC09 protocol', lambda r: pathlib.Path(r.download_dir),
+    lambda root, r: sc09_standin_items(root), builds=sources.CLIPS, protocol=config.SC09.name,
+    licence_files=lambda root: licence_files(root, SPEECH_PACKAGES) + tool_licences()))
+sources.register(sources.Source(
+    'esc50-standin', 'sound effects of Debian game packages, sorted into classes, in the ESC-50 '
+    'protocol', lambda r: pathlib.Path(r.download_dir), lambda root, r: esc50_standin_items(root),
+    builds=sources.CLIPS, protocol=config.ESC50.name,
+    licence_files=lambda root: licence_files(root, SFX_PACKAGES)))

@@ -1,17 +1,22 @@
-"""Where the audio comes from: FMA small, NSynth, a local folder, and demo stand-ins.
+"""Where the audio comes from: the dataset registry (FMA small, NSynth, a local folder, the demo
+stand-ins; the long-gap sources register in it from longgap_sources.py and longgap_standins.py).
 
-Each source has a `fetch_*` (download/unpack into a download folder, skipped when
-done) and an `*_items` (the list of TrackItems with their split). Licence and
-attribution files of each source are listed by `licence_files` and copied next to
-the built data.
+A `Source` says how to fetch its audio (download/unpack into a download folder, skipped when
+done), how to list it with its split (TrackItems for the §3.2 window builder, ClipItems for the
+long-gap clip builder), its shard size, and the licence and attribution files copied next to the
+built data. The builders (build.py, longgap_build.py) take a source by name: a new dataset is one
+module that calls `register(Source(...))` (docs/extending.md), named to the build with
+--source_module when it lives outside this package.
 """
 
+import dataclasses
+import importlib
 import json
 import os
 import pathlib
 import subprocess
 import sys
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
@@ -39,7 +44,72 @@ TONEJS_INSTRUMENTS = (
     'guitar-acoustic', 'guitar-electric', 'guitar-nylon', 'harmonium', 'harp', 'organ', 'piano',
     'saxophone', 'trombone', 'trumpet', 'tuba', 'violin', 'xylophone')
 
-SOURCES = ('fma', 'nsynth', 'folder', 'demo-music', 'demo-instruments')
+WINDOWS, CLIPS = 'windows', 'clips'  # what a source's items are built into (build.py / longgap_build.py)
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+  """What a build asks of a source: its flags."""
+
+  download_dir: pathlib.Path
+  seed: int
+  fractions: Sequence[float] = (0.7, 0.2, 0.1)  # train / valid / test, by track (§3.2)
+  note_seconds: float = 4.0  # NSynth's note length (config.DataConfig)
+  input: Optional[str] = None  # --input (the folder source)
+  sha256: Optional[str] = None  # a pin for an archive that publishes no checksum (ESC-50)
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+  """A dataset the builders can build: fetch(request) -> the root of its files (downloaded and
+  unpacked, or given); items(root, request) -> its tracks or clips with their split."""
+
+  name: str
+  about: str
+  fetch: Callable[[Request], pathlib.Path]
+  items: Callable[[pathlib.Path, Request], list]
+  builds: str = WINDOWS  # WINDOWS: TrackItems (build.py); CLIPS: ClipItems (longgap_build.py)
+  tracks_per_shard: int = 8  # WINDOWS: ~100 MB compact shards
+  licence_files: Callable[[pathlib.Path], List[Tuple[pathlib.Path, str]]] = lambda root: []
+  attribution: Callable[[pathlib.Path], str] = lambda root: ''
+  max_seconds: Optional[float] = None  # WINDOWS: the central part of each track kept by default
+  protocol: str = ''  # CLIPS: the long-gap protocol of its clips (longgap/config.py)
+  strict: bool = True  # CLIPS: an undecodable clip stops the build (else it is skipped, named)
+
+
+_SOURCES: Dict[str, Source] = {}
+
+
+def register(source: Source) -> Source:
+  """Makes `source` buildable by name (build.py --source, longgap_build.py --dataset)."""
+  if source.builds not in (WINDOWS, CLIPS):
+    raise ValueError(f'{source.name}: builds must be {WINDOWS!r} or {CLIPS!r}')
+  _SOURCES[source.name] = source
+  return source
+
+
+def unregister(name: str) -> None:
+  del _SOURCES[name]
+
+
+def names(builds: str = WINDOWS) -> Tuple[str, ...]:
+  return tuple(n for n, s in _SOURCES.items() if s.builds == builds)
+
+
+def get(name: str, builds: str = WINDOWS) -> Source:
+  """The registered source `name`; BuildError naming the choices for another name."""
+  if name not in names(builds):
+    raise BuildError(f'unknown source {name!r}; choose one of {", ".join(names(builds))} '
+                     '(or name the module that registers yours with --source_module)')
+  return _SOURCES[name]
+
+
+def import_source_module(module: str) -> None:
+  """Imports a module that registers sources (a user's dataset); BuildError if it cannot."""
+  try:
+    importlib.import_module(module)
+  except ImportError as e:
+    raise BuildError(f'--source_module={module}: cannot be imported ({e})') from None
 
 
 def _audio_files(root: pathlib.Path, pattern: str = '**/*') -> List[pathlib.Path]:
@@ -182,49 +252,85 @@ def demo_instrument_items(root, fractions: Sequence[float], seed: int,
   return _split_items(files, fractions, seed, groups, note_seconds=note_seconds)
 
 
-# ---- licences ----
-def licence_files(source: str, root) -> List[Tuple[pathlib.Path, str]]:
-  """(file, name to copy it as) of the licence and attribution notes of a source."""
-  root = pathlib.Path(root)
+# ---- licences and attribution ----
+def demo_music_licences(root) -> List[Tuple[pathlib.Path, str]]:
+  return [(p, f'LICENSE-{p.parent.name}.txt') for p in sorted(pathlib.Path(root).glob('usr/share/doc/*/copyright'))]
+
+
+def demo_instrument_licences(root) -> List[Tuple[pathlib.Path, str]]:
   out = []
-  if source == 'demo-music':
-    for p in sorted(root.glob('usr/share/doc/*/copyright')):
-      out.append((p, f'LICENSE-{p.parent.name}.txt'))
-  elif source == 'demo-instruments':
-    for inst in sorted(p for p in root.iterdir() if p.is_dir()):
-      for name in ('README.md', 'package.json', 'LICENSE.md', 'sample-source-info.txt'):
-        p = inst / 'package' / name
-        if p.exists():
-          out.append((p, f'licences/tonejs-instrument-{inst.name}-mp3/{name}'))
-  elif source == 'fma':
-    for p in sorted(root.glob('fma_metadata/**/README.txt')) + sorted(
-        root.glob('fma_small/**/README.txt')):
-      out.append((p, f'licences/{p.parent.name}-README.txt'))
+  for inst in sorted(p for p in pathlib.Path(root).iterdir() if p.is_dir()):
+    for name in ('README.md', 'package.json', 'LICENSE.md', 'sample-source-info.txt'):
+      p = inst / 'package' / name
+      if p.exists():
+        out.append((p, f'licences/tonejs-instrument-{inst.name}-mp3/{name}'))
   return out
 
 
-def attribution_text(source: str, root) -> str:
-  """A short ATTRIBUTION.md for the built folder."""
+def fma_licences(root) -> List[Tuple[pathlib.Path, str]]:
   root = pathlib.Path(root)
-  if source == 'demo-music':
-    return ('# Attribution\n\nAudio: the Battle for Wesnoth soundtrack, Debian package '
-            f'`{DEMO_MUSIC_PACKAGE}` (GPL-2+, see the LICENSE-*.txt file here).\n')
-  if source == 'demo-instruments':
-    lines = ['# Attribution', '',
-             'Audio: the tonejs-instruments note sets, npm packages `tonejs-instrument-<name>-mp3` '
-             '(github.com/Makefully-Studios/tonejs-instruments). Samples: CC-BY 3.0; code: MIT. '
-             "Each package's README and package.json are under licences/.", '']
-    for inst in sorted(p for p in root.iterdir() if p.is_dir()):
-      pj = inst / 'package' / 'package.json'
-      if pj.exists():
-        meta = json.loads(pj.read_text())
-        lines.append(f'- {meta.get("name")} {meta.get("version")} (code licence '
-                     f'{meta.get("license")})')
-    return '\n'.join(lines) + '\n'
-  if source == 'fma':
-    return ('# Attribution\n\nAudio: FMA small (Defferrard et al., "FMA: A Dataset for Music '
-            'Analysis", ISMIR 2017). Each track keeps the licence chosen by its artist '
-            '(fma_metadata/tracks.csv); the metadata is CC-BY 4.0.\n')
-  if source == 'nsynth':
-    return ('# Attribution\n\nAudio: the NSynth dataset (Engel et al. 2017), CC-BY 4.0.\n')
-  return ''
+  return [(p, f'licences/{p.parent.name}-README.txt')
+          for p in sorted(root.glob('fma_metadata/**/README.txt')) + sorted(root.glob('fma_small/**/README.txt'))]
+
+
+def licence_files(source: str, root) -> List[Tuple[pathlib.Path, str]]:
+  """(file, name to copy it as) of the licence and attribution notes of a source."""
+  return _SOURCES[source].licence_files(pathlib.Path(root))
+
+
+def demo_instrument_attribution(root) -> str:
+  lines = ['# Attribution', '',
+           'Audio: the tonejs-instruments note sets, npm packages `tonejs-instrument-<name>-mp3` '
+           '(github.com/Makefully-Studios/tonejs-instruments). Samples: CC-BY 3.0; code: MIT. '
+           "Each package's README and package.json are under licences/.", '']
+  for inst in sorted(p for p in pathlib.Path(root).iterdir() if p.is_dir()):
+    pj = inst / 'package' / 'package.json'
+    if pj.exists():
+      meta = json.loads(pj.read_text())
+      lines.append(f'- {meta.get("name")} {meta.get("version")} (code licence '
+                   f'{meta.get("license")})')
+  return '\n'.join(lines) + '\n'
+
+
+def attribution_text(source: str, root) -> str:
+  """A short ATTRIBUTION.md for the built folder ('' for none)."""
+  return _SOURCES[source].attribution(pathlib.Path(root))
+
+
+# ---- the registry's entries ----
+def _input_folder(request: Request) -> pathlib.Path:
+  if not request.input:
+    raise BuildError('--source=folder needs --input=FOLDER')
+  return pathlib.Path(request.input).expanduser()
+
+
+register(Source(
+    'fma', 'FMA small (Defferrard et al. 2017): 8,000 30 s MP3 clips, split 70/20/10 by track (§3.2)',
+    lambda r: fetch_fma(r.download_dir), lambda root, r: fma_items(root, r.fractions, r.seed),
+    tracks_per_shard=10, licence_files=fma_licences,
+    attribution=lambda root: ('# Attribution\n\nAudio: FMA small (Defferrard et al., "FMA: A '
+                              'Dataset for Music Analysis", ISMIR 2017). Each track keeps the '
+                              'licence chosen by its artist (fma_metadata/tracks.csv); the metadata '
+                              'is CC-BY 4.0.\n')))
+register(Source(
+    'nsynth', "NSynth (Engel et al. 2017): 4 s notes, the dataset's own train/valid/test split",
+    lambda r: fetch_nsynth(r.download_dir), lambda root, r: nsynth_items(root), tracks_per_shard=100,
+    attribution=lambda root: '# Attribution\n\nAudio: the NSynth dataset (Engel et al. 2017), CC-BY 4.0.\n'))
+register(Source(
+    'folder', 'your own audio: every wav/flac/ogg/mp3 under --input, split 70/20/10 by file',
+    _input_folder, lambda root, r: folder_items(root, r.fractions, r.seed)))
+register(Source(
+    'demo-music', f'the Battle for Wesnoth soundtrack (Debian package {DEMO_MUSIC_PACKAGE}), 30 s of '
+    'each track: an FMA-like stand-in',
+    lambda r: fetch_demo_music(r.download_dir),
+    lambda root, r: demo_music_items(root, r.fractions, r.seed, None),
+    tracks_per_shard=4, max_seconds=30.0, licence_files=demo_music_licences,
+    attribution=lambda root: ('# Attribution\n\nAudio: the Battle for Wesnoth soundtrack, Debian '
+                              f'package `{DEMO_MUSIC_PACKAGE}` (GPL-2+, see the LICENSE-*.txt file '
+                              'here).\n')))
+register(Source(
+    'demo-instruments', 'the tonejs-instruments note sets (npm), 4 s notes: an NSynth-like stand-in',
+    lambda r: fetch_demo_instruments(r.download_dir),
+    lambda root, r: demo_instrument_items(root, r.fractions, r.seed, r.note_seconds),
+    tracks_per_shard=40, licence_files=demo_instrument_licences,
+    attribution=demo_instrument_attribution))

@@ -28,6 +28,7 @@ from audio_context_encoder import config as config_lib
 from audio_context_encoder.dsp import dgt as dgt_lib
 from audio_context_encoder import methods as methods_lib
 from audio_context_encoder.dsp import metrics
+from audio_context_encoder.evaluation import metric_registry
 from audio_context_encoder.common.errors import DatasetError
 from audio_context_encoder.data.manifest import read_manifest
 
@@ -47,8 +48,9 @@ def resolve(method: Union[str, methods_lib.Method], predict_fn: Optional[Callabl
 
 
 def _scores(original, restored, sig) -> dict:
-  return {'snr_ms': metrics.snr_ms(original, restored, sig),
-          'snr_td': metrics.snr_td(original, restored, sig)}
+  """Every registered segment metric (metric_registry.SEGMENT) of the restored segments."""
+  return {m.name: m.function(original, restored, sig)
+          for m in metric_registry.of_kind(metric_registry.SEGMENT)}
 
 
 def _magnitude_snr(method_result: methods_lib.Restored, original, sig):
@@ -78,7 +80,8 @@ def _score_extended(method: methods_lib.Method, audio, original, sig, config):
   the magnitudes' SNR on the extended gap, before phase retrieval), the centred extension's
   restoration."""
   out, restored = {}, None
-  for wrapper in methods_lib.extensions(method, config):
+  wrappers = methods_lib.extensions(method, config)
+  for wrapper in wrappers:
     candidate, inner_windows, result = wrapper.fill_scored(audio, sig)
     for key, value in _scores(original, candidate, sig).items():
       out[f'{key}_{wrapper.extension}'] = value
@@ -87,8 +90,8 @@ def _score_extended(method: methods_lib.Method, audio, original, sig, config):
       out[f'snr_mag_{wrapper.extension}'] = snr_mag
     if restored is None or (wrapper.before, wrapper.after) == (128, 128):
       restored = candidate
-  for key in ('snr_ms', 'snr_td', 'snr_mag'):
-    values = [v for k, v in out.items() if k.startswith(key + '_')]
+  for key in [m.name for m in metric_registry.of_kind(metric_registry.SEGMENT)] + ['snr_mag']:
+    values = [out[f'{key}_{w.extension}'] for w in wrappers if f'{key}_{w.extension}' in out]
     if values:
       out[key] = np.mean(values, axis=0)
   return out, restored
@@ -102,9 +105,10 @@ def evaluate(audio, method, gap_ms: int = 64, predict_fn: Optional[Callable] = N
   method: a methods.Method, or a registered name ('lpc', 'interp', 'network'; the network
     then needs predict_fn: segments [B, 5120] -> [B, 11, 257] magnitudes or complex
     coefficients, see methods.network_predictor).
-  Returns a dict of arrays [B]: 'snr_ms', 'snr_td'; for magnitude methods on their own layout
-  also 'snr_mag'; for a method extended to a shorter gap (the network at 48 ms) per extension
-  'snr_ms_<name>', 'snr_td_<name>'; for LPC the int 'n_fallback'; with return_restored,
+  Returns a dict of arrays [B]: one per registered segment metric ('snr_ms', 'snr_td';
+  metric_registry); for magnitude methods on their own layout also 'snr_mag'; for a method
+  extended to a shorter gap (the network at 48 ms) per extension '<metric>_<extension>' and
+  their mean '<metric>'; for LPC the int 'n_fallback'; with return_restored,
   'original' and 'restored' [B, 5120].
   """
   method = resolve(method, predict_fn, config, phase_method, seed)
@@ -134,8 +138,9 @@ def job_key(data_dir, split: str, method: methods_lib.Method, gap_ms: int, max_s
             batch_size: int = 64) -> dict:
   """What an evaluation's per-segment values depend on: the dataset (its folder and the hash of
   its manifest, rewritten by every build), split, gap, the method (name, config, phase
-  retrieval, seed, and the hash of its model file) and the selection (max_segments, batch).
-  A resume file or a finished job is reused only under the same key."""
+  retrieval, seed, and the hash of its model file), the selection (max_segments, batch) and the
+  registered segment metrics (a new one is computed for every segment). A resume file or a
+  finished job is reused only under the same key."""
   model = getattr(method, 'model_path', None)
   return _as_saved({'data_dir': os.path.realpath(data_dir),
           'manifest_sha256': file_sha256(os.path.join(data_dir, 'manifest.json')),
@@ -143,7 +148,8 @@ def job_key(data_dir, split: str, method: methods_lib.Method, gap_ms: int, max_s
           'model_sha256': file_sha256(model) if model else None,
           **method.settings(),
           'phase_method': getattr(method, 'phase_method', None), 'seed': getattr(method, 'seed', None),
-          'max_segments': int(max_segments or 0), 'batch_size': int(batch_size)})
+          'max_segments': int(max_segments or 0), 'batch_size': int(batch_size),
+          'metrics': [m.name for m in metric_registry.of_kind(metric_registry.SEGMENT)]})
 
 
 def _as_saved(key: dict) -> dict:
@@ -214,7 +220,7 @@ def evaluate_dataset(data_dir, split: str, method: str, gap_ms: int = 64,
     chosen = metrics.spread_indices(available, max_segments)
   total = available if chosen is None else len(chosen)
   parts = _resumed(resume_path, key, log)
-  done = len(parts['snr_ms'][0]) if parts else 0
+  done = len(parts['index'][0]) if parts else 0
   bar = tqdm(total=total, initial=done, unit='seg', desc=f'{method.name} {gap_ms} ms {data_dir}',
              disable=not progress)
   with bar:  # closed on the way out of an interrupted job too, before its one-line message

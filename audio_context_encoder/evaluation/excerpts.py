@@ -29,6 +29,7 @@ from audio_context_encoder.audio import audio_io
 from audio_context_encoder.methods import inpaint
 from audio_context_encoder.dsp import metrics
 from audio_context_encoder.evaluation import perceptual
+from audio_context_encoder.evaluation import metric_registry
 from audio_context_encoder import config as config_lib
 from audio_context_encoder.common.errors import AudioDecodeError, UserError
 
@@ -192,7 +193,8 @@ def score_set(excerpts: Sequence[Excerpt], signals: Dict[str, Sequence[np.ndarra
     entry = {'id': f'{i:03d}', 'source': ex.source, 'start_s': round(ex.start_s, 4),
              'ceiling': scorer.score(ex.audio, ex.audio, rate), 'scores': {}, 'files': {}}
     for name, outputs in signals.items():
-      entry['scores'][name] = {'visqol': scorer.score(ex.audio, outputs[i], rate),
+      entry['scores'][name] = {**{m.name: m.function(ex.audio, outputs[i], rate, scorer)
+                                  for m in metric_registry.of_kind(metric_registry.EXCERPT)},
                                **snrs(ex.audio, outputs[i])}
     if out_dir:
       os.makedirs(os.path.join(out_dir, entry['id']), exist_ok=True)

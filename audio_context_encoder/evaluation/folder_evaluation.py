@@ -20,6 +20,7 @@ from tqdm import tqdm
 from audio_context_encoder.common import atomic
 from audio_context_encoder.audio import audio_io
 from audio_context_encoder.evaluation import evaluation
+from audio_context_encoder.evaluation import metric_registry
 from audio_context_encoder.dsp import metrics
 from audio_context_encoder.data import segmenting
 from audio_context_encoder import config as config_lib
@@ -74,11 +75,13 @@ def evaluate_folder(folder: str, method: methods_lib.Method, gap_ms: int, max_se
                     progress: bool = True) -> dict:
   """Per-segment SNRs over every audio file of `folder` (recursively, sorted by path).
 
-  Returns rows (file, offset, snr_ms, snr_td per segment), the skipped files' messages and
-  n_files, the number of files that were read and cut (skipped ones not counted).
+  Returns rows (file, offset and every registered segment metric per segment: snr_ms,
+  snr_td, ...), the skipped files' messages and n_files, the number of files that were read and
+  cut (skipped ones not counted).
   """
   cfg = config_lib.paper()  # the datasets' cut (§3.2); the method carries its own config
-  rows = {'file': [], 'offset': [], 'snr_ms': [], 'snr_td': []}
+  scores = [m.name for m in metric_registry.of_kind(metric_registry.SEGMENT)]
+  rows = {'file': [], 'offset': [], **{name: [] for name in scores}}
   skipped, n_files = [], 0
   files = audio_files(folder)
   keep = None  # {path: local indices} when max_segments limits the run
@@ -107,20 +110,21 @@ def evaluate_folder(folder: str, method: methods_lib.Method, gap_ms: int, max_se
     windows = segmenting.extract(x, offsets, cfg.signal.L, cfg.data.eval_margin)
     for i in range(0, len(windows), BATCH):
       out = evaluation.evaluate(windows[i:i + BATCH], method, gap_ms)
-      rows['snr_ms'] += out['snr_ms'].tolist()
-      rows['snr_td'] += out['snr_td'].tolist()
+      for name in scores:
+        rows[name] += out[name].tolist()
     rows['offset'] += offsets.tolist()
     rows['file'] += [str(path)] * len(offsets)
   return {'rows': rows, 'skipped': skipped, 'n_files': n_files}
 
 
 def summary(result: dict, method: str, gap_ms: int) -> dict:
-  """The tables' summary (metrics.summary) of SNR_MS and SNR_TD, with what it covers."""
+  """The tables' summary (metrics.summary) of every segment metric, with what it covers."""
   rows = result['rows']
-  return {'method': method, 'gap_ms': gap_ms, 'segments': len(rows['snr_ms']),
+  return {'method': method, 'gap_ms': gap_ms, 'segments': len(rows['offset']),
           'files': result['n_files'], 'files_with_segments': len(set(rows['file'])),
-          'skipped_files': result['skipped'], 'snr_ms': metrics.summary(rows['snr_ms']),
-          'snr_td': metrics.summary(rows['snr_td'])}
+          'skipped_files': result['skipped'],
+          **{m.name: metrics.summary(rows[m.name])
+             for m in metric_registry.of_kind(metric_registry.SEGMENT)}}
 
 
 def perceptual_methods(args) -> dict:
@@ -179,12 +183,14 @@ def run(args) -> int:
                     'be read and cut (each is named above)')
   if not s['segments']:
     raise UserError(f'{args.folder}: no segment passed the silence rule and the gap-RMS filter')
-  ms, td = s['snr_ms'], s['snr_td']
-  nonfinite = (f'; {ms["n_nonfinite"]} non-finite SNR_MS left out' if ms['n_nonfinite'] else '')
+  scored = metric_registry.of_kind(metric_registry.SEGMENT)
+  means = ', '.join(f"{m.label} {s[m.name]['mean']:.2f}{' ' + m.unit if m.unit else ''} "
+                    f"(std {s[m.name]['std']:.2f})" for m in scored)
+  first = scored[0]  # the tables' score (SNR_MS)
+  n_bad = s[first.name]['n_nonfinite']
+  nonfinite = f'; {n_bad} non-finite {first.label} left out' if n_bad else ''
   print(f"{args.method}, {args.gap_ms} ms gaps, {s['segments']} segments from {s['files_with_segments']} "
-        f"of {s['files']} files read ({len(s['skipped_files'])} skipped): "
-        f"SNR_MS {ms['mean']:.2f} dB (std {ms['std']:.2f}), "
-        f"SNR_TD {td['mean']:.2f} dB (std {td['std']:.2f}){nonfinite}")
+        f"of {s['files']} files read ({len(s['skipped_files'])} skipped): {means}{nonfinite}")
   if args.json:
     atomic.write_json(args.json, {'summary': s, 'segments': result['rows']})
   if chosen is not None:

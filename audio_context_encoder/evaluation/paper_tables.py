@@ -15,6 +15,7 @@ import numpy as np
 
 from audio_context_encoder.common import atomic
 from audio_context_encoder.dsp import metrics
+from audio_context_encoder.evaluation import metric_registry
 
 # The paper's SNR_MS (dB), mean and std over segments, per (table, dataset, method).
 PAPER = {
@@ -38,7 +39,8 @@ def summary(out: dict) -> dict:
   (evaluation.evaluate), so the std is over segments of that mean.
   """
   s = metrics.summary(out['snr_ms'])
-  s['snr_td_mean'] = metrics.summary(out['snr_td'])['mean']
+  for m in beside():
+    s[f'{m.name}_mean'] = metrics.summary(out[m.name])['mean']
   if 'snr_mag' in out:
     s['snr_mag_mean'] = metrics.summary(out['snr_mag'])['mean']
   s['tracks'] = len(set(np.asarray(out.get('track_id', [])).tolist()))
@@ -46,6 +48,11 @@ def summary(out: dict) -> dict:
   s['ms_per_gap'] = 1000 * float(np.sum(out['seconds'])) / n if 'seconds' in out and n else None
   s['n_fallback'] = out.get('n_fallback', 0)
   return s
+
+
+def beside() -> tuple:
+  """The registered segment metrics the tables give beside SNR_MS (their mean: SNR_TD, ...)."""
+  return tuple(m for m in metric_registry.of_kind(metric_registry.SEGMENT) if m.name != 'snr_ms')
 
 
 def fmt(x) -> str:
@@ -88,7 +95,8 @@ def markdown(table: int, results: Dict[Tuple, dict], methods: Tuple[str, ...], d
   row('Std (paper)', lambda k, m: PAPER.get((table, k, m), (None, None))[1])
   row('Segments', cell('n'), count)
   row('Tracks', cell('tracks'), count)
-  row('SNR_TD mean', cell('snr_td_mean'))
+  for m in beside():
+    row(f'{m.label} mean', cell(f'{m.name}_mean'))
   row('Time per gap (ms)', cell('ms_per_gap'))
   lines += ['', '— = not computed (no model given, or no dataset; the paper has no Interp column).',
             'Network = the context encoder (the paper\'s "Mag" in Table 2, "ours" in Table 3). '
@@ -127,7 +135,8 @@ def csv_rows(table: int, results: Dict[Tuple, dict], methods: Tuple[str, ...], d
       s = results.get((table, k, m))
       rows.append({'table': table, 'gap_ms': TABLE_GAP[table], 'dataset': k, 'data_dir': datasets[k],
                    'method': m, 'snr_ms_mean': s['mean'] if s else '',
-                   'snr_ms_std': s['std'] if s else '', 'snr_td_mean': s['snr_td_mean'] if s else '',
+                   'snr_ms_std': s['std'] if s else '',
+                   **{f'{m.name}_mean': s[f'{m.name}_mean'] if s else '' for m in beside()},
                    'segments': s['n'] if s else 0, 'tracks': s['tracks'] if s else 0,
                    'paper_mean': PAPER.get((table, k, m), ('', ''))[0],
                    'paper_std': PAPER.get((table, k, m), ('', ''))[1],

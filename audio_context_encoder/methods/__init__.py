@@ -15,7 +15,7 @@ method by name: `get(name, **options)`. Adding one: docs/extending.md.
 
 from audio_context_encoder.methods.base import (Method, Restored, all_names, check_model, get,
                                                 long_gap_names, names, network_window, register,
-                                                segments_of, trained)
+                                                segments_of, trained, unregister)
 from audio_context_encoder.methods.short_gap import (EXTENSION_NAMES, MODELS_DIR, SHIPPED_MODELS, LPC,
                                                      Extended, Interpolation, Janssen,
                                                      JanssenGapwise, Magnitudes, Network,
@@ -39,6 +39,7 @@ __all__ = [
     'register',
     'segments_of',
     'trained',
+    'unregister',
     'EXTENSION_NAMES',
     'MODELS_DIR',
     'SHIPPED_MODELS',

@@ -119,6 +119,12 @@ def register(name: str, factory: Callable[..., Method] = None, long_gap: bool = 
   return factory
 
 
+def unregister(name: str) -> None:
+  """Takes method `name` out again (a test's or a session's own method)."""
+  del _FACTORIES[name]
+  _LONG.discard(name)
+
+
 def names() -> Tuple[str, ...]:
   """The paper's (short-gap) methods, in registration order: the tables' methods."""
   return tuple(n for n in _FACTORIES if n not in _LONG)
