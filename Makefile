@@ -189,34 +189,34 @@ longgap-data-esc50: $(STAMP)
 	$(LONGGAP_BUILD) --dataset=esc50 --dest=$(DATA_DIR)/longgap-esc50
 
 longgap-table: longgap-demo-data
-	nice -n 10 $(PY) -m experiments.longgap_table --dataset_dir=$(DATA_DIR)/longgap-sc09-standin \
+	nice -n 10 $(PY) -m experiments.longgap.score --dataset_dir=$(DATA_DIR)/longgap-sc09-standin \
 	  --max_clips=$(LONGGAP_CLIPS) --deep_prior_iterations=$(LONGGAP_DP_ITERATIONS) \
 	  --deep_prior_clips=$(LONGGAP_DP_CLIPS_SC09)
-	nice -n 10 $(PY) -m experiments.longgap_table --dataset_dir=$(DATA_DIR)/longgap-esc50-standin \
+	nice -n 10 $(PY) -m experiments.longgap.score --dataset_dir=$(DATA_DIR)/longgap-esc50-standin \
 	  --max_clips=$(LONGGAP_CLIPS) --deep_prior_iterations=$(LONGGAP_DP_ITERATIONS) \
 	  --deep_prior_clips=$(LONGGAP_DP_CLIPS_ESC50)
 
-# The perceptual-distance classifiers (experiments/longgap_classifiers.py) on the SC09-like stand-in;
+# The perceptual-distance classifiers (experiments/longgap/classifiers.py) on the SC09-like stand-in;
 # results/longgap_classifiers_standin.md is that table with notes.
 .PHONY: longgap-classifiers
 longgap-classifiers: longgap-demo-data
-	nice -n 5 $(PY) -m experiments.longgap_classifiers --clf_data=$(DATA_DIR)/longgap-sc09-standin \
+	nice -n 5 $(PY) -m experiments.longgap.classifiers --clf_data=$(DATA_DIR)/longgap-sc09-standin \
 	  --clf_out=runs/classifiers-sc09-standin --clf_epochs=30 --clf_time_budget_s=240 \
 	  --clf_report=runs/classifiers-sc09-standin/table.md
 
 # Chang et al. 2019's Tables 1-3 and Fig. 3 on both stand-ins with the shipped small networks and
-# classifiers (models/longgap-*-sc09.*; experiments/longgap_tables.py) -> results/longgap_tables_standin.md,
+# classifiers (models/longgap-*-sc09.*; experiments/longgap/tables.py) -> results/longgap_tables_standin.md,
 # longgap_table{1,2,3}_standin.csv, longgap_figure3_standin.png; under 30 min on 2 cores.
 # LONGGAP_TABLES_FLAGS adds flags, e.g. '--lgt_sc09_clips=100 --lgt_dp_iterations=1000'.
 .PHONY: longgap-tables
 longgap-tables: longgap-demo-data
-	nice -n 10 $(PY) -m experiments.longgap_tables --lgt_sc09_data=$(DATA_DIR)/longgap-sc09-standin \
+	nice -n 10 $(PY) -m experiments.longgap.tables --lgt_sc09_data=$(DATA_DIR)/longgap-sc09-standin \
 	  --lgt_esc50_data=$(DATA_DIR)/longgap-esc50-standin $(LONGGAP_TABLES_FLAGS)
 
 test-longgap: $(STAMP)
 	$(PY) -m pytest -q tests/test_longgap_*.py
 
-# Long-gap networks (issue 14, experiments/longgap_train.py): MODEL=spec|wave on a built long-gap
+# Long-gap networks (issue 14, experiments/longgap/train.py): MODEL=spec|wave on a built long-gap
 # folder, into runs/longgap-<preset>-<dataset>-<model>/; re-running resumes. E.g.
 #   make train-longgap DATA=data/longgap-sc09-standin MODEL=spec LONGGAP_FLAGS='--steps=2000 --time_budget_s=1800'
 .PHONY: train-longgap
@@ -224,25 +224,25 @@ DATA ?= $(DATA_DIR)/longgap-sc09-standin
 MODEL ?= spec
 LONGGAP_PRESET ?= small
 train-longgap: $(STAMP)
-	$(PY) -m experiments.longgap_train --data_dir=$(DATA) --model=$(MODEL) --preset=$(LONGGAP_PRESET) --runs_dir=$(RUNS_DIR) $(LONGGAP_FLAGS)
+	$(PY) -m experiments.longgap.train --data_dir=$(DATA) --model=$(MODEL) --preset=$(LONGGAP_PRESET) --runs_dir=$(RUNS_DIR) $(LONGGAP_FLAGS)
 
 # The shipped long-gap networks (inpaint --method longgap-spec|longgap-wave): both trained on the
 # SC09-like stand-in into $(RUNS_DIR)/lg-spec and $(RUNS_DIR)/lg-wave (re-running resumes
 # them), then copied with their provenance to models/longgap-{spec,wave}-sc09.keras + .json
-# (experiments/ship_longgap_model.py).
+# (experiments/longgap/ship.py).
 .PHONY: longgap-models
 LONGGAP_SPEC_STEPS ?= 6200
 LONGGAP_WAVE_STEPS ?= 5200
-LONGGAP_SPEC_TRAIN = $(PY) -m experiments.longgap_train --data_dir $(DATA_DIR)/longgap-sc09-standin \
+LONGGAP_SPEC_TRAIN = $(PY) -m experiments.longgap.train --data_dir $(DATA_DIR)/longgap-sc09-standin \
   --model spec --preset small --valid_phase pghi+fgla --steps $(LONGGAP_SPEC_STEPS) \
   --runs_dir $(RUNS_DIR) --name lg-spec --valid_every 400 --valid_clips 48
-LONGGAP_WAVE_TRAIN = $(PY) -m experiments.longgap_train --data_dir $(DATA_DIR)/longgap-sc09-standin \
+LONGGAP_WAVE_TRAIN = $(PY) -m experiments.longgap.train --data_dir $(DATA_DIR)/longgap-sc09-standin \
   --model wave --preset small --steps $(LONGGAP_WAVE_STEPS) \
   --runs_dir $(RUNS_DIR) --name lg-wave --valid_every 400 --valid_clips 48
 longgap-models: longgap-sc09-standin
 	$(LONGGAP_SPEC_TRAIN)
-	$(PY) -m experiments.ship_longgap_model --run_dir=$(RUNS_DIR)/lg-spec \
+	$(PY) -m experiments.longgap.ship --run_dir=$(RUNS_DIR)/lg-spec \
 	  --command='$(LONGGAP_SPEC_TRAIN)'
 	$(LONGGAP_WAVE_TRAIN)
-	$(PY) -m experiments.ship_longgap_model --run_dir=$(RUNS_DIR)/lg-wave \
+	$(PY) -m experiments.longgap.ship --run_dir=$(RUNS_DIR)/lg-wave \
 	  --command='$(LONGGAP_WAVE_TRAIN)'

@@ -28,7 +28,7 @@ from audio_context_encoder.context_encoder import reader
 from audio_context_encoder.config import Config  # noqa: E402
 from audio_context_encoder.data.manifest import read_manifest  # noqa: E402
 from audio_context_encoder.methods import SHIPPED_MODELS  # noqa: E402
-from experiments.run_events import git_commit, scalar_series, scalars, training_seconds  # noqa: E402
+from audio_context_encoder.common.run_events import git_commit, scalar_series, scalars, training_seconds  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('run_dir', None, 'training run folder (best.keras, config.json, train/, valid/)')

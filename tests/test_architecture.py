@@ -168,3 +168,16 @@ def test_imports_go_down_the_layers(module):
             if t.split('.')[0] == LIBRARY and t != LIBRARY
             and LAYERS.get(part(t), -1) > layer]
   assert not upward, f'{short(module)} (layer {layer}) imports upward: {", ".join(upward)}'
+
+
+def test_experiments_are_entry_points_only():
+  """Each module of experiments/ is a page of flags that runs (app.run), importing the library
+  and tfrecords_tools; none imports another, so the logic they share lives in the library."""
+  edges = graph()
+  for name, path in modules().items():
+    if name.split('.')[0] != 'experiments' or name.endswith('__init__'):
+      continue
+    assert "__name__ == '__main__'" in path.read_text(), f'{name}: not an entry point'
+    siblings = sorted(t for t in edges[name] if t.split('.')[0] == 'experiments'
+                      and not t.endswith('__init__') and t != 'experiments')
+    assert not siblings, f'{name} imports {siblings}: move what they share into the library'

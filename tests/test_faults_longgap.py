@@ -10,7 +10,8 @@ from absl import flags
 
 from audio_context_encoder.data import clip_dataset
 from audio_context_encoder.longgap import config
-from experiments import longgap_scoring, longgap_tables
+from audio_context_encoder.evaluation import longgap_scoring
+from experiments.longgap import tables as longgap_tables
 from tests.test_longgap_download import sc09_archive
 from tfrecords_tools import longgap_build, longgap_dataset, longgap_sources
 

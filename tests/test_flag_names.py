@@ -42,7 +42,7 @@ def test_no_flag_is_defined_by_two_entry_points_the_tests_import():
         owners[name].add(module)
   shared = {name: sorted(mods) for name, mods in owners.items() if len(mods) > 1}
   assert not shared, (f'flags defined by two modules that tests import: {shared}; move the logic '
-                      'the test needs into a module without flags (e.g. experiments/longgap_trainer.py)')
+                      'the test needs into a module without flags (e.g. audio_context_encoder/longgap/trainer.py)')
 
 
 def test_the_check_sees_flags_and_imports(tmp_path):

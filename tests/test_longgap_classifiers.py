@@ -9,7 +9,7 @@ import pytest
 from audio_context_encoder.longgap import classifiers
 from audio_context_encoder.longgap import losses
 from audio_context_encoder.longgap import metrics
-from experiments import longgap_classifier_trainer as trainer
+from audio_context_encoder.longgap import classifier_training as trainer
 
 T = 1024
 CFG = classifiers.TINY

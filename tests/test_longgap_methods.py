@@ -1,5 +1,5 @@
 """longgap-spec and longgap-wave: Chang et al.'s networks behind `inpaint`, and the script
-that ships them (experiments/ship_longgap_model.py). Tiny untrained networks stand in for
+that ships them (experiments/longgap/ship.py). Tiny untrained networks stand in for
 the shipped ones: these tests check the plumbing, not the quality."""
 
 import json
@@ -14,7 +14,9 @@ from audio_context_encoder import methods
 from audio_context_encoder.common.errors import UserError
 from audio_context_encoder.longgap import config
 from audio_context_encoder.longgap import trained
-from experiments import longgap_shipping, longgap_trainer, run_events
+from audio_context_encoder.common import run_events
+from audio_context_encoder.longgap import shipping as longgap_shipping
+from audio_context_encoder.longgap import trainer as longgap_trainer
 from tests.test_longgap_models import TINY_SPEC, TINY_WAVE
 from tests.test_longgap_models_cli import tiny_folder  # noqa: F401 (a fixture)
 from tests.test_longgap_trained import save

@@ -1,4 +1,4 @@
-"""experiments/longgap_train.py on a tiny built SC09-protocol folder: runs, writes its files,
+"""experiments/longgap/train.py on a tiny built SC09-protocol folder: runs, writes its files,
 resumes exactly, refuses other settings in the same run folder."""
 
 import dataclasses
@@ -13,8 +13,8 @@ import tensorflow as tf
 from audio_context_encoder.data import clip_dataset
 from audio_context_encoder.longgap import classifiers
 from audio_context_encoder.longgap import config
-from experiments import longgap_classifier_trainer as clf_trainer
-from experiments import longgap_trainer as longgap_train
+from audio_context_encoder.longgap import classifier_training as clf_trainer
+from audio_context_encoder.longgap import trainer as longgap_train
 from tfrecords_tools import longgap_dataset
 
 

@@ -1,9 +1,9 @@
-"""experiments/longgap_table.py on a tiny built dataset: every baseline row, measured figures."""
+"""experiments/longgap/score.py on a tiny built dataset: every baseline row, measured figures."""
 
 import numpy as np
 
 from audio_context_encoder.longgap import config
-from experiments import longgap_table
+from experiments.longgap import score as longgap_table
 from tfrecords_tools import longgap_dataset
 
 
@@ -37,7 +37,7 @@ def test_table_adds_the_perceptual_distances(tmp_path):
   import dataclasses
   import json
   from audio_context_encoder.longgap import classifiers
-  from experiments import longgap_classifier_trainer as trainer
+  from audio_context_encoder.longgap import classifier_training as trainer
   t = np.arange(16000) / 16000
   items = [longgap_dataset.ClipItem('test', 'one', f's{i}', 'synthetic', f'c{i}',
                                     (lambda f: lambda: 0.3 * np.sin(2 * np.pi * f * t))(400 + 90 * i))

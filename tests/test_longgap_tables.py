@@ -1,4 +1,4 @@
-"""experiments/longgap_tables.py on tiny built folders with tiny saved networks and classifiers:
+"""experiments/longgap/tables.py on tiny built folders with tiny saved networks and classifiers:
 every file written, every row present, finite numbers where defined, and "not trained" cells
 where a network (SC09-protocol) cannot run (the ESC-50-like folder)."""
 
@@ -12,9 +12,9 @@ from absl import flags
 
 from audio_context_encoder.longgap import classifiers
 from audio_context_encoder.longgap import config
-from experiments import longgap_classifier_trainer as trainer
-from experiments import longgap_report as report
-from experiments import longgap_tables
+from audio_context_encoder.longgap import classifier_training as trainer
+from audio_context_encoder.evaluation import longgap_report as report
+from experiments.longgap import tables as longgap_tables
 from tests.test_longgap_trained import save as save_network
 from tests.test_longgap_models import TINY_SPEC, TINY_WAVE
 from tfrecords_tools import longgap_dataset

@@ -9,7 +9,7 @@ from audio_context_encoder import config
 from audio_context_encoder.evaluation import evaluation, folder_evaluation, metric_registry
 from audio_context_encoder.evaluation import paper_tables
 from audio_context_encoder.evaluation.metric_registry import Metric
-from experiments import longgap_report, longgap_scoring
+from audio_context_encoder.evaluation import longgap_report, longgap_scoring
 
 SIG64 = config.signal_config(64)
 

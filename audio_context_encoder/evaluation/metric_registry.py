@@ -7,7 +7,7 @@ protocol (ViSQOL) read their columns here; a new metric is one function and one 
   SEGMENT  function(original [B, L], restored [B, L], sig) -> [B]: the first paper's 320 ms
            segments, gap [Lc, Lc + Lg) (evaluation.evaluate, the folder `evaluate`)
   CLIP     function(restored [B, T], target [B, T], mask [B, T], rate, context) -> [B] or None:
-           the long-gap clips (experiments/longgap_scoring.py); `context` holds what a metric
+           the long-gap clips (audio_context_encoder/evaluation/longgap_scoring.py); `context` holds what a metric
            needs beyond the clips ('features': the perceptual-distance classifiers by label,
            'visqol': a perceptual.Visqol); None when that is absent (the column is not computed)
   EXCERPT  function(reference [T], degraded [T], rate, scorer) -> float: the excerpt protocol

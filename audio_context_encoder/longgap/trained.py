@@ -2,7 +2,7 @@
 
 A shipped network is two files: NAME.keras (the model) and NAME.json (its provenance: the
 trainer's run.json, i.e. 'model' ('spec' or 'wave'), 'preset', 'config' and 'protocol', plus
-what experiments/ship_longgap_model.py adds). `TrainedNetwork(path).fill(clips, mask)` fills
+what experiments/longgap/ship.py adds). `TrainedNetwork(path).fill(clips, mask)` fills
 clips of the protocol's length like baselines.py's methods do: zone 0, the known samples come
 back bit-exact (the paper's paste-back). `fill_gap(x, first, end, rate)` fills one gap of a
 longer signal at any rate through a clip-long window around it (methods.LongGapNetwork).
@@ -21,6 +21,11 @@ from audio_context_encoder.audio import audio_file
 from audio_context_encoder.longgap import baselines
 from audio_context_encoder.longgap import config
 from audio_context_encoder.longgap import model_config
+
+
+def longgap_model_file(kind: str, protocol: str = 'sc09') -> str:
+  """The name of a shipped long-gap network in models/ (experiments/longgap/ship.py writes it)."""
+  return f'longgap-{kind}-{protocol}.keras'
 
 
 def _tuples(value):

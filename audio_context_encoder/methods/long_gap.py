@@ -15,13 +15,9 @@ from audio_context_encoder.config import SignalConfig
 from audio_context_encoder.longgap import baselines
 from audio_context_encoder.longgap import config as longgap_config
 from audio_context_encoder.longgap import trained as longgap_trained
+from audio_context_encoder.longgap.trained import longgap_model_file
 from audio_context_encoder.methods.base import Method, Restored, register
 from audio_context_encoder.methods.short_gap import MODELS_DIR, Interpolation, check_keras_file
-
-
-def longgap_model_file(kind: str, protocol: str = 'sc09') -> str:
-  """The name of a shipped long-gap network (experiments/ship_longgap_model.py writes it)."""
-  return f'longgap-{kind}-{protocol}.keras'
 
 
 # The long-gap networks (Chang et al.'s Fig. 2) trained on the SC09-like stand-in: longgap-spec

@@ -1,5 +1,5 @@
-"""Ships a long-gap training run (experiments/longgap_train.py) as a network of the package:
-the logic of experiments/ship_longgap_model.py, without flags so the tests can import it.
+"""Ships a long-gap training run (experiments/longgap/train.py) as a network of the package:
+the logic of experiments/longgap/ship.py, without flags so the tests can import it.
 
 models/longgap-<model>-<protocol>.keras is the run's last.keras; the JSON beside it is the
 run's run.json (what longgap/trained.py needs to load it) plus its provenance: the training
@@ -13,10 +13,10 @@ import shutil
 import tensorflow as tf
 
 from audio_context_encoder.common import atomic
-from audio_context_encoder.methods import longgap_model_file
-from experiments.run_events import git_commit, scalar_series, scalars, training_seconds
+from audio_context_encoder.longgap.trained import longgap_model_file
+from audio_context_encoder.common.run_events import git_commit, scalar_series, scalars, training_seconds
 
-# The scalars experiments/longgap_trainer.validate writes under RUN_DIR/valid.
+# The scalars longgap/trainer.validate writes under RUN_DIR/valid.
 VALID_TAGS = ('loss_masked_l1', 'ml1_waveform', 'ml1_masked_input', 'spectral_snr_db')
 
 

@@ -1,10 +1,10 @@
 """Copies a long-gap run's network to models/ with its provenance JSON (`make longgap-models`).
 
-  python -m experiments.ship_longgap_model --run_dir=runs/lg-wave --command='make longgap-models'
+  python -m experiments.longgap.ship --run_dir=runs/lg-wave --command='make longgap-models'
 
 Writes models/longgap-<model>-<protocol>.keras (the run's last.keras) and the .json beside it
 that longgap/trained.py reads: run.json's fields, the command, the commit, the steps, the
-training wall time and the last validation scalars. The logic is experiments/longgap_shipping.py.
+training wall time and the last validation scalars. The logic is audio_context_encoder/longgap/shipping.py.
 """
 
 import os
@@ -14,7 +14,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 from absl import app, flags  # noqa: E402
 
-from experiments.longgap_shipping import ship  # noqa: E402
+from audio_context_encoder.longgap.shipping import ship  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('run_dir', None, 'a long-gap run folder (last.keras, run.json, checkpoints/, '
@@ -28,11 +28,11 @@ flags.DEFINE_float('pause_s', 600, 'gaps between training events longer than thi
 def main(argv):
   del argv
   if not FLAGS.run_dir:
-    sys.exit('ship_longgap_model.py: --run_dir is required')
+    sys.exit('experiments/longgap/ship.py: --run_dir is required')
   try:
     target, info = ship(FLAGS.run_dir, FLAGS.command, FLAGS.out_dir, FLAGS.pause_s)
   except (ValueError, OSError) as e:
-    sys.exit(f'ship_longgap_model.py: {e}')
+    sys.exit(f'experiments/longgap/ship.py: {e}')
   v = info['validation']
   print(f'{target}: step {info["steps"]} ({info["wall_time_s"] / 3600:.2f} h); validation at step '
         f'{v["step"]}: waveform ML1 {v["ml1_waveform"]:.5f} (masked input '

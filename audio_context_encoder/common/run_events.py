@@ -1,6 +1,6 @@
 """What a training run's folder tells about it: TensorBoard scalars, training time, the commit.
 
-Shared by the ship scripts (ship_model, ship_longgap_model); no flags, so any entry point
+Shared by the ship scripts (experiments/ship_model.py, longgap/shipping.py); no flags, so any entry point
 and the tests can import it.
 """
 

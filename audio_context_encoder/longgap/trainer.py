@@ -1,4 +1,4 @@
-"""The long-gap trainer behind experiments/longgap_train.py (no flags, so tests and other
+"""The long-gap trainer behind experiments/longgap/train.py (no flags, so tests and other
 entry points can import it). docs/longgap_models.md.
 """
 
@@ -45,8 +45,8 @@ def classifier_psi(path, kind: str):
   if kind != 'wave':
     raise ValueError('a perceptual classifier trains the waveform network only: the spectrogram '
                      "network's output is not the classifiers' input (another STFT)")
-  from experiments import longgap_classifier_trainer  # TensorFlow models; only when asked for
-  return longgap_classifier_trainer.file_psi(path)[1]
+  from audio_context_encoder.longgap import classifier_training  # TensorFlow models; only when asked for
+  return classifier_training.file_psi(path)[1]
 
 
 def _run_record(run_dir: pathlib.Path, record: dict) -> None:

@@ -1,10 +1,10 @@
 """Trains the perceptual-distance classifiers (Chang et al. 2019, Table 1's "not pretrained"
 rows, small nets) on a built long-gap folder and reports their test accuracy.
 
-  nice -n 5 python -m experiments.longgap_classifiers --clf_data data/longgap-sc09-standin \
+  nice -n 5 python -m experiments.longgap.classifiers --clf_data data/longgap-sc09-standin \
       --clf_out runs/classifiers-sc09-standin --clf_epochs 30 --clf_time_budget_s 300
-Writes <clf_out>/{wave,spec}.keras and .json (experiments/longgap_classifier_trainer.py);
-experiments/longgap_table.py --classifiers_dir reads them for the perceptual distances.
+Writes <clf_out>/{wave,spec}.keras and .json (audio_context_encoder/longgap/classifier_training.py);
+experiments/longgap/score.py --classifiers_dir reads them for the perceptual distances.
 """
 
 import os
@@ -15,7 +15,7 @@ from absl import app, flags
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 from audio_context_encoder.common import atomic  # noqa: E402
-from experiments import longgap_classifier_trainer as trainer  # noqa: E402
+from audio_context_encoder.longgap import classifier_training as trainer  # noqa: E402
 
 FLAGS = flags.FLAGS  # names no other entry point uses (tests/test_flag_names.py)
 flags.DEFINE_string('clf_data', None, 'a built long-gap folder (tfrecords_tools/longgap_dataset.py)')
@@ -36,7 +36,7 @@ def main(argv):
   del argv
   if not FLAGS.clf_data or not FLAGS.clf_out:
     sys.exit('give --clf_data and --clf_out')
-  command = 'python -m experiments.longgap_classifiers ' + ' '.join(sys.argv[1:])
+  command = 'python -m experiments.longgap.classifiers ' + ' '.join(sys.argv[1:])
   for kind in FLAGS.clf_kinds:
     weights = FLAGS.clf_weights.format(kind=kind) if FLAGS.clf_weights else None
     r = trainer.train(kind, FLAGS.clf_data, FLAGS.clf_out, epochs=FLAGS.clf_epochs,

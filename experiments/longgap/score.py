@@ -1,6 +1,6 @@
 """Long-gap baselines on a built dataset's test split, with the long-gap metrics.
 
-  python -m experiments.longgap_table --dataset_dir=data/longgap-sc09-standin --max_clips=40
+  python -m experiments.longgap.score --dataset_dir=data/longgap-sc09-standin --max_clips=40
 
 Writes results/longgap_<protocol>_standin.md (or --out_file): per method the mean and std over
 clips of masked L1 (eq. 2), spectrogram SSIM, SNR in the gap, spectral SNR, and clips per
@@ -19,7 +19,7 @@ from audio_context_encoder.common.errors import DatasetError
 from audio_context_encoder.common import atomic
 from audio_context_encoder.longgap import config
 from audio_context_encoder.longgap import paper_tables
-from experiments import longgap_scoring as scoring
+from audio_context_encoder.evaluation import longgap_scoring as scoring
 
 flags.DEFINE_string('dataset_dir', None, 'A folder built by tfrecords_tools.longgap_build.')
 flags.DEFINE_string('eval_split', 'test', 'Split to evaluate.')
@@ -28,7 +28,7 @@ flags.DEFINE_float('min_gap_rms', 1e-4, 'Leave out clips whose gap is quieter th
 flags.DEFINE_integer('deep_prior_clips', 4, 'Clips Deep Prior runs on (0: skip it).')
 flags.DEFINE_integer('deep_prior_iterations', 300, 'Deep Prior fitting steps (paper 4001).')
 flags.DEFINE_integer('lpc_order', 1000, 'Burg order cap of the LPC baseline.')
-flags.DEFINE_string('classifiers_dir', None, 'Folder of experiments/longgap_classifiers.py '
+flags.DEFINE_string('classifiers_dir', None, 'Folder of experiments/longgap/classifiers.py '
                     '(wave.keras, spec.keras): adds the perceptual distances (eq. 3) as columns.')
 flags.DEFINE_string('out_file', None, 'Markdown output (default results/longgap_<protocol>_standin.md).')
 FLAGS = flags.FLAGS  # names unused by the other entry points: tests import several at once
@@ -74,7 +74,7 @@ def main(argv):
   rows = scoring.evaluate(sel.clips, sel.mask, proto.sample_rate, min(FLAGS.deep_prior_clips, len(sel.clips)),
                           FLAGS.deep_prior_iterations, FLAGS.lpc_order,
                           scoring.classifier_features(FLAGS.classifiers_dir))
-  command = 'python -m experiments.longgap_table ' + ' '.join(
+  command = 'python -m experiments.longgap.score ' + ' '.join(
       f'--{k}={getattr(FLAGS, k)}' for k in ('dataset_dir', 'eval_split', 'max_clips', 'min_gap_rms',
                                               'deep_prior_clips', 'deep_prior_iterations', 'lpc_order')) + (
       f' --classifiers_dir={FLAGS.classifiers_dir}' if FLAGS.classifiers_dir else '')

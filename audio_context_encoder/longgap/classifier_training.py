@@ -1,5 +1,5 @@
 """Training the perceptual-distance classifiers (longgap/classifiers.py) on a built long-gap
-dataset; no flags, so tests import it (experiments/longgap_classifiers.py is the entry point).
+dataset; no flags, so tests import it (experiments/longgap/classifiers.py is the entry point).
 
   <out>/<kind>.keras  the classifier with the best validation accuracy (kind: wave, spec)
   <out>/<kind>.json   test accuracy, epochs, seconds, labels, config, the command
@@ -166,7 +166,7 @@ def file_features(path, kind: str):
 
 def file_psi(path):
   """(kind, Psi as a TensorFlow function of clips [B, T]) of the classifier NAME.keras (+ .json):
-  differentiable, for eq. 3 as a training loss (longgap_trainer)."""
+  differentiable, for eq. 3 as a training loss (longgap/trainer.py)."""
   model, record = load_classifier_file(path)
   return record['kind'], psi_of(record['kind'], model, config_of(record))
 

@@ -1,5 +1,5 @@
 """Scoring long-gap methods on a built dataset's test split; no flags, so that the entry points
-(experiments/longgap_table.py, experiments/longgap_tables.py) and the tests share it.
+(experiments/longgap/score.py, experiments/longgap/tables.py) and the tests share it.
 
 The fixed test mask of the protocol (SC09 0.4-0.6 s, ESC-50 3.0-3.4 s); clips whose gap RMS is
 below min_gap_rms are left out (silent gaps: SNRs undefined). Deep Prior is costly: it runs on
@@ -71,7 +71,7 @@ def classifier_features(folder) -> dict:
   """{'PD wave': Psi, 'PD spec': Psi} from the saved classifiers ({} without a folder)."""
   if not folder:
     return {}
-  from experiments import longgap_classifier_trainer as trainer
+  from audio_context_encoder.longgap import classifier_training as trainer
   return {name: trainer.saved_features(folder, kind) for name, kind in zip(PD, ('wave', 'spec'))}
 
 

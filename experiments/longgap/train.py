@@ -1,6 +1,6 @@
 """Trains a long-gap network (Chang et al. 2019, Fig. 2) on a built long-gap folder; resumable.
 
-  python -m experiments.longgap_train --data_dir data/longgap-sc09-standin --model spec \
+  python -m experiments.longgap.train --data_dir data/longgap-sc09-standin --model spec \
       --preset small --steps 2000 --time_budget_s 600
 Writes runs/<name>/: run.json (the model config and flags), checkpoints/ (tf.train.
 CheckpointManager: step, weights, optimiser), train/ TensorBoard scalars, valid/ scalars (the
@@ -19,7 +19,7 @@ from absl import app, flags
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-from experiments.longgap_trainer import train  # noqa: E402
+from audio_context_encoder.longgap.trainer import train  # noqa: E402
 from audio_context_encoder.common.errors import DatasetError  # noqa: E402
 
 FLAGS = flags.FLAGS

@@ -28,8 +28,8 @@ from audio_context_encoder.dsp import metrics as base_metrics
 from audio_context_encoder.longgap import config
 from audio_context_encoder.longgap import metrics
 from audio_context_encoder.longgap import models
-from experiments import longgap_report as report
-from experiments import longgap_scoring as scoring
+from audio_context_encoder.evaluation import longgap_report as report
+from audio_context_encoder.evaluation import longgap_scoring as scoring
 
 flags.DEFINE_string('lgt_sc09_data', 'data/longgap-sc09-standin', 'The SC09-like built folder.')
 flags.DEFINE_string('lgt_esc50_data', 'data/longgap-esc50-standin', 'The ESC-50-like built folder.')
@@ -159,14 +159,14 @@ def figure(sel, kept, path):
 
 def command_line() -> str:
   names = [n for n in FLAGS if n.startswith('lgt_')]
-  return 'python -m experiments.longgap_tables ' + ' '.join(
+  return 'python -m experiments.longgap.tables ' + ' '.join(
       f'--{n}={",".join(v) if isinstance(v, list) else v}' for n in sorted(names)
       for v in [getattr(FLAGS, n)])
 
 
 def run() -> dict:
   """Everything; returns {output kind: path}."""
-  from experiments import longgap_classifier_trainer as trainer
+  from audio_context_encoder.longgap import classifier_training as trainer
   progress, out = Progress(), f'{FLAGS.lgt_out_dir}/longgap_%s_{FLAGS.lgt_tag}'
   os.makedirs(FLAGS.lgt_out_dir, exist_ok=True)
   sels = {'sc09': scoring.select(FLAGS.lgt_sc09_data, 'test', FLAGS.lgt_sc09_clips, FLAGS.lgt_min_gap_rms),

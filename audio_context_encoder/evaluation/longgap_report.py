@@ -1,5 +1,5 @@
 """Markdown and CSV of the long-gap Tables 1-3 beside the paper's (paper_tables.py); no flags
-(experiments/longgap_tables.py runs the methods and calls these).
+(experiments/longgap/tables.py runs the methods and calls these).
 
 Cells that cannot be measured say why instead of a number: NOT_TRAINED where a network or
 classifier was not trained for that dataset, NOT_IMPLEMENTED for the paper's methods we lack.
@@ -11,7 +11,7 @@ import io
 from audio_context_encoder.dsp import metrics as base_metrics
 from audio_context_encoder.evaluation import metric_registry
 from audio_context_encoder.longgap import paper_tables
-from experiments import longgap_scoring as scoring
+from audio_context_encoder.evaluation import longgap_scoring as scoring
 
 NOT_TRAINED = 'not trained (CPU budget)'
 NOT_IMPLEMENTED = 'not implemented here'
@@ -51,7 +51,7 @@ def md_table(header, rows, right_from: int = 1) -> list:
 
 def table1(records: dict, dataset: str):
   """(markdown, csv) of our classifiers ({kind: trainer record}) beside all of the paper's rows."""
-  from experiments import longgap_classifier_trainer as trainer
+  from audio_context_encoder.longgap import classifier_training as trainer
   header = ('dataset', 'source', 'type', 'model', 'pretrained', 'parameters', 'test accuracy')
   rows = [('SC09-like stand-in', 'ours', kind, 'small CNN (longgap/classifiers.py)', 'no',
            f'{r["params"]:,}', f'{r["test_accuracy"]:.3f}') for kind, r in records.items()]
