@@ -18,8 +18,9 @@ LAYERS = {
     # 0: foundations, no signal model: the parameters, one-line errors, all-or-nothing writes,
     # worker processes and the optional numba kernels
     '__init__': 0, 'config': 0, 'common': 0,
-    # 1: audio in and out, dataset manifests and §3.2 windows, signal processing without learning
-    'audio': 1, 'data': 1, 'dsp': 1,
+    # 1: audio in and out, dataset manifests and §3.2 windows, signal processing without learning,
+    # the one training loop (it knows no model)
+    'audio': 1, 'data': 1, 'dsp': 1, 'training': 1,
     # 2: what learns: the context encoder (Marafioti et al. 2019), the long-gap models (Chang et al.)
     'context_encoder': 2, 'longgap': 2,
     # 3: the ways to fill a gap behind one interface, and inpainting files with them

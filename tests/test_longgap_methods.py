@@ -114,7 +114,7 @@ def test_the_default_model_file_is_the_shipped_one(monkeypatch, tmp_path):
 
 
 def fake_run(run_dir, valid):
-  """A run folder as longgap_trainer.train leaves it, made without training (fast): run.json,
+  """A run folder as longgap_trainer.train leaves it, made without training (fast): config.json,
   a checkpoint at step 7, train and valid scalars ({step: value of every VALID_TAG}),
   last.keras written last."""
   import tensorflow as tf
@@ -127,7 +127,7 @@ def fake_run(run_dir, valid):
         for tag, value in values.items():
           tf.summary.scalar(tag, value, step=step)
   path, _ = save(run_dir, 'wave', TINY_WAVE)
-  path.with_suffix('.json').rename(run_dir / 'run.json')
+  path.with_suffix('.json').rename(run_dir / 'config.json')
   path.rename(run_dir / 'last.keras')
 
 
@@ -139,7 +139,7 @@ def test_ship_copies_last_keras_with_run_json_and_provenance(tmp_path):
   assert target.read_bytes() == (tmp_path / 'run' / 'last.keras').read_bytes()
   saved = json.loads(target.with_suffix('.json').read_text())
   assert saved == json.loads(json.dumps(info))
-  run_json = json.loads((tmp_path / 'run' / 'run.json').read_text())
+  run_json = json.loads((tmp_path / 'run' / 'config.json').read_text())
   assert {k: saved[k] for k in run_json} == run_json  # model, preset, config, protocol
   assert (saved['command'], saved['steps'], saved['validation']) == ('make it', 7, {'step': 7, **last})
   assert len(saved['commit']) == 40 and 0 <= saved['wall_time_s'] < 60
@@ -161,7 +161,7 @@ def test_ship_a_run_made_by_the_trainer(tiny_folder, tmp_path):  # noqa: F811
                               valid_clips=1)['run_dir']
   target, info = longgap_shipping.ship(run, 'make it', out_dir=tmp_path / 'models')
   assert (info['steps'], info['validation']['step'], info['data_dir']) == (2, 2, str(tiny_folder))
-  assert json.loads((tmp_path / 'run' / 'run.json').read_text()).items() <= info.items()
+  assert json.loads((tmp_path / 'run' / 'config.json').read_text()).items() <= info.items()
   net = trained.TrainedNetwork(target)
   clips = np.zeros((1, config.SC09.clip_samples))
   assert net.fill(clips, config.SC09.test_mask_array(1)).shape == clips.shape

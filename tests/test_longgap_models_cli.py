@@ -70,7 +70,7 @@ def test_train_resumes_exactly_and_refuses_other_settings(tiny_folder, tmp_path)
   w2 = keras.saving.load_model(tmp_path / 'split' / 'last.keras').get_weights()
   for a, b in zip(w1, w2):
     np.testing.assert_array_equal(a, b)
-  assert json.loads((tmp_path / 'whole' / 'run.json').read_text())['model'] == 'wave'
+  assert json.loads((tmp_path / 'whole' / 'config.json').read_text())['model'] == 'wave'
   assert list((tmp_path / 'whole' / 'train').glob('events.out.tfevents.*'))
   assert tags(tmp_path / 'whole' / 'valid') == {'loss_masked_l1', 'ml1_waveform', 'ml1_masked_input', 'spectral_snr_db',
                                                 'target_inpainted', 'spectrogram_target_inpainted'}
@@ -91,7 +91,7 @@ def test_waveform_network_trains_with_a_saved_classifiers_perceptual_loss(tiny_f
                             perceptual_classifier=str(path))
   assert out['step'] == 2
   run = pathlib.Path(out['run_dir'])
-  assert json.loads((run / 'run.json').read_text())['perceptual_classifier'] == str(path)
+  assert json.loads((run / 'config.json').read_text())['perceptual_classifier'] == str(path)
   perceptual = [float(tf.make_ndarray(v.tensor)) for f in (run / 'train').glob('events.out.tfevents.*')
                 for e in tf.compat.v1.train.summary_iterator(str(f)) for v in e.summary.value
                 if v.tag == 'perceptual']

@@ -1,12 +1,16 @@
 """Training the perceptual-distance classifiers (longgap/classifiers.py) on a built long-gap
-dataset; no flags, so tests import it (experiments/longgap/classifiers.py is the entry point).
+dataset: their task of the one training loop (training/trainer.py); no flags, so tests import it
+(experiments/longgap/classifiers.py is the entry point).
 
+  <out>/<kind>-run/   the run folder of the loop (config.json, checkpoints/, train/, valid/, ...):
+                      running again resumes it
   <out>/<kind>.keras  the classifier with the best validation accuracy (kind: wave, spec)
   <out>/<kind>.json   test accuracy, epochs, seconds, labels, config, the command
 Both written through audio_context_encoder.common.atomic.
 """
 
 import dataclasses
+import itertools
 import json
 import os
 import pathlib
@@ -20,6 +24,7 @@ import tensorflow as tf  # noqa: E402
 
 from audio_context_encoder.data import clip_dataset  # noqa: E402
 from audio_context_encoder.common import atomic  # noqa: E402
+from audio_context_encoder.training import trainer as trainer_lib  # noqa: E402
 from audio_context_encoder.longgap import classifiers, losses, paper_tables  # noqa: E402
 
 KINDS = ('wave', 'spec')
@@ -61,29 +66,93 @@ def build(kind: str, clip_samples: int, n_classes: int, cfg, weights=None) -> ke
   return make(clip_samples, n_classes, cfg, weights)
 
 
-class TimeBudget(keras.callbacks.Callback):
-  """Stops training after the epoch that passes `seconds` (0: no budget)."""
-
-  def __init__(self, seconds: float):
-    super().__init__()
-    self.seconds, self.start = seconds, time.monotonic()
-
-  def on_epoch_end(self, epoch, logs=None):
-    if self.seconds and time.monotonic() - self.start > self.seconds:
-      self.model.stop_training = True
-
-
 def save_model(model: keras.Model, path) -> None:
   with atomic.replacing(path) as tmp:
     model.save(tmp)
 
 
+class ClassifierTask(trainer_lib.Task):
+  """A classifier as a task of the one training loop: epochs of shuffled batches (epoch e drawn
+  with the seed (seed, e)), sparse cross-entropy, validation accuracy after every epoch (its
+  negative is the best model's score), early stopping after `patience` epochs without a better
+  one, at most `epochs` epochs."""
+
+  def __init__(self, kind, cfg, x, y, clip_samples: int, n_classes: int, record: dict, epochs: int,
+               patience: int, batch_size: int, lr: float, seed: int, weights=None):
+    self.kind, self.cfg, self.x, self.y, self.n_classes = kind, cfg, x, y, n_classes
+    self.clip_samples = clip_samples
+    self._record, self.epochs, self.patience = record, epochs, patience
+    self.batch_size, self.lr, self.seed, self.weights = batch_size, lr, seed, weights
+    self.steps_per_epoch = -(-len(x['train']) // batch_size)
+    self.validation_interval = self.steps_per_epoch
+    self._since_best = 0
+
+  def record(self) -> dict:
+    return self._record
+
+  def build(self, options):
+    return build(self.kind, self.clip_samples, self.n_classes, self.cfg, self.weights)
+
+  def optimizer(self):
+    return keras.optimizers.Adam(self.lr)
+
+  def train_dataset(self, start_step: int):
+    x, y, per = self.x['train'], self.y['train'], self.steps_per_epoch
+
+    def batches():
+      for step in itertools.count(start_step):
+        epoch, k = divmod(step, per)
+        order = np.random.default_rng([self.seed, epoch]).permutation(len(x))
+        pick = order[k * self.batch_size:(k + 1) * self.batch_size]
+        yield x[pick], y[pick]
+
+    return tf.data.Dataset.from_generator(batches, output_signature=(
+        tf.TensorSpec((None,) + x.shape[1:], tf.float32), tf.TensorSpec((None,), tf.int64)))
+
+  def loss(self, model, batch, global_batch_size, replicas):
+    x, y = batch
+    p = model(x, training=True)
+    per_example = keras.losses.sparse_categorical_crossentropy(y, p)
+    hits = tf.cast(tf.equal(tf.argmax(p, axis=-1), y), tf.float32)
+    n = tf.cast(tf.shape(y)[0], tf.float32)
+    total = tf.reduce_sum(per_example) / tf.cast(global_batch_size, tf.float32)
+    return total, {'loss_sum': tf.reduce_sum(per_example), 'hits': tf.reduce_sum(hits), 'count': n}
+
+  def log(self, sums, steps):
+    return {'loss': sums['loss_sum'] / sums['count'], 'accuracy': sums['hits'] / sums['count']}
+
+  def validate(self, model, options):
+    loss, accuracy = evaluate(model, self.x['valid'], self.y['valid'], self.batch_size)
+    return trainer_lib.Validation({'loss': loss, 'accuracy': accuracy}, score=-accuracy)
+
+  def total_steps(self) -> int:
+    return self.epochs * self.steps_per_epoch
+
+  def after_step(self, step, validation, since_best) -> None:
+    self._since_best = since_best
+
+  def stop_early(self) -> bool:
+    return bool(self.patience) and self._since_best >= self.patience
+
+  def save_model(self, model, path: str) -> None:
+    save_model(model, path)
+
+
+def evaluate(model, x, y, batch_size: int):
+  """(mean cross-entropy, accuracy) of the classifier on (x, y)."""
+  p = np.concatenate([np.asarray(model(x[i:i + batch_size], training=False))
+                      for i in range(0, len(x), batch_size)])
+  loss = float(np.mean(keras.losses.sparse_categorical_crossentropy(y, p)))
+  return loss, float(np.mean(np.argmax(p, axis=1) == y))
+
+
 def train(kind: str, data, out, cfg=classifiers.DEFAULT, epochs: int = 30,
           time_budget_s: float = 0, batch_size: int = 32, patience: int = 4, lr: float = 1e-3,
-          seed: int = 0, weights=None, command: str = '', verbose: int = 2) -> dict:
-  """Trains on `train`, early-stops on `valid` (best weights kept), scores `test`; returns and
-  writes the record. `data`: a dataset folder, or {split: (clips, label indices)} plus 'labels'."""
-  keras.utils.set_random_seed(seed)
+          seed: int = 0, weights=None, command: str = '', verbose: int = 2,
+          strategy: str = 'default') -> dict:
+  """Trains on `train`, early-stops on `valid` (the best model kept), scores `test`; returns and
+  writes the record. `data`: a dataset folder, or {split: (clips, label indices)} plus 'labels'.
+  verbose 0: no progress bar. A run stopped midway continues when called again alike."""
   test_groups = None
   if isinstance(data, dict):
     splits, labels = {s: data[s] for s in ('train', 'valid', 'test')}, list(data['labels'])
@@ -95,25 +164,34 @@ def train(kind: str, data, out, cfg=classifiers.DEFAULT, epochs: int = 30,
       c, y, _ = load(data, s, labels)
       splits[s] = (c, y)
   x = {s: inputs(kind, c, cfg) for s, (c, _) in splits.items()}
-  y = {s: y for s, (_, y) in splits.items()}
-  model = build(kind, splits['train'][0].shape[1], len(labels), cfg, weights)
-  model.compile(keras.optimizers.Adam(lr), 'sparse_categorical_crossentropy', metrics=['accuracy'])
-  stop = keras.callbacks.EarlyStopping('val_accuracy', patience=patience, mode='max',
-                                       restore_best_weights=True)
-  start = time.monotonic()
-  history = model.fit(x['train'], y['train'], batch_size, epochs, verbose=verbose, shuffle=True,
-                      validation_data=(x['valid'], y['valid']),
-                      callbacks=[stop, TimeBudget(time_budget_s)])
-  seconds = time.monotonic() - start
-  _, test_acc = model.evaluate(x['test'], y['test'], batch_size, verbose=0)
-  by_group = accuracy_by_group(model, x['test'], y['test'], test_groups) if test_groups else {}
-  val = history.history['val_accuracy']
-  record = {'kind': kind, 'test_accuracy': float(test_acc), 'best_valid_accuracy': float(max(val)),
-            'epochs_run': len(val), 'best_epoch': int(np.argmax(val)) + 1,
-            'test_accuracy_by_group': by_group, 'train_seconds': round(seconds, 1), 'params': int(model.count_params()),
-            'clips': {s: int(len(v)) for s, v in y.items()}, 'labels': labels,
-            'config': dataclasses.asdict(cfg), 'command': command}
+  y = {s: np.asarray(y, np.int64) for s, (_, y) in splits.items()}
   out = pathlib.Path(out)
+  run_dir = out / f'{kind}-run'
+  record = {'kind': kind, 'config': dataclasses.asdict(cfg), 'labels': labels,
+            'data': 'in memory' if isinstance(data, dict) else str(data),
+            'clips': {s: int(len(v)) for s, v in y.items()}, 'epochs': epochs, 'patience': patience,
+            'batch_size': batch_size, 'lr': lr, 'seed': seed, 'weights': weights and str(weights)}
+  task = ClassifierTask(kind, cfg, x, y, splits['train'][0].shape[1], len(labels), record, epochs,
+                        patience, batch_size, lr, seed, weights)
+  options = trainer_lib.RunOptions(checkpoint_every=task.steps_per_epoch, log_every=task.steps_per_epoch,
+                                   time_budget_s=time_budget_s, progress=bool(verbose),
+                                   strategy=strategy)
+  start = time.monotonic()
+  loop = trainer_lib.Trainer(task, str(run_dir), options)
+  result = loop.fit()
+  seconds = time.monotonic() - start
+  best_path = run_dir / trainer_lib.BEST_MODEL
+  model = keras.models.load_model(best_path) if best_path.exists() else loop.model
+  _, test_acc = evaluate(model, x['test'], y['test'], batch_size)
+  by_group = accuracy_by_group(model, x['test'], y['test'], test_groups) if test_groups else {}
+  best = json.loads((run_dir / trainer_lib.BEST_RECORD).read_text()) if best_path.exists() else {}
+  record = {'kind': kind, 'test_accuracy': float(test_acc),
+            'best_valid_accuracy': float(best.get('accuracy', float('nan'))),
+            'epochs_run': result['step'] // task.steps_per_epoch,
+            'best_epoch': best.get('step', 0) // task.steps_per_epoch,
+            'test_accuracy_by_group': by_group, 'train_seconds': round(seconds, 1),
+            'params': int(model.count_params()), 'clips': record['clips'], 'labels': labels,
+            'config': dataclasses.asdict(cfg), 'command': command}
   out.mkdir(parents=True, exist_ok=True)
   save_model(model, out / f'{kind}.keras')
   atomic.write_json(out / f'{kind}.json', record, indent=1)

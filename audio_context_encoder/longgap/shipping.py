@@ -2,7 +2,7 @@
 the logic of experiments/longgap/ship.py, without flags so the tests can import it.
 
 models/longgap-<model>-<protocol>.keras is the run's last.keras; the JSON beside it is the
-run's run.json (what longgap/trained.py needs to load it) plus its provenance: the training
+run's config.json (what longgap/trained.py needs to load it) plus its provenance: the training
 command, the commit, the steps, the training wall time and the last validation.
 """
 
@@ -43,9 +43,9 @@ def last_validation(run_dir: pathlib.Path, events: dict) -> dict:
 
 
 def provenance(run_dir, command: str, pause_s: float = 600) -> dict:
-  """run.json's fields plus command, commit, steps, wall_time_s and validation."""
+  """config.json's fields plus command, commit, steps, wall_time_s and validation."""
   run_dir = pathlib.Path(run_dir)
-  record = json.loads((run_dir / 'run.json').read_text())
+  record = json.loads((run_dir / 'config.json').read_text())
   valid = scalar_series(run_dir / 'valid', VALID_TAGS)
   wall = [w for _, w, _ in scalars(run_dir / 'train', 'total')]
   wall += [w for _, w, _ in valid[VALID_TAGS[0]]]
@@ -59,8 +59,8 @@ def ship(run_dir, command: str, out_dir='models', pause_s: float = 600):
   JSON beside it (each file all at once); returns (the .keras path, the JSON's content)."""
   run_dir = pathlib.Path(run_dir)
   last = run_dir / 'last.keras'
-  if not last.is_file() or not (run_dir / 'run.json').is_file():
-    raise ValueError(f'{run_dir}: no last.keras and run.json (not a finished long-gap run)')
+  if not last.is_file() or not (run_dir / 'config.json').is_file():
+    raise ValueError(f'{run_dir}: no last.keras and config.json (not a finished long-gap run)')
   info = provenance(run_dir, command, pause_s)
   target = pathlib.Path(out_dir) / longgap_model_file(info['model'], info['protocol'])
   target.parent.mkdir(parents=True, exist_ok=True)

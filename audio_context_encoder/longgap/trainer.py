@@ -1,14 +1,12 @@
-"""The long-gap trainer behind experiments/longgap/train.py (no flags, so tests and other
-entry points can import it). docs/longgap_models.md.
+"""Training a long-gap network (Chang et al. 2019, Fig. 2): its task of the one training loop
+(training/trainer.py: run folder, resume, strategies, TensorBoard, time budget are that loop's).
+Behind experiments/longgap/train.py; docs/longgap_models.md.
 """
 
 import dataclasses
-import json
+import itertools
 import os
 import pathlib
-import time
-
-from absl import logging
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
@@ -19,6 +17,7 @@ import tensorflow as tf  # noqa: E402
 from audio_context_encoder.common.errors import DatasetError  # noqa: E402
 from audio_context_encoder.data import clip_dataset  # noqa: E402
 from audio_context_encoder.common import atomic  # noqa: E402
+from audio_context_encoder.training import trainer as trainer_lib  # noqa: E402
 from audio_context_encoder.dsp import spectrogram  # noqa: E402
 from audio_context_encoder.longgap import config, metrics, model_config, models, training  # noqa: E402
 
@@ -47,18 +46,6 @@ def classifier_psi(path, kind: str):
                      "network's output is not the classifiers' input (another STFT)")
   from audio_context_encoder.longgap import classifier_training  # TensorFlow models; only when asked for
   return classifier_training.file_psi(path)[1]
-
-
-def _run_record(run_dir: pathlib.Path, record: dict) -> None:
-  """Writes run.json, or refuses to resume a run made with another model or data."""
-  path = run_dir / 'run.json'
-  record = json.loads(json.dumps(record))  # tuples -> lists, as read back
-  if path.exists():
-    saved = json.loads(path.read_text())
-    if saved != record:
-      raise ValueError(f'{run_dir} was made with other settings ({path}); choose another --name')
-  else:
-    atomic.write_json(path, record, indent=1)
 
 
 def inpaint(kind, model, cfg, clips, mask, gl_iterations: int, phase: str = 'gl') -> np.ndarray:
@@ -98,22 +85,79 @@ def write_examples(target, inpainted, protocol, n_fft: int = 512, hop: int = 128
   tf.summary.image('spectrogram_target_inpainted', np.concatenate(list(img), axis=1)[None, :, :, None])
 
 
+class LongGapTask(trainer_lib.Task):
+  """A long-gap network as a task of the one training loop: batches that are a function of
+  (seed, step) (`batch`), eq. 2 (+ eq. 3 with `features`) as the loss (training.compute_loss),
+  validation on the fixed test mask (`validate`: its ML1 is the best model's score) with the
+  first clip as audio and spectrograms."""
+
+  def __init__(self, kind, cfg, protocol, train_clips, valid_clips, record: dict, steps: int,
+               batch_size: int, lr: float, seed: int, valid_every: int, gl_iterations: int,
+               features=None, perceptual_weight: float = 0.0, valid_phase: str = 'gl'):
+    self.kind, self.cfg, self.protocol = kind, cfg, protocol
+    self.train_clips, self.valid_clips, self._record = train_clips, valid_clips, record
+    self.steps, self.batch_size, self.lr, self.seed = steps, batch_size, lr, seed
+    self.validation_interval = valid_every
+    self.gl_iterations, self.valid_phase = gl_iterations, valid_phase
+    self.features, self.perceptual_weight = features, perceptual_weight
+
+  def record(self) -> dict:
+    return self._record
+
+  def build(self, options):
+    model = build(self.kind, self.cfg, self.protocol)
+    self.view = training.loss_view(self.kind, model)
+    return model
+
+  def optimizer(self):
+    return keras.optimizers.Adam(self.lr)
+
+  def train_dataset(self, start_step: int):
+    shape = (self.batch_size, self.protocol.clip_samples)
+    return tf.data.Dataset.from_generator(
+        lambda: (batch(self.train_clips, self.protocol, self.batch_size, self.seed, s)
+                 for s in itertools.count(start_step)),
+        output_signature=(tf.TensorSpec(shape, tf.float32), tf.TensorSpec(shape, tf.float32)))
+
+  def loss(self, model, batch, global_batch_size, replicas):
+    clips, mask = batch
+    parts = training.compute_loss(self.kind, self.view, clips, mask, self.cfg, self.features,
+                                  self.perceptual_weight, training=True)
+    shares = {k: parts[k] / replicas for k in ('masked_l1', 'perceptual', 'total')}  # sum = the batch's
+    return shares['total'], shares
+
+  def validate(self, model, options):
+    if not len(self.valid_clips):
+      return None
+    scalars, example = validate(self.kind, model, self.cfg, self.valid_clips, self.protocol,
+                                self.gl_iterations, self.valid_phase)
+    return trainer_lib.Validation(scalars, score=scalars['ml1_waveform'],
+                                  write=lambda: write_examples(*example, self.protocol))
+
+  def total_steps(self) -> int:
+    return self.steps
+
+  def save_model(self, model, path: str) -> None:
+    with atomic.replacing(path) as tmp:
+      model.save(tmp)
+
+
 def train(data_dir, kind='spec', preset='small', steps=1000, batch_size=8, lr=1e-3,
           time_budget_s=0.0, runs_dir='runs', name=None, log_every=50, checkpoint_every=200,
           valid_every=500, valid_clips=64, seed=0, gl_iterations=32, features=None,
           perceptual_weight=0.0, magnitude=None, valid_phase='gl',
-          perceptual_classifier=None) -> dict:
+          perceptual_classifier=None, strategy: str = 'default', progress: bool = True) -> dict:
   """Trains (or resumes) one run; returns {'step', 'run_dir', 'stopped'}.
 
   magnitude: 'log' or 'linear' overrides the spectrogram preset's domain (model_config).
   valid_phase: the spectrogram model's phase option in validation (phase_options.PHASES).
   perceptual_classifier: a classifier NAME.keras (+ .json; make longgap-classifiers, or the shipped
     models/longgap-classifier-*-sc09.keras) whose features are eq. 3's Psi, instead of `features`.
+  strategy: the tf.distribute strategy of the loop (trainer.STRATEGIES).
 
   features, perceptual_weight: eq. 3's Psi and its weight (losses.penultimate of a classifier,
   losses.on_spectrogram for a spectrogram classifier on the waveform model); none yet by flag.
   """
-  start = time.time()
   if perceptual_classifier:
     features = classifier_psi(perceptual_classifier, kind)
   settings = clip_dataset.read_settings(data_dir)
@@ -127,54 +171,15 @@ def train(data_dir, kind='spec', preset='small', steps=1000, batch_size=8, lr=1e
   valid = clip_dataset.read_split(data_dir, 'valid')[0][:valid_clips] if valid_clips else np.zeros((0, 1))
   name = name or f'longgap-{preset}-{pathlib.Path(data_dir).name}-{kind}'
   run_dir = pathlib.Path(runs_dir) / name
-  run_dir.mkdir(parents=True, exist_ok=True)
-  _run_record(run_dir, {'model': kind, 'preset': preset, 'config': dataclasses.asdict(cfg),
-                        'data_dir': str(data_dir), 'protocol': protocol.name, 'batch_size': batch_size,
-                        'lr': lr, 'seed': seed, 'perceptual_weight': perceptual_weight,
-                        **({'perceptual_classifier': str(perceptual_classifier)} if perceptual_classifier else {})})
-
-  keras.utils.set_random_seed(seed)
-  model = build(kind, cfg, protocol)
-  optimizer = keras.optimizers.Adam(lr)
-  step_var = tf.Variable(0, dtype=tf.int64, name='step')
-  ckpt = tf.train.Checkpoint(step=step_var, model=model, optimizer=optimizer)
-  manager = tf.train.CheckpointManager(ckpt, str(run_dir / 'checkpoints'), max_to_keep=3)
-  if manager.latest_checkpoint:
-    ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-    logging.info('resumed %s at step %d', manager.latest_checkpoint, int(step_var))
-  train_step = training.make_train_step(kind, model, optimizer, cfg, features, perceptual_weight)
-  writers = {s: tf.summary.create_file_writer(str(run_dir / s)) for s in ('train', 'valid')}
-
-  stopped = 'steps'
-  window = []
-  while int(step_var) < steps:
-    if time_budget_s and time.time() - start > time_budget_s:
-      stopped = 'time budget'
-      break
-    step = int(step_var)
-    parts = train_step(*batch(train_clips, protocol, batch_size, seed, step))
-    step_var.assign_add(1)
-    window.append([float(parts[k]) for k in ('masked_l1', 'perceptual', 'total')])
-    done = int(step_var)
-    if done % log_every == 0 or done == steps:
-      with writers['train'].as_default(step=done):
-        for k, v in zip(('masked_l1', 'perceptual', 'total'), np.mean(window, axis=0)):
-          tf.summary.scalar(k, v)
-        tf.summary.scalar('steps_per_s', done / max(time.time() - start, 1e-9))
-      logging.info('step %d masked_l1 %.5f', done, np.mean(window, axis=0)[0])
-      window = []
-    if done % valid_every == 0 or done == steps:
-      with writers['valid'].as_default(step=done):
-        scalars, example = validate(kind, model, cfg, valid, protocol, gl_iterations, valid_phase)
-        for k, v in scalars.items():
-          tf.summary.scalar(k, v)
-        if example is not None:
-          write_examples(*example, protocol)
-        logging.info('step %d validation %s', done, scalars)
-    if done % checkpoint_every == 0:
-      manager.save(checkpoint_number=done)
-  manager.save(checkpoint_number=int(step_var))
-  model.save(run_dir / 'last.keras')
-  for w in writers.values():
-    w.flush()
-  return {'step': int(step_var), 'run_dir': str(run_dir), 'stopped': stopped}
+  record = {'model': kind, 'preset': preset, 'config': dataclasses.asdict(cfg),
+            'data_dir': str(data_dir), 'protocol': protocol.name, 'batch_size': batch_size,
+            'lr': lr, 'seed': seed, 'perceptual_weight': perceptual_weight,
+            **({'perceptual_classifier': str(perceptual_classifier)} if perceptual_classifier else {})}
+  task = LongGapTask(kind, cfg, protocol, train_clips, valid, record, steps, batch_size, lr, seed,
+                     valid_every, gl_iterations, features, perceptual_weight, valid_phase)
+  options = trainer_lib.RunOptions(checkpoint_every=checkpoint_every, log_every=log_every,
+                                   strategy=strategy, progress=progress, time_budget_s=time_budget_s)
+  result = trainer_lib.Trainer(task, str(run_dir), options).fit()
+  stopped = {'schedule': 'steps', 'time_budget': 'time budget'}.get(result['stopped_by'],
+                                                                     result['stopped_by'])
+  return {'step': result['step'], 'run_dir': str(run_dir), 'stopped': stopped}

@@ -1,9 +1,7 @@
-"""One training step of either long-gap network, from clips and sample masks (TensorFlow).
-
-Why here and not the package's Trainer: that one is built around the 64 ms context encoder's
-Config and TFRecords; the long-gap clips are whole 1 s / 5 s arrays with a random mask per
-clip (config.Protocol.random_train_mask). The loss is eq. 2 (masked L1), plus eq. 3 when a
-feature extractor is given (it sees what eq. 2 compares):
+"""The loss of either long-gap network, from clips and sample masks (TensorFlow): what the long-gap
+task (longgap/trainer.py) hands the one training loop. The clips are whole 1 s / 5 s arrays with
+a random mask per clip (config.Protocol.random_train_mask). The loss is eq. 2 (masked L1), plus
+eq. 3 when a feature extractor is given (it sees what eq. 2 compares):
   wave  on the waveform (the paper: between Fig. 2's a3 and c1);
   spec  on the magnitude in the network's domain (log or linear, model_config), over the frames
         that touch the gap: Griffin-Lim is not differentiable, so the waveform L1 of Fig. 2 cannot
@@ -52,24 +50,3 @@ def compute_loss(kind, view, clips, sample_mask, spec_cfg=None, features=None,
   if kind == 'spec':
     output, target = output[..., 0], to_domain(target, spec_cfg)
   return losses.total_loss(output, target, mask, features, perceptual_weight)
-
-
-def make_train_step(kind: str, model, optimizer, spec_cfg=None, features=None,
-                    perceptual_weight: float = 0.0):
-  """A tf.function (clips [B, T], sample_mask [B, T]) -> loss dict, updating `model` only."""
-  if kind not in ('wave', 'spec'):
-    raise ValueError(f"unknown model kind {kind!r}; choose 'wave' or 'spec'")
-  if kind == 'spec' and spec_cfg is None:
-    raise ValueError('the spectrogram model needs its SpectrogramModelConfig')
-  view = loss_view(kind, model)
-
-  @tf.function
-  def step(clips, sample_mask):
-    with tf.GradientTape() as tape:
-      parts = compute_loss(kind, view, clips, sample_mask, spec_cfg, features,
-                           perceptual_weight, training=True)
-    grads = tape.gradient(parts['total'], model.trainable_variables)
-    optimizer.apply_gradients(zip(grads, model.trainable_variables))
-    return parts
-
-  return step

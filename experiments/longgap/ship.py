@@ -3,7 +3,7 @@
   python -m experiments.longgap.ship --run_dir=runs/lg-wave --command='make longgap-models'
 
 Writes models/longgap-<model>-<protocol>.keras (the run's last.keras) and the .json beside it
-that longgap/trained.py reads: run.json's fields, the command, the commit, the steps, the
+that longgap/trained.py reads: config.json's fields, the command, the commit, the steps, the
 training wall time and the last validation scalars. The logic is audio_context_encoder/longgap/shipping.py.
 """
 
@@ -17,7 +17,7 @@ from absl import app, flags  # noqa: E402
 from audio_context_encoder.longgap.shipping import ship  # noqa: E402
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('run_dir', None, 'a long-gap run folder (last.keras, run.json, checkpoints/, '
+flags.DEFINE_string('run_dir', None, 'a long-gap run folder (last.keras, config.json, checkpoints/, '
                     'train/, valid/)')
 flags.DEFINE_string('command', '', 'the command that trained the run (recorded verbatim)')
 flags.DEFINE_string('out_dir', 'models', 'where shipped networks live')

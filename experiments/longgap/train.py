@@ -2,16 +2,17 @@
 
   python -m experiments.longgap.train --data_dir data/longgap-sc09-standin --model spec \
       --preset small --steps 2000 --time_budget_s 600
-Writes runs/<name>/: run.json (the model config and flags), checkpoints/ (tf.train.
-CheckpointManager: step, weights, optimiser), train/ TensorBoard scalars, valid/ scalars (the
-loss, the waveform ML1 of the model and of the masked input) with the first valid clip's audio
-and spectrograms, last.keras.
+Writes runs/<name>/ in the one run folder layout (training/trainer.py): config.json (the model
+config and flags), checkpoints/ (step, weights, optimiser), train/ TensorBoard scalars, valid/
+scalars (the loss, the waveform ML1 of the model and of the masked input) with the first valid
+clip's audio and spectrograms, best.keras (the best validation ML1), last.keras.
 Re-running the same command resumes exactly: batch b is drawn from a generator seeded by
 (seed, b), so the clips, crops and masks of a step do not depend on interruptions. Training
 masks: the protocol's random masks (config.Protocol.random_train_mask, ESC-50's repeat-and-crop);
 validation: the fixed test mask on the valid split. docs/longgap_models.md.
 """
 
+import inspect
 import os
 import sys
 
@@ -21,6 +22,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 from audio_context_encoder.longgap.trainer import train  # noqa: E402
 from audio_context_encoder.common.errors import DatasetError  # noqa: E402
+from audio_context_encoder.config import STRATEGIES  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('data_dir', None, 'a built long-gap folder (tfrecords_tools/longgap_dataset.py)')
@@ -45,19 +47,19 @@ flags.DEFINE_string('perceptual_classifier', None, 'eq. 3: a classifier NAME.ker
 flags.DEFINE_float('perceptual_weight', 0.0, 'weight of eq. 3 beside eq. 2 (not in the paper; 0 = L1 only)')
 flags.DEFINE_enum('valid_phase', 'gl', ['gl', 'pghi+fgla'], 'phase retrieval of the spectrogram model in '
                   'validation: the paper\'s Griffin-Lim, or masked PGHI + FGLA from the context')
+flags.DEFINE_enum('strategy', 'default', list(STRATEGIES),
+                  'tf.distribute strategy of the training loop (multi_worker: TF_CONFIG)')
 
 
 def main(argv):
   del argv
   if not FLAGS.data_dir:
     sys.exit('--data_dir is required (a built long-gap folder, e.g. make longgap-demo-data)')
+  # Every flag named as a parameter of train() is passed as it is; --model is its `kind`.
+  options = {name: getattr(FLAGS, name) for name in inspect.signature(train).parameters
+             if name in FLAGS}
   try:
-    out = train(FLAGS.data_dir, FLAGS.model, FLAGS.preset, FLAGS.steps, FLAGS.batch_size, FLAGS.lr,
-                FLAGS.time_budget_s, FLAGS.runs_dir, FLAGS.name, FLAGS.log_every,
-                FLAGS.checkpoint_every, FLAGS.valid_every, FLAGS.valid_clips, FLAGS.seed,
-                FLAGS.gl_iterations, magnitude=FLAGS.magnitude, valid_phase=FLAGS.valid_phase,
-                perceptual_weight=FLAGS.perceptual_weight,
-                perceptual_classifier=FLAGS.perceptual_classifier)
+    out = train(kind=FLAGS.model, **options)
   except (DatasetError, ValueError) as e:
     sys.exit(f'error: {e}')
   print(f'{out["run_dir"]}: step {out["step"]} (stopped by {out["stopped"]})')

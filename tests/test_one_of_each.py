@@ -1,7 +1,8 @@
-"""Each transform exists once (docs/reference.md, "Layers"): the library's functions that call an
-FFT, and its Griffin-Lim loops, are exactly the listed ones; dsp/reference.py, the independent
-test oracle, is the one place allowed its own. Parses the source, so a copy fails here before it
-can drift from the original."""
+"""Each transform and the training loop exist once (docs/reference.md, "Layers"): the library's
+functions that call an FFT, and its Griffin-Lim loops, are exactly the listed ones (dsp/reference.py,
+the independent test oracle, is the one place allowed its own); one module checkpoints and runs
+gradient steps of a training run. Parses the source, so a copy fails here before it can drift
+from the original."""
 
 import ast
 import pathlib
@@ -85,3 +86,30 @@ def test_one_griffin_lim_of_each_kind():
            and not node.name.startswith('_')
            and ('griffin' in node.name.lower() or 'fgla' in node.name.lower())}
   assert found == GRIFFIN_LIMS, f'Griffin-Lim entry points: {sorted(found)}'
+
+
+# The one training loop, and the one other gradient loop: Deep Prior fits a net to one gap at
+# inference (Chang et al.), not a training run (no checkpoints, no run folder).
+TRAINING_LOOP = 'training/trainer.py'
+GRADIENT_LOOPS = {TRAINING_LOOP, 'longgap/deep_prior.py'}
+
+
+def uses(name: str) -> set:
+  """Library modules that call `name` (a function or method, by its last dotted part)."""
+  found = set()
+  for path in sorted(LIBRARY.rglob('*.py')):
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+      if isinstance(node, ast.Call) and dotted(node.func).rpartition('.')[2] == name:
+        found.add(path.relative_to(LIBRARY).as_posix())
+  return found
+
+
+def test_one_training_loop():
+  assert uses('CheckpointManager') == {TRAINING_LOOP}
+  assert uses('GradientTape') <= GRADIENT_LOOPS and TRAINING_LOOP in uses('GradientTape')
+  keras_fits = set()  # model.fit(...): keras' own loop
+  for path in sorted(LIBRARY.rglob('*.py')):
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+      if isinstance(node, ast.Call) and dotted(node.func).endswith('model.fit'):
+        keras_fits.add(path.relative_to(LIBRARY).as_posix())
+  assert not keras_fits, f'{keras_fits}: keras Model.fit; train through training/trainer.py'
