@@ -24,6 +24,7 @@ context's peak is unusable. Both get the fallback "hold the last context sample"
 import numpy as np
 
 from audio_context_encoder.common import compute
+from audio_context_encoder.dsp import _kernels
 from audio_context_encoder.config import BURG_EXACT, SignalConfig
 
 _BLOWUP = 100.0  # a prediction this many times louder than its context is a failed fit
@@ -47,7 +48,7 @@ def burg_start(x, order: int):
 def burg(x, order: int) -> np.ndarray:
   """AR coefficients [B, order + 1] (a[:, 0] = 1) of signals [B, n] by Burg's method.
 
-  _burg_kernel when numba is there, else the batched numpy recursion below:
+  _kernels.burg when numba is there, else the batched numpy recursion below:
   Same recursion and epsilon as librosa.lpc (Marple 1980), in float64. The
   forward and backward errors of each context sit in one [2, m] block, so the
   order update f' = f + k b, b' = b + k f is one batched 2 x 2 matmul (one pass
@@ -56,7 +57,7 @@ def burg(x, order: int) -> np.ndarray:
   once (and the same float operations as before issue 12: reference.burg).
   """
   x, a, a_prev = burg_start(x, order)
-  kernel = compute.compiled(_burg_kernel)
+  kernel = compute.compiled(_kernels.burg)
   if kernel:
     out = np.ascontiguousarray(a.T)
     kernel(x, out, BURG_EXACT, np.finfo(np.float64).tiny)
@@ -94,55 +95,6 @@ def burg(x, order: int) -> np.ndarray:
   return np.ascontiguousarray(a.T)
 
 
-def _burg_kernel(x, a, exact, eps):
-  """lpc.burg's recursion on each row of x [B, n] into a [B, order + 1] (a[:, 0] = 1; numba kernel).
-
-  The errors are updated in place: forward ones f = ef[s:s + m], backward ones eb[:m].
-  Once a context is at the exactness floor its higher coefficients stay zero, so it stops.
-  """
-  b, n = x.shape
-  order = a.shape[1] - 1
-  ef, eb = np.empty(n), np.empty(n)
-  for r in range(b):
-    ef[:] = x[r]
-    eb[:] = x[r]
-    s, m = 1, n - 1
-    den = 0.0
-    for j in range(m):
-      den += ef[s + j] * ef[s + j] + eb[j] * eb[j]
-    floor = exact * den
-    if not den > 0:
-      continue
-    for i in range(order):
-      if not den > floor:
-        break
-      cross = 0.0
-      for j in range(m):
-        cross += eb[j] * ef[s + j]
-      k = -2.0 * cross / (den + eps)
-      for j in range((i + 1) // 2 + 1):  # Levinson, in place: a_j += k a_{i+1-j} (a_0 stays 1)
-        lo, hi = a[r, j], a[r, i + 1 - j]
-        a[r, j] = lo + k * hi
-        if i + 1 - j != j:
-          a[r, i + 1 - j] = hi + k * lo
-      for j in range(m):
-        f, e = ef[s + j], eb[j]
-        ef[s + j] = f + k * e
-        eb[j] = e + k * f
-      den = (1.0 - k * k) * den - eb[m - 1] ** 2 - ef[s] ** 2
-      s, m = s + 1, m - 1  # forward errors drop their first sample, backward ones their last
-
-
-def _extrapolate_kernel(hist, taps, p):
-  """extrapolate's recursion in place on hist [B, p + length] (numba kernel)."""
-  for r in range(hist.shape[0]):
-    for t in range(hist.shape[1] - p):
-      y = 0.0
-      for j in range(p):
-        y += hist[r, t + j] * taps[r, j]
-      hist[r, p + t] = y
-
-
 def extrapolate(context, a, length: int) -> np.ndarray:
   """Continue each context [B, n] by `length` samples with its all-pole filter a [B, p + 1].
 
@@ -153,7 +105,7 @@ def extrapolate(context, a, length: int) -> np.ndarray:
   hist = np.zeros((b, p + length))
   hist[:, :p] = context[:, -p:]
   taps = -a[:, :0:-1]  # -a_p .. -a_1, aligned with hist[n .. n + p - 1]
-  kernel = compute.compiled(_extrapolate_kernel)
+  kernel = compute.compiled(_kernels.extrapolate)
   if kernel:
     kernel(hist, np.ascontiguousarray(taps), p)
     return hist[:, p:]

@@ -26,6 +26,7 @@ magnitude s (x in samples, omega in cycles per sample):
 import numpy as np
 
 from audio_context_encoder.common import compute
+from audio_context_encoder.dsp import _kernels
 from audio_context_encoder.dsp import dgt as dgt_lib
 from audio_context_encoder.config import ReconstructionConfig, SignalConfig
 
@@ -104,7 +105,7 @@ def pghi(coeffs, known_columns, sig: SignalConfig, gamma: float = None, tol: flo
     columns any value whose modulus is the target magnitude.
   known_columns: bool [N]. All False gives plain PGHI (starts at the largest coefficient).
   Returns complex [B, N, bins]: known columns unchanged, unknown columns = |coeffs|
-  with the integrated phase: a binary heap per segment (_heap_pops, with numba) or all
+  with the integrated phase: a binary heap per segment (_kernels.heap_pops, with numba) or all
   segments of the batch in lockstep (_integrate); either equals reference.pghi (a global
   argmax per step) exactly.
   row_offset: these are rows row_offset.. of a larger batch; the random phases of tiny
@@ -133,7 +134,7 @@ def pghi(coeffs, known_columns, sig: SignalConfig, gamma: float = None, tol: flo
   # Phase step from each entry to each neighbour (trapezoid rule; the float operations
   # of reference.pghi: phase + step east / north, phase + (-step) west / south).
   scale = np.array([half_a, -half_a, half_bin, -half_bin])
-  kernel = compute.compiled(_heap_pops, exact=True)
+  kernel = compute.compiled(_kernels.heap_pops, exact=True)
   if kernel:
     phase = np.ascontiguousarray(phase)
     kernel(phase, mag, tgrad.reshape(b, k), fgrad.reshape(b, k), scale, is_known,
@@ -149,84 +150,6 @@ def pghi(coeffs, known_columns, sig: SignalConfig, gamma: float = None, tol: flo
   new = (mag * np.exp(1j * phase)).reshape(b, region.size, bins)
   out[:, unknown] = new[:, pos[unknown]]
   return out
-
-
-def _heap_pops(phase, mag, tgrad, fgrad, scale, is_known, done, nb):
-  """_integrate as a numba kernel: the same pops in the same order, the same float operations.
-
-  Segment after segment, in place on phase [B, K]: a binary max-heap of entries ordered by
-  magnitude, ties to the lower index (reference.pghi's argmax order: the keys are distinct, so
-  the pops do not depend on the heap's shape); pop the largest, give its phase plus
-  scale[d] (grad[entry] + grad[neighbour]) (grad: tgrad east/west, fgrad north/south) to its
-  neighbours nb[entry, d] not done yet, push them. Empty heap with entries left: restart at
-  the largest remaining one with phase 0 (a cursor down the magnitude order, sorted only
-  when a segment first needs it: with known columns and no tiny coefficients, never).
-  O(K log K) per segment.
-  """
-  b, k = phase.shape
-  heap = np.empty(k, np.int64)  # entries; hkey: their magnitudes, beside them (no indirect loads)
-  hkey = np.empty(k)
-  for r in range(b):
-    m = mag[r]
-    n = 0
-    left = k  # entries not done
-    for e in range(k):
-      if done[r, e]:
-        left -= 1
-      if is_known[r, e]:  # push
-        x, i = m[e], n
-        n += 1
-        while i > 0:
-          p = (i - 1) // 2
-          if hkey[p] > x or (hkey[p] == x and heap[p] < e):
-            break
-          heap[i], hkey[i] = heap[p], hkey[p]
-          i = p
-        heap[i], hkey[i] = e, x
-    order = heap[:0]
-    cursor = 0
-    while True:
-      if n > 0:  # pop
-        src = heap[0]
-        n -= 1
-        e, x, i = heap[n], hkey[n], 0
-        while 2 * i + 1 < n:
-          child = 2 * i + 1
-          if child + 1 < n and (hkey[child + 1] > hkey[child]
-                                or (hkey[child + 1] == hkey[child] and heap[child + 1] < heap[child])):
-            child += 1
-          if x > hkey[child] or (x == hkey[child] and e < heap[child]):
-            break
-          heap[i], hkey[i] = heap[child], hkey[child]
-          i = child
-        heap[i], hkey[i] = e, x
-      else:  # restart
-        if left == 0:
-          break
-        if order.size == 0:
-          order = np.argsort(-m, kind='mergesort')  # stable: ties in index order
-        while done[r, order[cursor]]:
-          cursor += 1
-        src = order[cursor]
-        phase[r, src] = 0.0
-        done[r, src] = True
-        left -= 1
-      for d in range(4):
-        dst = nb[src, d]
-        if dst >= 0 and not done[r, dst]:
-          grad = tgrad if d < 2 else fgrad
-          phase[r, dst] = phase[r, src] + scale[d] * (grad[r, src] + grad[r, dst])
-          done[r, dst] = True
-          left -= 1
-          x, i = m[dst], n  # push
-          n += 1
-          while i > 0:
-            p = (i - 1) // 2
-            if hkey[p] > x or (hkey[p] == x and heap[p] < dst):
-              break
-            heap[i], hkey[i] = heap[p], hkey[p]
-            i = p
-          heap[i], hkey[i] = dst, x
 
 
 _BLOCK = 64  # heap keys per block of the two-level argmax in _integrate
@@ -357,8 +280,8 @@ def _fgla_block(c, target, background, layout, iterations, alpha):
   """_fgla_iterate on a few rows: per iteration an irfft, the frames of the new synthesis, an
   rfft and the update, the two middle steps as numba kernels when there are (same float
   operations, one pass each instead of ~10 numpy calls)."""
-  frames_kernel = compute.compiled(_fgla_frames, exact=True)
-  update_kernel = compute.compiled(_fgla_update)
+  frames_kernel = compute.compiled(_kernels.fgla_frames, exact=True)
+  update_kernel = compute.compiled(_kernels.fgla_update)
   c, t_old = c.copy(), c.copy()
   buffer = np.empty_like(background)
   frames = np.empty(c.shape[:2] + (layout.sig.M,))
@@ -391,51 +314,6 @@ def _fgla_block(c, target, background, layout, iterations, alpha):
     c += t_new
     t_old, t_new = t_new, t_old  # t_new's buffer is overwritten next iteration
   return c
-
-
-def _fgla_frames(synthesis, dual, background, offsets, window, buffer, frames):
-  """Numba kernel: frames = window * frames(background + overlap_add(dual * synthesis)), per row
-  (contiguous columns: chunk w of column j is buffer row j + offsets[w]). The inner loops run
-  on hop-long slices (which LLVM vectorises: ~3x faster than indexing the 3-d arrays); the sums
-  are those of HopLayout.overlap_add, in its order."""
-  b, k, m = synthesis.shape
-  hop = buffer.shape[2]
-  for r in range(b):
-    buffer[r, :, :] = background[r]
-    for w in range(len(offsets)):
-      d = dual[w * hop:(w + 1) * hop]
-      for j in range(k):
-        chunk = buffer[r, offsets[w] + j]
-        s = synthesis[r, j, w * hop:(w + 1) * hop]
-        for t in range(hop):
-          chunk[t] += s[t] * d[t]
-    for w in range(len(offsets)):
-      g = window[w * hop:(w + 1) * hop]
-      for j in range(k):
-        chunk = buffer[r, offsets[w] + j]
-        f = frames[r, j, w * hop:(w + 1) * hop]
-        for t in range(hop):
-          f[t] = chunk[t] * g[t]
-
-
-def _fgla_update(projected, target, t_old, c, alpha):
-  """Numba kernel: t = projected with modulus target (target itself where it is 0),
-  c = (t - t_old) alpha + t, t_old = t; in place. Complex arrays as float64 views
-  [..., 2 bins] (Re, Im interleaved), which vectorises."""
-  b, k, bins = target.shape
-  for r in range(b):
-    for j in range(k):
-      for f in range(bins):
-        re, im = projected[r, j, 2 * f], projected[r, j, 2 * f + 1]
-        modulus = np.sqrt(re * re + im * im)
-        if modulus > 0:
-          scale = target[r, j, f] / modulus
-          re, im = re * scale, im * scale
-        else:
-          re, im = target[r, j, f], 0.0
-        c[r, j, 2 * f] = (re - t_old[r, j, 2 * f]) * alpha + re
-        c[r, j, 2 * f + 1] = (im - t_old[r, j, 2 * f + 1]) * alpha + im
-        t_old[r, j, 2 * f], t_old[r, j, 2 * f + 1] = re, im
 
 
 def fgla(coeffs, known_columns, sig: SignalConfig, iterations: int = 100,

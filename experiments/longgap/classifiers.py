@@ -15,6 +15,7 @@ from absl import app, flags
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 from audio_context_encoder.common import atomic  # noqa: E402
+from audio_context_encoder.config import STRATEGIES  # noqa: E402
 from audio_context_encoder.longgap import classifier_training as trainer  # noqa: E402
 
 FLAGS = flags.FLAGS  # names no other entry point uses (tests/test_flag_names.py)
@@ -30,6 +31,8 @@ flags.DEFINE_integer('clf_seed', 0, 'initialisation seed')
 flags.DEFINE_string('clf_report', None, 'also write the Table 1 analogue (markdown) here')
 flags.DEFINE_string('clf_weights', None, 'external weights to start from: a path per kind, '
                     'with {kind} in it (e.g. converted pretrained ones; same architecture)')
+flags.DEFINE_enum('clf_strategy', 'default', list(STRATEGIES),
+                  'tf.distribute strategy of the training loop (multi_worker: TF_CONFIG)')
 
 
 def main(argv):
@@ -42,7 +45,7 @@ def main(argv):
     r = trainer.train(kind, FLAGS.clf_data, FLAGS.clf_out, epochs=FLAGS.clf_epochs,
                       time_budget_s=FLAGS.clf_time_budget_s, batch_size=FLAGS.clf_batch_size,
                       patience=FLAGS.clf_patience, lr=FLAGS.clf_lr, seed=FLAGS.clf_seed,
-                      weights=weights, command=command)
+                      weights=weights, command=command, strategy=FLAGS.clf_strategy)
     print(f"{kind}: test accuracy {r['test_accuracy']:.3f} (best valid {r['best_valid_accuracy']:.3f}, "
           f"epoch {r['best_epoch']} of {r['epochs_run']}, {r['train_seconds']:.0f} s, {r['params']} parameters)")
   if FLAGS.clf_report:
