@@ -56,6 +56,12 @@ flags.DEFINE_integer('workers', None, 'processes for phase retrieval and LPC (de
 flags.DEFINE_bool('estimate', True, 'time one batch per method and print the estimated total first')
 flags.DEFINE_list('methods', [], 'methods to evaluate (default: every registered one, '
                   'methods.names(); the network only with a model)')
+flags.DEFINE_integer('shard', 0, 'with --num_shards: evaluate only this share (0 .. num_shards - 1) of '
+                     "each column's segments and save its per-segment values; no tables")
+flags.DEFINE_integer('num_shards', 1, 'split every column into this many shards (machines); then '
+                     '--merge writes the tables from their saved values (the same out_dir)')
+flags.DEFINE_bool('merge', False, 'with --num_shards: write the tables from the shards saved in '
+                  'out_dir/per_segment (each evaluated by a --shard run)')
 flags.DEFINE_integer('perceptual_excerpts', 16, 'excerpts per dataset for the perceptual table and '
                      'the listening page (docs/perceptual.md; 0 = none)')
 
@@ -99,24 +105,48 @@ def _print_estimate(datasets, chosen):
 
 def _run(kind, data_dir, name, method, gap_ms):
   """One job (dataset x table x method): its finished values when a run with the same job key
-  saved them (evaluation.job_key), else evaluated, resuming a run killed on the same key."""
+  saved them (evaluation.job_key), else evaluated, resuming a run killed on the same key. With
+  --num_shards, the job's shard (--shard), or with --merge its shards joined."""
   tag = f'{kind}_{name}_{gap_ms}ms_{FLAGS.split}'
   if FLAGS.max_segments:
     tag += f'_spread{FLAGS.max_segments}'  # a fixed stride over the split (evaluate_dataset)
+  if FLAGS.merge:
+    return _merged(kind, data_dir, name, method, gap_ms, tag)
+  shard = (FLAGS.shard, FLAGS.num_shards)
+  if FLAGS.num_shards > 1:
+    tag += f'_shard{FLAGS.shard}of{FLAGS.num_shards}'
   final = os.path.join(FLAGS.out_dir, 'per_segment', f'{tag}.npz')
   key = evaluation.job_key(data_dir, FLAGS.split, method, gap_ms, FLAGS.max_segments,
-                           FLAGS.batch_size)
+                           FLAGS.batch_size, shard)
   out = evaluation.load_finished(final, key)
   if out is not None:
     print(f'{kind} {name} {gap_ms} ms: done before ({final}, same dataset, model and settings)')
     return out
   out = evaluation.evaluate_dataset(data_dir, FLAGS.split, method, gap_ms,
                                     max_segments=FLAGS.max_segments, batch_size=FLAGS.batch_size,
-                                    resume_path=final + '.partial.npz')
+                                    resume_path=final + '.partial.npz', shard=shard)
   evaluation.save_result(final, out, key)
   if os.path.exists(final + '.partial.npz'):
     os.remove(final + '.partial.npz')
   return out
+
+
+def _merged(kind, data_dir, name, method, gap_ms, tag) -> dict:
+  """A job's --num_shards shards, each saved by its --shard run under its own job key, joined
+  into the values of one run (evaluation.merge_shards)."""
+  parts = []
+  for i in range(FLAGS.num_shards):
+    path = os.path.join(FLAGS.out_dir, 'per_segment', f'{tag}_shard{i}of{FLAGS.num_shards}.npz')
+    key = evaluation.job_key(data_dir, FLAGS.split, method, gap_ms, FLAGS.max_segments,
+                             FLAGS.batch_size, (i, FLAGS.num_shards))
+    part = evaluation.load_finished(path, key)
+    if part is None:
+      raise UserError(f'{path}: shard {i} of {FLAGS.num_shards} of {kind} {name} {gap_ms} ms is '
+                      f'missing or was made with other settings; run it with --shard={i} '
+                      f'--num_shards={FLAGS.num_shards} (and the same flags) first')
+    parts.append(part)
+  print(f'{kind} {name} {gap_ms} ms: {FLAGS.num_shards} shards merged')
+  return evaluation.merge_shards(parts)
 
 
 def _perceptual(kind, data_dir, chosen) -> dict:
@@ -283,9 +313,14 @@ def flag_problem():
                             ('batch_size', FLAGS.batch_size >= 1, '1 or more'),
                             ('tones', FLAGS.tones >= 0, '0 (none) or more'),
                             ('workers', FLAGS.workers is None or FLAGS.workers >= 1, '1 or more'),
-                            ('perceptual_excerpts', FLAGS.perceptual_excerpts >= 0, '0 (none) or more')):
+                            ('perceptual_excerpts', FLAGS.perceptual_excerpts >= 0, '0 (none) or more'),
+                            ('num_shards', FLAGS.num_shards >= 1, '1 or more'),
+                            ('shard', 0 <= FLAGS.shard < FLAGS.num_shards,
+                             f'0 .. {FLAGS.num_shards - 1} (--num_shards={FLAGS.num_shards})')):
     if not ok:
       return f'--{name}={getattr(FLAGS, name)}: must be {allowed}'
+  if FLAGS.merge and FLAGS.num_shards < 2:
+    return '--merge: give --num_shards, the number of shards to merge'
   return None
 
 
@@ -317,7 +352,8 @@ def run() -> int:
   chosen = {kind: _methods_of(checkpoints[kind]) for kind in KINDS}
   datasets = {'music': FLAGS.music_data, 'instruments': FLAGS.instruments_data}
   compute.set_workers(FLAGS.workers)
-  if FLAGS.estimate:
+  sharded = FLAGS.num_shards > 1 and not FLAGS.merge  # a shard saves its values, no tables
+  if FLAGS.estimate and not FLAGS.merge:
     _print_estimate(datasets, chosen)
   results, raw = {}, {}
   for kind in KINDS:
@@ -326,10 +362,17 @@ def run() -> int:
     for table, gap_ms in TABLE_GAP.items():
       for name, method in chosen[kind].items():
         out = _run(kind, datasets[kind], name, method, gap_ms)
+        if sharded:
+          continue
         raw[(table, kind, name)] = out
         s = results[(table, kind, name)] = paper_tables.summary(out)
         print(f'Table {table} {kind} {name}: SNR_MS {s["mean"]:.2f} ({s["std"]:.2f}) dB '
               f'over {s["n"]} segments of {s["tracks"]} tracks')
+  if sharded:
+    print(f'shard {FLAGS.shard} of {FLAGS.num_shards} done in '
+          f'{eta.format_seconds(time.monotonic() - started)}: once every shard is in '
+          f'{FLAGS.out_dir}/per_segment, the same flags with --merge write the tables')
+    return 0
   for table in TABLE_GAP:
     _table(table, results, datasets, checkpoints, command)
   if FLAGS.tones:

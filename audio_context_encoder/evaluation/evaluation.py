@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import time
-from typing import Callable, Optional, Union
+from typing import Callable, List, Optional, Tuple, Union
 
 import numpy as np
 from tqdm import tqdm
@@ -135,12 +135,13 @@ def file_sha256(path: str, chunk: int = 1 << 20) -> str:
 
 
 def job_key(data_dir, split: str, method: methods_lib.Method, gap_ms: int, max_segments: int = 0,
-            batch_size: int = 64) -> dict:
+            batch_size: int = 64, shard: Tuple[int, int] = (0, 1)) -> dict:
   """What an evaluation's per-segment values depend on: the dataset (its folder and the hash of
   its manifest, rewritten by every build), split, gap, the method (name, config, phase
   retrieval, seed, and the hash of its model file), the selection (max_segments, batch) and the
-  registered segment metrics (a new one is computed for every segment). A resume file or a
-  finished job is reused only under the same key."""
+  registered segment metrics (a new one is computed for every segment), and the shard (i of N)
+  when the job is one of several. A resume file or a finished job is reused only under the same
+  key."""
   model = getattr(method, 'model_path', None)
   return _as_saved({'data_dir': os.path.realpath(data_dir),
           'manifest_sha256': file_sha256(os.path.join(data_dir, 'manifest.json')),
@@ -149,7 +150,8 @@ def job_key(data_dir, split: str, method: methods_lib.Method, gap_ms: int, max_s
           **method.settings(),
           'phase_method': getattr(method, 'phase_method', None), 'seed': getattr(method, 'seed', None),
           'max_segments': int(max_segments or 0), 'batch_size': int(batch_size),
-          'metrics': [m.name for m in metric_registry.of_kind(metric_registry.SEGMENT)]})
+          'metrics': [m.name for m in metric_registry.of_kind(metric_registry.SEGMENT)],
+          **({'shard': list(shard)} if shard[1] > 1 else {})})
 
 
 def _as_saved(key: dict) -> dict:
@@ -198,10 +200,43 @@ def save_result(path: str, result: dict, key: dict) -> None:
   save_npz(path, {**{k: np.asarray(v) for k, v in result.items()}, 'key': np.array(_key_text(key))})
 
 
+def shard_selection(available: int, max_segments: int = 0,
+                    shard: Tuple[int, int] = (0, 1)) -> Optional[np.ndarray]:
+  """The positions in the split a job evaluates (None: all of them, in order): max_segments at a
+  fixed stride over the whole split (metrics.spread_indices), and of those every N-th from the
+  i-th for shard (i, N), so the N shards together are one run's selection."""
+  i, n = shard
+  if not 0 <= i < n:
+    raise ValueError(f'shard {i} of {n}: give 0 <= shard < num_shards')
+  chosen = None
+  if max_segments and max_segments < available:
+    chosen = metrics.spread_indices(available, max_segments)
+  if n > 1:
+    chosen = (np.arange(available) if chosen is None else chosen)[i::n]
+  return chosen
+
+
+def merge_shards(parts: List[dict]) -> dict:
+  """The N results of a job's shards as the one of a single run: per-segment arrays in the
+  split's order ('index'), the fallbacks summed, the per-batch times ('seconds') joined."""
+  index = np.concatenate([p['index'] for p in parts])
+  order = np.argsort(index, kind='stable')
+  n = len(index)
+  out = {}
+  for key in parts[0]:
+    if key == 'n_fallback':
+      out[key] = int(sum(int(p[key]) for p in parts))
+      continue
+    joined = np.concatenate([np.asarray(p[key]) for p in parts])
+    out[key] = joined[order] if len(joined) == n else joined
+  return out
+
+
 def evaluate_dataset(data_dir, split: str, method: str, gap_ms: int = 64,
                      predict_fn: Optional[Callable] = None, config: config_lib.Config = None,
                      max_segments: int = 0, batch_size: int = 64, phase_method: str = None,
-                     resume_path: str = None, progress: bool = True, log=print) -> dict:
+                     resume_path: str = None, progress: bool = True, log=print,
+                     shard: Tuple[int, int] = (0, 1)) -> dict:
   """`evaluate` over a dataset split; per-segment arrays concatenated, in file order.
 
   Windows come from reader.evaluation_dataset (gap RMS >= 1e-4 for this gap length, §3.2);
@@ -210,14 +245,14 @@ def evaluate_dataset(data_dir, split: str, method: str, gap_ms: int = 64,
   proportion. With resume_path, the arrays so far are saved there (npz, temp file + rename)
   after every batch with their job_key, and a rerun continues from them only under the same
   key (the same dataset, model, config, selection); otherwise it starts again with a note.
-  A damaged record is a DatasetError naming its shard.
+  A damaged record is a DatasetError naming its shard. shard (i, N): only every N-th selected
+  segment from the i-th (shard_selection); merge_shards joins the N results into the one of a
+  single run.
   """
   method = resolve(method, predict_fn, config, phase_method)
-  key = job_key(data_dir, split, method, gap_ms, max_segments, batch_size) if resume_path else None
+  key = job_key(data_dir, split, method, gap_ms, max_segments, batch_size, shard) if resume_path else None
   available = _split_size(data_dir, split, gap_ms)
-  chosen = None
-  if max_segments and max_segments < available:
-    chosen = metrics.spread_indices(available, max_segments)
+  chosen = shard_selection(available, max_segments, shard)
   total = available if chosen is None else len(chosen)
   parts = _resumed(resume_path, key, log)
   done = len(parts['index'][0]) if parts else 0
