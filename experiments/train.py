@@ -131,6 +131,8 @@ def main(argv):
   try:  # before the run folder exists: a bad dataset or folder leaves nothing behind
     check_splits(FLAGS.data_dir, ('train', 'valid'), 64 if cfg.signal.Lg == 1024 else 48)
     check_runs_dir(FLAGS.runs_dir)
+    from audio_context_encoder.training import trainer as trainer_lib
+    trainer_lib.make_strategy(FLAGS.strategy)  # before TensorFlow runs anything (multi_worker)
     from audio_context_encoder.context_encoder import reader
     from audio_context_encoder.context_encoder import training
     reader.check_shards(FLAGS.data_dir, ('train', 'valid'))

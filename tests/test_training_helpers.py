@@ -57,6 +57,8 @@ def main(argv):
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * args['virtual_cpus'])
   from audio_context_encoder.context_encoder import training
+  from audio_context_encoder.training import trainer as trainer_lib
+  trainer_lib.make_strategy(args.get('strategy', 'default'))  # before TensorFlow runs anything
   cfg = small_config(args['batch_size'], args['validation_interval'], steps=args['steps'],
                      lr_drop_step=args.get('lr_drop_step', 0))
   context, target = examples(cfg, args.get('examples', 8))
@@ -65,8 +67,14 @@ def main(argv):
                                 strategy=args.get('strategy', 'default'), progress=False,
                                 image_examples=2, stop_at_step=args.get('stop_at_step', 0))
   trainer = training.Trainer(cfg, args['run_dir'], options)
-  print(json.dumps({'resumed_from': trainer.resumed_from,
-                    'replicas': trainer.replicas}), flush=True)
+  info = {'resumed_from': trainer.resumed_from, 'replicas': trainer.replicas,
+          'chief': trainer.chief}
+  if args.get('report_first_batch'):  # the targets this worker's replicas get at the first step
+    import numpy as np
+    dist = trainer.strategy.experimental_distribute_dataset(train_fn(cfg.train.seed + trainer.resumed_from))
+    local = trainer.strategy.experimental_local_results(next(iter(dist))[1])
+    info['first_batch'] = sorted(float(np.sum(t)) for part in local for t in part.numpy())
+  print(json.dumps(info), flush=True)
   result = trainer.fit(train_fn, valid_fn)
   print(json.dumps(result), flush=True)
 

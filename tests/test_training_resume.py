@@ -125,3 +125,72 @@ def test_multi_worker_strategy_without_tf_config_trains(tmp_path):
   assert result['step'] == 2
   assert os.path.isfile(os.path.join(run_dir, 'checkpoints', 'ckpt-2.index'))
   assert os.path.isfile(os.path.join(run_dir, 'best.keras'))
+
+
+def free_ports(n):
+  import socket
+  socks = [socket.socket() for _ in range(n)]
+  for s in socks:
+    s.bind(('127.0.0.1', 0))
+  ports = [s.getsockname()[1] for s in socks]
+  for s in socks:
+    s.close()
+  return ports
+
+
+def start_worker(args, cluster, index):
+  tf_config = {'cluster': {'worker': cluster}, 'task': {'type': 'worker', 'index': index}}
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', CUDA_VISIBLE_DEVICES='',
+             TF_CONFIG=json.dumps(tf_config))
+  return subprocess.Popen([sys.executable, HELPER, json.dumps(args)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, env=env)
+
+
+def test_two_workers_on_loopback_train_like_one_process(tmp_path):
+  """MultiWorkerMirroredStrategy with two worker processes on 127.0.0.1 (TF_CONFIG) against one
+  process with the same global batch and seed:
+  - each worker's replica gets its own half of every global batch (the in-memory dataset has no
+    files, so tf.data's AUTO shard policy is DATA: each worker reads the whole dataset and keeps
+    its share of each batch; from TFRecord shards it is FILE, one shard file per worker);
+  - the first step's loss is the one process's (the same initial weights, the same examples, batch
+    statistics synchronized over the replicas), and the curves agree after it. The weights are not
+    compared: Adam's first steps move each weight by about lr x sign(gradient), so the all-reduce's
+    rounding (1e-7) flips the sign of near-zero gradients and moves those weights by 2e-3;
+  - only the chief (worker 0) writes models, best.json, TensorBoard events and checkpoints."""
+  base = dict(steps=3, batch_size=4, examples=8, validation_interval=3, checkpoint_every=3,
+              report_first_batch=True)
+  one_dir = str(tmp_path / 'one')
+  one_info, one = finish(start(dict(base, run_dir=one_dir)))
+  cluster = [f'127.0.0.1:{p}' for p in free_ports(2)]
+  dirs = [str(tmp_path / f'worker{i}') for i in range(2)]
+  procs = [start_worker(dict(base, run_dir=d, strategy='multi_worker'), cluster, i)
+           for i, d in enumerate(dirs)]
+  (info0, r0), (info1, r1) = [finish(p, timeout=240) for p in procs]
+  assert (info0['replicas'], info0['chief'], info1['chief']) == (2, True, False)
+  assert r0['step'] == r1['step'] == one['step'] == 3
+  halves = [info0['first_batch'], info1['first_batch']]
+  assert len(halves[0]) == len(halves[1]) == 2 and not set(halves[0]) & set(halves[1])
+  np.testing.assert_allclose(sorted(halves[0] + halves[1]), one_info['first_batch'], rtol=1e-6)
+  [two_curve] = curve(dirs[0], 'loss/total').values()
+  [one_curve] = curve(one_dir, 'loss/total').values()
+  assert sorted(two_curve) == sorted(one_curve) == [1, 2, 3]
+  assert two_curve[1] == pytest.approx(one_curve[1], rel=1e-5)
+  for step in (2, 3):
+    assert two_curve[step] == pytest.approx(one_curve[step], rel=0.05)
+  for name in ('last.keras', 'best.keras', 'best.json', 'checkpoints', 'train', 'valid'):
+    assert os.path.exists(os.path.join(dirs[0], name)), name
+    assert not os.path.exists(os.path.join(dirs[1], name)), f'worker 1 wrote {name}'
+  assert os.listdir(os.path.join(dirs[1], '.worker-1'))  # its throw-away checkpoints
+
+
+def test_records_are_split_by_file_when_every_worker_gets_one(monkeypatch):
+  import tensorflow as tf
+  from audio_context_encoder.context_encoder import reader
+  policy = tf.data.experimental.AutoShardPolicy
+  assert reader.shard_policy(4, workers=2) == policy.FILE
+  assert reader.shard_policy(1, workers=2) == policy.DATA  # fewer shard files than workers
+  monkeypatch.setenv('TF_CONFIG', json.dumps({'cluster': {'chief': ['a:1'], 'worker': ['b:1', 'c:1']},
+                                              'task': {'type': 'chief', 'index': 0}}))
+  assert reader.cluster_workers() == 3 and reader.shard_policy(2) == policy.DATA
+  monkeypatch.delenv('TF_CONFIG')
+  assert reader.cluster_workers() == 1

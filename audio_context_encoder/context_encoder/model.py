@@ -27,10 +27,19 @@ from audio_context_encoder.config import RESIDUALS, Config, SignalConfig
 CONFIG_ENTRY = 'audio_context_encoder_config.json'
 
 
+def _several_replicas() -> bool:
+  """Whether the model is being built for a tf.distribute strategy of more than one replica."""
+  import tensorflow as tf  # the model is built in a TensorFlow program already
+  return tf.distribute.has_strategy() and tf.distribute.get_strategy().num_replicas_in_sync > 1
+
+
 def _relu_bn(x, name: str, cfg: Config):
+  # Built for several replicas (docs/scaling.md), batch statistics are over the whole global
+  # batch, as on one device: the same training as the paper's single-device one.
   x = keras.layers.ReLU(name=f'{name}_relu')(x)
   return keras.layers.BatchNormalization(epsilon=cfg.network.batch_norm_epsilon,
-                                         momentum=cfg.network.batch_norm_momentum, name=f'{name}_bn')(x)
+                                         momentum=cfg.network.batch_norm_momentum,
+                                         synchronized=_several_replicas(), name=f'{name}_bn')(x)
 
 
 class _SignalLayer(keras.layers.Layer):

@@ -6,6 +6,9 @@ from the records (full layout, 64 ms magnitude network). Evaluation: the whole
 window with its margins, in file order.
 """
 
+
+import json
+import os
 import pathlib
 
 import tensorflow as tf
@@ -100,6 +103,31 @@ def _rms_key(gap_ms: int) -> str:
   return f'gap_rms_{gap_ms}'
 
 
+def cluster_workers() -> int:
+  """The machines of a multi-worker run (TF_CONFIG's cluster: chief and workers), 1 without one."""
+  try:
+    cluster = json.loads(os.environ.get('TF_CONFIG') or '{}').get('cluster', {})
+  except ValueError:
+    return 1
+  return max(1, len(cluster.get('chief', [])) + len(cluster.get('worker', [])))
+
+
+def shard_policy(n_files: int, workers: int = None):
+  """How a multi-worker run splits the training records (docs/scaling.md): by shard file when
+  every worker gets at least one (FILE: each reads only its files), else by data (DATA: each
+  reads every file and keeps its share of each batch; slower, but a dataset with fewer shards
+  than workers still trains)."""
+  workers = cluster_workers() if workers is None else workers
+  policy = tf.data.experimental.AutoShardPolicy
+  return policy.FILE if n_files >= workers else policy.DATA
+
+
+def _shard_options(n_files: int) -> tf.data.Options:
+  options = tf.data.Options()
+  options.experimental_distribute.auto_shard_policy = shard_policy(n_files)
+  return options
+
+
 def training_dataset(data_dir, split: str, cfg: Config, batch_size: int, shuffle: bool = True,
                      seed: int = 0, repeat: bool = True, shuffle_buffer: int = 8192):
   """(inputs, target [B, 11, 257, C]) batches, C = 1 (magnitude) or 2 (complex); inputs are the
@@ -138,6 +166,7 @@ def training_dataset(data_dir, split: str, cfg: Config, batch_size: int, shuffle
   if repeat:
     ds = ds.repeat()
   ds = ds.batch(batch_size, drop_remainder=repeat)
+  ds = ds.with_options(_shard_options(len(files)))
   if not stored:
     def featurize(segments):
       x = _to_float(segments)

@@ -153,6 +153,7 @@ def train(kind: str, data, out, cfg=classifiers.DEFAULT, epochs: int = 30,
   """Trains on `train`, early-stops on `valid` (the best model kept), scores `test`; returns and
   writes the record. `data`: a dataset folder, or {split: (clips, label indices)} plus 'labels'.
   verbose 0: no progress bar. A run stopped midway continues when called again alike."""
+  trainer_lib.make_strategy(strategy)  # before TensorFlow runs anything (multi_worker)
   test_groups = None
   if isinstance(data, dict):
     splits, labels = {s: data[s] for s in ('train', 'valid', 'test')}, list(data['labels'])

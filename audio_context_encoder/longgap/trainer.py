@@ -158,6 +158,7 @@ def train(data_dir, kind='spec', preset='small', steps=1000, batch_size=8, lr=1e
   features, perceptual_weight: eq. 3's Psi and its weight (losses.penultimate of a classifier,
   losses.on_spectrogram for a spectrogram classifier on the waveform model); none yet by flag.
   """
+  trainer_lib.make_strategy(strategy)  # before TensorFlow runs anything (multi_worker)
   if perceptual_classifier:
     features = classifier_psi(perceptual_classifier, kind)
   settings = clip_dataset.read_settings(data_dir)

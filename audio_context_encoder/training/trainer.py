@@ -146,7 +146,19 @@ class Task(abc.ABC):
     """Writes the model (atomically) so that the package loads it back."""
 
 
+_STRATEGIES: Dict[str, tf.distribute.Strategy] = {}
+
+
 def make_strategy(name: str) -> tf.distribute.Strategy:
+  """The strategy `name`, made once per process. 'multi_worker' configures TensorFlow's
+  collective ops, which must happen before TensorFlow runs anything: entry points call this
+  first, before they read data (the Trainer then gets the same strategy)."""
+  if name not in _STRATEGIES:
+    _STRATEGIES[name] = _new_strategy(name)
+  return _STRATEGIES[name]
+
+
+def _new_strategy(name: str) -> tf.distribute.Strategy:
   if name == 'default':
     return tf.distribute.get_strategy()
   if name == 'mirrored':
