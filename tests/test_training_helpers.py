@@ -67,10 +67,10 @@ def main(argv):
                                 strategy=args.get('strategy', 'default'), progress=False,
                                 image_examples=2, stop_at_step=args.get('stop_at_step', 0))
   trainer = training.Trainer(cfg, args['run_dir'], options)
-  info = {'resumed_from': trainer.resumed_from, 'replicas': trainer.replicas,
-          'chief': trainer.chief}
-  if args.get('report_first_batch'):  # the targets this worker's replicas get at the first step
+  info = {'resumed_from': trainer.resumed_from, 'replicas': trainer.replicas}
+  if args.get('report_first_batch'):  # whether it is the chief; its replicas' first-step targets
     import numpy as np
+    info['chief'] = trainer.chief
     dist = trainer.strategy.experimental_distribute_dataset(train_fn(cfg.train.seed + trainer.resumed_from))
     local = trainer.strategy.experimental_local_results(next(iter(dist))[1])
     info['first_batch'] = sorted(float(np.sum(t)) for part in local for t in part.numpy())
