@@ -90,3 +90,20 @@ def test_table_beside_the_paper():
        'best_epoch': 2, 'train_seconds': 9.0, 'test_accuracy_by_group': {'english': 0.25}}
   text = trainer.table({'wave': r, 'spec': r}, 'toy')
   assert '| wave | 10 | 50.0 % | 25.0 % | 75.0 % | 3 (2) | 9 | SoundNet: 91.0 % / 93.4 % |' in text
+
+
+@pytest.mark.slow  # trains a classifier for a few epochs
+def test_early_stopping_ends_the_run_and_keeps_the_best_epoch(tmp_path):
+  """Labels that are noise: the validation accuracy stops improving, the loop stops after
+  `patience` epochs without a better one, and the record is the best epoch's."""
+  rng = np.random.default_rng(5)
+  data = toy_data()
+  for split in ('train', 'valid', 'test'):
+    x, y = data[split]
+    data[split] = (x, rng.integers(0, 2, len(y)))
+  record = trainer.train('wave', data, tmp_path, CFG, epochs=12, patience=1, batch_size=16,
+                         lr=3e-3, verbose=0)
+  assert 2 <= record['epochs_run'] < 12
+  assert record['best_epoch'] == record['epochs_run'] - 1  # the one epoch without a better score
+  best = json.loads((tmp_path / 'wave-run' / 'best.json').read_text())
+  assert best['accuracy'] == record['best_valid_accuracy']

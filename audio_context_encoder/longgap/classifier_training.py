@@ -85,7 +85,6 @@ class ClassifierTask(trainer_lib.Task):
     self.batch_size, self.lr, self.seed, self.weights = batch_size, lr, seed, weights
     self.steps_per_epoch = -(-len(x['train']) // batch_size)
     self.validation_interval = self.steps_per_epoch
-    self._since_best = 0
 
   def record(self) -> dict:
     return self._record
@@ -128,11 +127,8 @@ class ClassifierTask(trainer_lib.Task):
   def total_steps(self) -> int:
     return self.epochs * self.steps_per_epoch
 
-  def after_step(self, step, validation, since_best) -> None:
-    self._since_best = since_best
-
   def stop_early(self) -> bool:
-    return bool(self.patience) and self._since_best >= self.patience
+    return bool(self.patience) and int(self.since_best.numpy()) >= self.patience
 
   def save_model(self, model, path: str) -> None:
     save_model(model, path)

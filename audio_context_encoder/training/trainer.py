@@ -76,6 +76,7 @@ class Task(abc.ABC):
 
   batch_size: int = 1  # the global batch (examples/s)
   step: tf.Variable = None  # the run's step, set by the Trainer before `variables`
+  since_best: tf.Variable = None  # validations since the best score, likewise
   seed: int = 0
   validation_interval: int = 0  # 0: no validation
 
@@ -207,7 +208,8 @@ class Trainer:
       self.optimizer.build(self.model.trainable_variables)
       self.step = task.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
       self.best = tf.Variable(math.inf, dtype=tf.float32, trainable=False, name='best_valid_score')
-      self.since_best = tf.Variable(0, dtype=tf.int64, trainable=False, name='validations_since_best')
+      self.since_best = task.since_best = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                                      name='validations_since_best')
       extra = task.variables()
     self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer, step=self.step,
                                           best=self.best, since_best=self.since_best, **extra)
