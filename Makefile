@@ -38,7 +38,7 @@ test: $(STAMP)
 	@bash scripts/system_deps.sh $(TEST_SYSDEPS)
 	$(PY) -m pytest -q -n 2 tests
 
-# The quick loop: every test not marked slow (subprocesses, training), under a minute on 2 cores.
+# The quick loop: every test not marked slow (subprocesses, training): about 3 minutes in one process.
 test-fast: $(STAMP)
 	@bash scripts/system_deps.sh $(TEST_SYSDEPS)
 	$(PY) -m pytest -q -m 'not slow' tests
