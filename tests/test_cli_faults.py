@@ -289,7 +289,7 @@ def test_a_truncated_flac_is_refused_before_the_filling(tmp_path, capsys, no_fil
 @pytest.mark.parametrize('extra', [['--method', 'lpc'], ['--method', 'interp'], []])
 def test_a_model_for_a_method_that_reads_none_is_refused(tmp_path, capsys, extra):
   tone_file(tmp_path / 'in.wav', seconds=2.0)
-  gap = '1.0:300' if not extra else '1.0:64'  # no method: a long gap defaults to longgap-lpc
+  gap = '1.0:300' if not extra else '1.0:64'  # no method: a long gap takes the long-gap default
   rc, err = run_cli(['inpaint', tmp_path / 'in.wav', tmp_path / 'o.wav', '--model', 'm.keras',
                      '--gap', gap] + extra, capsys)
   assert rc == 2 and one_line(err) and '--model is for --method network' in err and 'reads no model' in err

@@ -64,12 +64,14 @@ def test_300ms_gap_at_44k_stereo_is_filled_and_bit_exact_outside(tmp_path, name,
     assert snr(clean[a:b, ch], x[a:b, ch]) < 0  # the damage was real
 
 
-def test_long_gap_defaults_to_longgap_lpc_and_short_gaps_keep_the_network(
+def test_a_long_gap_takes_the_measured_default_and_short_gaps_keep_the_network(
     tmp_path, capsys, monkeypatch):
+  assert methods.long_gap_default(200) == 'longgap-interp'  # results/longgap_default.md
+  assert methods.long_gap_default(5000) == 'longgap-interp'
   _, x, _ = damaged_tones(tmp_path / 'in.wav', 16000, 1, (0.8, 0.2))
   assert cli.main(['inpaint', str(tmp_path / 'in.wav'), str(tmp_path / 'o.wav'),
                    '--gap', '0.8:200']) == 0
-  assert 'with longgap-lpc' in capsys.readouterr().out
+  assert f'with {methods.long_gap_default(200)}' in capsys.readouterr().out
   chosen = []
 
   def refuse(name, **options):

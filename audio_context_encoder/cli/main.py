@@ -30,7 +30,6 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 # Ctrl-C or SIGTERM during start-up is one line too.
 from audio_context_encoder.common.errors import Terminated, UserError, WriteError, sigterm_raises  # noqa: E402
 
-LONG_DEFAULT = 'longgap-lpc'  # for a gap longer than the paper's methods fill (inpaint.SHORT_MS)
 MODEL_HELP = ('.keras model written by training (for --method network; default: the shipped '
               'music network, models/small-music.keras), or a long-gap network with its .json '
               'beside it (for --method longgap-spec|longgap-wave; default: '
@@ -65,8 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument('--detect-dropouts', action='store_true',
                  help='also fill runs of digital silence (zeros in all channels) of up to 64 ms')
   p.add_argument('--method', choices=methods.all_names(), default=None,
-                 help=method_help() + '. Default: network, or longgap-lpc when a gap is longer '
-                 'than 64 ms')
+                 help=method_help() + '. Default: network, or for a gap longer than 64 ms the '
+                 'best by ViSQOL on music at its length (' + ', '.join(
+                     f'{name} up to {ms / 1000:g} s' for ms, name in methods.LONG_DEFAULTS)
+                 + '; results/longgap_default.md)')
   p.add_argument('--model', help=MODEL_HELP)
   p.add_argument('--no-full-band', dest='full_band', action='store_false',
                  help='a file above 16 kHz: leave the band above 8 kHz of each gap silent, as the '
@@ -112,7 +113,9 @@ def run_inpaint(args) -> int:
   short_ms = inpaint.SHORT_MS
   short = inpaint.longest(short_ms, src.sample_rate)
   is_long = lambda g: g.samples(src.sample_rate)[1] - g.samples(src.sample_rate)[0] > short
-  name = args.method or (LONG_DEFAULT if any(is_long(g) for g in gaps) else 'network')
+  longest_ms = max([1000 * g.duration for g in gaps if is_long(g)], default=0)
+  # Without --method: the network for the paper's gaps, the measured default for longer ones.
+  name = args.method or (methods.long_gap_default(longest_ms) if longest_ms else 'network')
   for g in gaps:  # before loading a model
     if is_long(g) and name not in methods.long_gap_names():
       raise UserError(f'{args.input}: gap {g} is longer than {short_ms} ms, the longest {name} '

@@ -139,6 +139,14 @@ def file_excerpts(paths: Sequence[str], n: int, protocol: ExcerptProtocol = PROT
           for path, start in (candidates[i] for i in metrics.spread_indices(len(candidates), n))]
 
 
+def gap_snr_td(original, restored, protocol: ExcerptProtocol) -> Dict[str, float]:
+  """SNR_TD over all the excerpt's gap samples together (gaps of any length)."""
+  spans = [gap.samples(RATE) for gap in protocol.gap_list()]
+  ref = np.concatenate([original[a:b] for a, b in spans])
+  est = np.concatenate([restored[a:b] for a, b in spans])
+  return {'snr_td': float(metrics.snr(ref[None], est[None])[0])}
+
+
 def gap_snrs(original, restored, protocol: ExcerptProtocol = PROTOCOL) -> Dict[str, float]:
   """SNR_TD over all the excerpt's gap samples together, and SNR_MS (the paper's columns, on
   the 320 ms window of each gap's length around it), averaged over the gaps."""
@@ -156,10 +164,12 @@ def gap_snrs(original, restored, protocol: ExcerptProtocol = PROTOCOL) -> Dict[s
 
 def run(excerpts: Sequence[Excerpt], methods: Dict[str, object], scorer: perceptual.Visqol,
         out_dir: Optional[str] = None, title: str = '', protocol: ExcerptProtocol = PROTOCOL,
-        progress: bool = True) -> dict:
+        progress: bool = True, snrs=None) -> dict:
   """Every method on every excerpt: scores, and (with out_dir) the WAVs and excerpts.json.
 
-  methods: {name: methods.Method}. Returns the record of `score_set`, zeroed first."""
+  methods: {name: methods.Method}; snrs(original, restored) -> {'snr_td', ...} (default
+  gap_snrs: SNR_TD and the paper's SNR_MS, for gaps of 48 or 64 ms). Returns the record of
+  `score_set`, zeroed first."""
   from tqdm import tqdm
   gaps = protocol.gap_list()
   signals = {ZEROED: [], **{name: [] for name in methods}}
@@ -172,8 +182,9 @@ def run(excerpts: Sequence[Excerpt], methods: Dict[str, object], scorer: percept
       signals[name].append(inpaint.fill_gaps(damaged, RATE, gaps, method=method))
   descriptions = {ZEROED: 'the gaps left silent: the damaged excerpt',
                   **{n: getattr(m, 'description', '') for n, m in methods.items()}}
+  snrs = snrs or (lambda x, y: gap_snrs(x, y, protocol))
   return score_set(excerpts, signals, scorer, RATE, dataclasses.asdict(protocol), descriptions,
-                   lambda x, y: gap_snrs(x, y, protocol), out_dir, title)
+                   snrs, out_dir, title)
 
 
 def score_set(excerpts: Sequence[Excerpt], signals: Dict[str, Sequence[np.ndarray]],

@@ -22,9 +22,9 @@ from audio_context_encoder.methods.short_gap import (EXTENSION_NAMES, MODELS_DIR
                                                      check_keras_file, extensions,
                                                      interpolation_predictor, load_network,
                                                      network_predictor)
-from audio_context_encoder.methods.long_gap import (LONG_MAX_MS, LONGGAP_MODELS, SEARCH, LongGap,
+from audio_context_encoder.methods.long_gap import (LONG_DEFAULTS, LONG_MAX_MS, LONGGAP_MODELS, SEARCH, LongGap,
                                                     LongGapNetwork, LongGapSpec, LongGapWave,
-                                                    LongInterpolation, deep_prior, long_lpc,
+                                                    LongInterpolation, deep_prior, long_gap_default, long_lpc,
                                                     longgap_model_file, masked, similarity)
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     'interpolation_predictor',
     'load_network',
     'network_predictor',
+    'LONG_DEFAULTS',
     'LONG_MAX_MS',
     'LONGGAP_MODELS',
     'SEARCH',
@@ -64,6 +65,7 @@ __all__ = [
     'LongGapWave',
     'LongInterpolation',
     'deep_prior',
+    'long_gap_default',
     'long_lpc',
     'longgap_model_file',
     'masked',

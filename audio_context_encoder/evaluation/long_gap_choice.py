@@ -1,0 +1,77 @@
+"""Which long-gap method `inpaint` uses by default, by measurement (docs/long_gaps.md): every
+long-gap method on the same excerpts of music with two gaps of each length, ViSQOL (the excerpt
+protocol, excerpts.py) beside SNR_TD.
+
+  excerpts  6 s of 16 kHz audio (longer for gaps over 0.5 s: every candidate's context must fit)
+            from a dataset's test tracks, spread evenly over them
+  gaps      two of the length measured, at 1/3 and 2/3 of the excerpt
+  methods   each that fills the length (its max_ms), and the gaps left silent as the floor
+The default for a length is the method with the highest mean ViSQOL there.
+"""
+
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+from audio_context_encoder import methods as methods_lib
+from audio_context_encoder.dsp import metrics
+from audio_context_encoder.evaluation import excerpts, perceptual
+
+def excerpt_seconds(gap_ms: float) -> float:
+  """6 s, or enough that between and beside the two gaps there is room for the context every
+  candidate needs (similarity: a copy of the gap and 0.22 s of fades and frames on each side)."""
+  return max(6.0, 3 * (2 * gap_ms / 1000 + 0.5))
+
+
+def protocol_for(gap_ms: float) -> excerpts.ExcerptProtocol:
+  seconds = excerpt_seconds(gap_ms)
+  return excerpts.ExcerptProtocol(seconds=seconds, gaps=((seconds / 3, gap_ms), (2 * seconds / 3, gap_ms)))
+
+
+def measure(data_dir: str, ms: float, names: Sequence[str], n: int, split: str = 'test',
+            progress: bool = True) -> dict:
+  """The excerpt record (excerpts.score_set) of every method in `names` that fills gaps of `ms`,
+  on n excerpts of the split."""
+  protocol = protocol_for(ms)
+  chosen = excerpts.dataset_excerpts(data_dir, split, n, protocol)
+  fills = {}
+  for name in names:
+    method = methods_lib.get(name)
+    if ms <= method.max_ms:
+      fills[name] = method
+  return excerpts.run(chosen, fills, perceptual.Visqol('audio'), protocol=protocol,
+                      progress=progress, title=f'{ms:g} ms',
+                      snrs=lambda x, y: excerpts.gap_snr_td(x, y, protocol))
+
+
+def best(record: dict) -> str:
+  """The method (not the silent floor) with the highest mean ViSQOL."""
+  means = {name: float(np.mean(excerpts.scores_of(record, name))) for name in record['methods']
+           if name != excerpts.ZEROED}
+  return max(means, key=means.get)
+
+
+def markdown(records: Dict[float, dict], data_dir: str, command: str) -> str:
+  lines = ['# The default long-gap method, by measurement', '',
+           f'Every long-gap method on the same excerpts of `{data_dir}` (test split; 6 s, 7.5 s for '
+           '1 s gaps), two gaps of each length at 1/3 and 2/3 of the excerpt; ViSQOL v3 audio mode '
+           '(MOS-LQO) against the original excerpt, SNR_TD over the gaps\' samples; the differences '
+           'are paired over the same excerpts (mean ± standard error).', '']
+  rows: List[str] = ['| gap | best by ViSQOL | ' + ' | '.join(['method', 'ViSQOL mean (std)',
+                     'vs silent', 'vs best', 'SNR_TD mean (dB)']) + ' |', '|---|---|---|---|---|---|---|']
+  for ms, record in records.items():
+    top = best(record)
+    for name in record['methods']:
+      v = excerpts.scores_of(record, name)
+      s = perceptual.summary(v)
+      silent = perceptual.paired(v, excerpts.scores_of(record, excerpts.ZEROED))
+      vs_best = perceptual.paired(v, excerpts.scores_of(record, top))
+      td = metrics.summary(excerpts.scores_of(record, name, 'snr_td'))['mean']
+      rows.append(f'| {ms:g} ms ({len(record["excerpts"])} excerpts) | {top} | {name} | '
+                  f'{s["mean"]:.3f} ({s["std"]:.3f}) | '
+                  + ('—' if name == excerpts.ZEROED else f'{silent["mean"]:+.3f} ± {silent["se"]:.3f}')
+                  + ' | ' + ('—' if name == top else f'{vs_best["mean"]:+.3f} ± {vs_best["se"]:.3f}')
+                  + f' | {td:.2f} |')
+  ceiling = perceptual.summary([e['ceiling'] for r in records.values() for e in r['excerpts']])
+  return '\n'.join(lines + rows + ['', f'Original vs itself (the ceiling): {ceiling["mean"]:.3f}.',
+                                   f'Command: `{command}`', ''])
