@@ -99,7 +99,7 @@ def test_silence_inside_a_given_gap_is_said_to_be_filled(tmp_path, capsys):
   said = capsys.readouterr().out
   assert 'left as it is' not in said
   assert 'digital silence at 1.5s:300ms overlaps --gap 1.5s:300ms; the given gap is filled' in said
-  assert 'filled 1 gap(s) with longgap-lpc: 1.5s:300ms' in said
+  assert f'filled 1 gap(s) with {methods.long_gap_default(300)}: 1.5s:300ms' in said  # the default
 
 
 def test_dropout_detection_checks_each_dropout_against_its_neighbours_only(monkeypatch):

@@ -75,7 +75,10 @@ def main(argv):
     local = trainer.strategy.experimental_local_results(next(iter(dist))[1])
     info['first_batch'] = sorted(float(np.sum(t)) for part in local for t in part.numpy())
   print(json.dumps(info), flush=True)
-  result = trainer.fit(train_fn, valid_fn)
+  try:
+    result = trainer.fit(train_fn, valid_fn)
+  except training.UserError as e:  # as experiments/train.py: one line
+    sys.exit(f'error: {e}')
   print(json.dumps(result), flush=True)
 
 

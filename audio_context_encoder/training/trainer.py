@@ -181,6 +181,18 @@ def is_chief(strategy) -> bool:
   return resolver.task_type == 'worker' and resolver.task_id == 0 and not has_chief
 
 
+class WorkerLost(UserError):
+  """A multi-worker run lost a worker (killed, pre-empted, its machine gone): one line, what is
+  kept and how to go on."""
+
+
+def _lost_reason(error: Exception) -> str:
+  """The line of a collective op's error that names the lost task."""
+  lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+  named = [line for line in lines if 'aborted by' in line or 'heartbeat' in line]
+  return (named or lines or [type(error).__name__])[0][:300]
+
+
 class Trainer:
   """Builds the task's model, optimizer and checkpoint state under a strategy; `fit` runs it."""
 
@@ -287,6 +299,14 @@ class Trainer:
         if self._after_step(step, writers):
           validated_at = step
         log.t_last += time.perf_counter() - t_side
+    except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as e:
+      if self.replicas == 1 and not getattr(self.strategy, 'cluster_resolver', None):
+        raise
+      last = self.manager.latest_checkpoint
+      kept = f'its last checkpoint ({os.path.basename(last)}) is kept' if last else 'no checkpoint yet'
+      raise WorkerLost(f'{self.run_dir}: a worker of this multi-worker run was lost '
+                       f'({_lost_reason(e)}); {kept}: start every worker again with the same '
+                       'command to resume') from None
     finally:
       if bar is not None:
         bar.close()

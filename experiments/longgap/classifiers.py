@@ -42,10 +42,13 @@ def main(argv):
   command = 'python -m experiments.longgap.classifiers ' + ' '.join(sys.argv[1:])
   for kind in FLAGS.clf_kinds:
     weights = FLAGS.clf_weights.format(kind=kind) if FLAGS.clf_weights else None
-    r = trainer.train(kind, FLAGS.clf_data, FLAGS.clf_out, epochs=FLAGS.clf_epochs,
-                      time_budget_s=FLAGS.clf_time_budget_s, batch_size=FLAGS.clf_batch_size,
-                      patience=FLAGS.clf_patience, lr=FLAGS.clf_lr, seed=FLAGS.clf_seed,
-                      weights=weights, command=command, strategy=FLAGS.clf_strategy)
+    try:
+      r = trainer.train(kind, FLAGS.clf_data, FLAGS.clf_out, epochs=FLAGS.clf_epochs,
+                        time_budget_s=FLAGS.clf_time_budget_s, batch_size=FLAGS.clf_batch_size,
+                        patience=FLAGS.clf_patience, lr=FLAGS.clf_lr, seed=FLAGS.clf_seed,
+                        weights=weights, command=command, strategy=FLAGS.clf_strategy)
+    except ValueError as e:  # a damaged folder, other settings in its run folder, a lost worker
+      sys.exit(f'error: {e}')
     print(f"{kind}: test accuracy {r['test_accuracy']:.3f} (best valid {r['best_valid_accuracy']:.3f}, "
           f"epoch {r['best_epoch']} of {r['epochs_run']}, {r['train_seconds']:.0f} s, {r['params']} parameters)")
   if FLAGS.clf_report:
