@@ -11,7 +11,6 @@ is the all-reduce's overhead, not a speed-up; on two machines each worker has it
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -66,22 +65,13 @@ def run(envs, folder) -> list:
   return out
 
 
-def free_ports(n):
-  socks = [socket.socket() for _ in range(n)]
-  for s in socks:
-    s.bind(('127.0.0.1', 0))
-  ports = [s.getsockname()[1] for s in socks]
-  for s in socks:
-    s.close()
-  return ports
-
-
 def main():
   base = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', CUDA_VISIBLE_DEVICES='')
   base.pop('TF_CONFIG', None)
   with tempfile.TemporaryDirectory() as folder:
     [one] = run([base], os.path.join(folder, 'one'))
-    cluster = [f'127.0.0.1:{p}' for p in free_ports(2)]
+    from audio_context_encoder.training.trainer import loopback_cluster  # TensorFlow: here only
+    cluster = loopback_cluster(2)
     envs = [dict(base, TF_CONFIG=json.dumps({'cluster': {'worker': cluster},
                                             'task': {'type': 'worker', 'index': i}}))
             for i in range(2)]

@@ -16,6 +16,7 @@ import time
 import numpy as np
 import pytest
 
+from audio_context_encoder.training.trainer import loopback_cluster
 from tests.test_training import read_events
 
 pytestmark = pytest.mark.slow  # each test starts TensorFlow processes
@@ -127,17 +128,6 @@ def test_multi_worker_strategy_without_tf_config_trains(tmp_path):
   assert os.path.isfile(os.path.join(run_dir, 'best.keras'))
 
 
-def free_ports(n):
-  import socket
-  socks = [socket.socket() for _ in range(n)]
-  for s in socks:
-    s.bind(('127.0.0.1', 0))
-  ports = [s.getsockname()[1] for s in socks]
-  for s in socks:
-    s.close()
-  return ports
-
-
 def start_worker(args, cluster, index):
   tf_config = {'cluster': {'worker': cluster}, 'task': {'type': 'worker', 'index': index}}
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', CUDA_VISIBLE_DEVICES='',
@@ -161,7 +151,7 @@ def test_two_workers_on_loopback_train_like_one_process(tmp_path):
               report_first_batch=True)
   one_dir = str(tmp_path / 'one')
   one_info, one = finish(start(dict(base, run_dir=one_dir)))
-  cluster = [f'127.0.0.1:{p}' for p in free_ports(2)]
+  cluster = loopback_cluster(2)
   dirs = [str(tmp_path / f'worker{i}') for i in range(2)]
   procs = [start_worker(dict(base, run_dir=d, strategy='multi_worker'), cluster, i)
            for i, d in enumerate(dirs)]
@@ -203,7 +193,7 @@ def test_a_killed_worker_ends_the_run_in_one_line_and_both_resume(tmp_path):
   run: a resumed context-encoder run reshuffles its data with seed + step, as on one machine.)"""
   base = dict(steps=400, batch_size=4, examples=8, validation_interval=1000, checkpoint_every=2)
   dirs = [str(tmp_path / f'worker{i}') for i in range(2)]
-  cluster = [f'127.0.0.1:{p}' for p in free_ports(2)]
+  cluster = loopback_cluster(2)
   procs = [start_worker(dict(base, run_dir=d, strategy='multi_worker'), cluster, i)
            for i, d in enumerate(dirs)]
   deadline = time.time() + 180
@@ -222,7 +212,7 @@ def test_a_killed_worker_ends_the_run_in_one_line_and_both_resume(tmp_path):
   steps = [int(os.path.basename(p).split('-')[1].split('.')[0]) for p in
            os.listdir(os.path.join(dirs[0], 'checkpoints')) if p.endswith('.index')
            for p in [os.path.join(dirs[0], 'checkpoints', p)]]
-  cluster = [f'127.0.0.1:{p}' for p in free_ports(2)]
+  cluster = loopback_cluster(2)
   stop = max(steps) + 2
   again = [start_worker(dict(base, run_dir=d, strategy='multi_worker', stop_at_step=stop), cluster, i)
            for i, d in enumerate(dirs)]

@@ -171,6 +171,19 @@ def _new_strategy(name: str) -> tf.distribute.Strategy:
   raise UserError(f'strategy must be one of {STRATEGIES}, got {name!r}')
 
 
+def loopback_cluster(n: int) -> list:
+  """n 'host:port' addresses of free ports on 127.0.0.1: a TF_CONFIG cluster of n workers on this
+  machine (the multi-worker test and benchmark; docs/scaling.md)."""
+  import socket
+  socks = [socket.socket() for _ in range(n)]
+  for s in socks:
+    s.bind(('127.0.0.1', 0))
+  ports = [s.getsockname()[1] for s in socks]
+  for s in socks:
+    s.close()
+  return [f'127.0.0.1:{p}' for p in ports]
+
+
 def is_chief(strategy) -> bool:
   resolver = getattr(strategy, 'cluster_resolver', None)
   if resolver is None or not resolver.task_type:
