@@ -23,3 +23,23 @@ def test_the_best_is_the_highest_mean_visqol_and_never_the_silent_floor():
       {'scores': {excerpts.ZEROED: {'visqol': 4.9}, 'a': {'visqol': 4.6}, 'b': {'visqol': 4.3}}}]}
   assert long_gap_choice.best(record) == 'a'  # 4.30 against 4.25
   assert np.isclose(np.mean(excerpts.scores_of(record, 'b')), 4.25)
+
+
+def test_a_clip_set_is_scored_with_the_methods_that_fit_its_gap(tmp_path):
+  """The SC09 protocol's 0.2 s gap in 1 s clips: similarity needs more context than the clip has
+  and is left out; the others fill it and are scored in ViSQOL's speech mode."""
+  from audio_context_encoder.longgap import config
+  from tfrecords_tools import longgap_dataset
+  t = np.arange(16000) / 16000
+  items = [longgap_dataset.ClipItem(split, str(i), f'{split}{i}', 'test', 'synthetic',
+                                    load=lambda f=300 + 40 * i: 0.3 * np.sin(2 * np.pi * f * t))
+           for split, n in (('train', 1), ('valid', 1), ('test', 3)) for i in range(n)]
+  longgap_dataset.write(items, tmp_path / 'clips', config.SC09, 'synthetic')
+  record = long_gap_choice.measure_clips(str(tmp_path / 'clips'),
+                                         ['longgap-lpc', 'similarity', 'longgap-interp'], 2,
+                                         progress=False)
+  assert record['methods'] == [excerpts.ZEROED, 'longgap-lpc', 'longgap-interp']
+  assert record['visqol_mode'] == 'speech' and len(record['excerpts']) == 2
+  for name in record['methods']:
+    assert np.all(np.isfinite(excerpts.scores_of(record, name)))
+  assert np.all(excerpts.scores_of(record, 'longgap-lpc', 'snr_td') > 10)  # a tone, well predicted

@@ -6,7 +6,9 @@ protocol, excerpts.py) beside SNR_TD.
             from a dataset's test tracks, spread evenly over them
   gaps      two of the length measured, at 1/3 and 2/3 of the excerpt
   methods   each that fills the length (its max_ms), and the gaps left silent as the floor
-The default for a length is the method with the highest mean ViSQOL there.
+The default for a length is the method with the highest mean ViSQOL there. `measure_clips` does
+the same on a long-gap clip set (the SC09-like and ESC-50-like stand-ins): their test clips with
+the protocol's fixed gap, resampled to 16 kHz, ViSQOL in the protocol's mode.
 """
 
 from typing import Dict, List, Sequence
@@ -14,6 +16,10 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from audio_context_encoder import methods as methods_lib
+from audio_context_encoder.audio import audio_file
+from audio_context_encoder.common.errors import UserError
+from audio_context_encoder.data import clip_dataset
+from audio_context_encoder.longgap import config as longgap_config
 from audio_context_encoder.dsp import metrics
 from audio_context_encoder.evaluation import excerpts, perceptual
 
@@ -44,11 +50,64 @@ def measure(data_dir: str, ms: float, names: Sequence[str], n: int, split: str =
                       snrs=lambda x, y: excerpts.gap_snr_td(x, y, protocol))
 
 
+def measure_clips(folder: str, names: Sequence[str], n: int, progress: bool = True) -> dict:
+  """The excerpt record of every method in `names` that can fill the protocol's test gap of a
+  built long-gap clip folder (methods that need more context than the clip has are left out),
+  on n of its test clips spread evenly (the quiet-gap ones left out, as in the long-gap tables)."""
+  settings = clip_dataset.read_settings(folder)
+  proto = longgap_config.get(settings['protocol'])
+  clips, _ = clip_dataset.read_split(folder, 'test')
+  start, end = proto.test_mask
+  protocol = excerpts.ExcerptProtocol(seconds=proto.clip_seconds,
+                                      gaps=((start, 1000 * (end - start)),))
+  a, b = proto.test_mask_samples()
+  loud = np.sqrt(np.mean(clips[:, a:b].astype(np.float64) ** 2, axis=1)) >= 1e-4
+  picked = np.flatnonzero(loud)[metrics.spread_indices(int(loud.sum()), n)]
+  chosen = [excerpts.Excerpt(f'{settings["source"]} test clip {i}', 0.0,
+                             audio_file.resample(clips[i].astype(np.float64), proto.sample_rate,
+                                                 excerpts.RATE)[:protocol.samples]) for i in picked]
+  gap = protocol.gap_list()[0]
+  first, last = gap.samples(excerpts.RATE)
+  room = min(first, protocol.samples - last)
+  fills = {}
+  for name in names:
+    method = methods_lib.get(name)
+    if 1000 * gap.duration <= method.max_ms and method.needs(last - first)[0] <= room:
+      fills[name] = method
+  if not fills:
+    raise UserError(f'{folder}: none of {", ".join(names)} fits its clips\' gap')
+  mode = 'speech' if proto.name == 'sc09' else 'audio'
+  return excerpts.run(chosen, fills, perceptual.Visqol(mode), protocol=protocol, progress=progress,
+                      title=settings['source'], snrs=lambda x, y: excerpts.gap_snr_td(x, y, protocol))
+
+
 def best(record: dict) -> str:
   """The method (not the silent floor) with the highest mean ViSQOL."""
   means = {name: float(np.mean(excerpts.scores_of(record, name))) for name in record['methods']
            if name != excerpts.ZEROED}
   return max(means, key=means.get)
+
+
+def clip_markdown(records: Dict[str, dict]) -> str:
+  """The clip sets' part of the table: per set, every method's ViSQOL and SNR_TD."""
+  lines = ['', '## On the long-gap clip stand-ins', '',
+           'Their test clips with the protocol\'s fixed gap (SC09-like: 0.2 s in 1 s, ViSQOL speech '
+           'mode; ESC-50-like: 0.4 s in 5 s, audio mode), resampled to 16 kHz as `inpaint` does; a '
+           'method that needs more context than the clip has is left out.', '',
+           '| set | best by ViSQOL | method | ViSQOL mean (std) | vs silent | SNR_TD mean (dB) |',
+           '|---|---|---|---|---|---|']
+  for source, record in records.items():
+    top = best(record)
+    for name in record['methods']:
+      v = excerpts.scores_of(record, name)
+      s = perceptual.summary(v)
+      silent = perceptual.paired(v, excerpts.scores_of(record, excerpts.ZEROED))
+      td = metrics.summary(excerpts.scores_of(record, name, 'snr_td'))['mean']
+      lines.append(f'| {source} ({len(record["excerpts"])} clips) | {top} | {name} | {s["mean"]:.3f} '
+                   f'({s["std"]:.3f}) | '
+                   + ('—' if name == excerpts.ZEROED else f'{silent["mean"]:+.3f} ± {silent["se"]:.3f}')
+                   + f' | {td:.2f} |')
+  return '\n'.join(lines) + '\n'
 
 
 def markdown(records: Dict[float, dict], data_dir: str, command: str) -> str:
