@@ -2,6 +2,7 @@
 context around both gaps, and the best method read from a scored set."""
 
 import numpy as np
+import pytest
 
 from audio_context_encoder import methods
 from audio_context_encoder.evaluation import excerpts, long_gap_choice
@@ -43,3 +44,27 @@ def test_a_clip_set_is_scored_with_the_methods_that_fit_its_gap(tmp_path):
   for name in record['methods']:
     assert np.all(np.isfinite(excerpts.scores_of(record, name)))
   assert np.all(excerpts.scores_of(record, 'longgap-lpc', 'snr_td') > 10)  # a tone, well predicted
+
+
+@pytest.mark.slow  # a subprocess
+def test_the_entry_point_writes_the_table(tmp_path):
+  """`python -m experiments.longgap.default` on a small built dataset: one table row per method,
+  the best by ViSQOL named, written where --out says."""
+  import subprocess
+  import sys
+  from tests.test_faults_builds import ENV
+  from tests.test_faults_tables import dataset
+  from tests.test_data_build import ROOT
+  data = dataset(tmp_path, 'music', 2, seconds=7.0)
+  out = tmp_path / 'default.md'
+  proc = subprocess.run([sys.executable, '-m', 'experiments.longgap.default', f'--data_dir={data}',
+                         '--excerpts=2', '--gap_ms=100', '--candidates=longgap-lpc,longgap-interp',
+                         '--clip_sets=', f'--out={out}'], cwd=ROOT, env=ENV, capture_output=True,
+                        text=True, timeout=300)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  rows = [line for line in out.read_text().splitlines() if line.startswith('| 100 ms (2 excerpts)')]
+  assert [r.split(' | ')[2] for r in rows] == ['zeroed', 'longgap-lpc', 'longgap-interp']
+  assert proc.stdout.strip().splitlines()[-1] in ('100 ms: longgap-lpc', '100 ms: longgap-interp')
+  bad = subprocess.run([sys.executable, '-m', 'experiments.longgap.default', '--gap_ms=50'],
+                       cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=120)
+  assert bad.returncode == 2 and 'longer than 64 ms' in bad.stderr

@@ -88,6 +88,25 @@ def best(record: dict) -> str:
   return max(means, key=means.get)
 
 
+def _rows(label: str, record: dict, unit: str, vs_best: bool) -> List[str]:
+  """One table row per method of a scored set: ViSQOL mean (std), paired against silence (and
+  against the best), SNR_TD."""
+  top = best(record)
+  rows = []
+  for name in record['methods']:
+    v = excerpts.scores_of(record, name)
+    s = perceptual.summary(v)
+    silent = perceptual.paired(v, excerpts.scores_of(record, excerpts.ZEROED))
+    cells = [f'{label} ({len(record["excerpts"])} {unit})', top, name, f'{s["mean"]:.3f} ({s["std"]:.3f})',
+             '—' if name == excerpts.ZEROED else f'{silent["mean"]:+.3f} ± {silent["se"]:.3f}']
+    if vs_best:
+      d = perceptual.paired(v, excerpts.scores_of(record, top))
+      cells.append('—' if name == top else f'{d["mean"]:+.3f} ± {d["se"]:.3f}')
+    cells.append(f'{metrics.summary(excerpts.scores_of(record, name, "snr_td"))["mean"]:.2f}')
+    rows.append('| ' + ' | '.join(cells) + ' |')
+  return rows
+
+
 def clip_markdown(records: Dict[str, dict]) -> str:
   """The clip sets' part of the table: per set, every method's ViSQOL and SNR_TD."""
   lines = ['', '## On the long-gap clip stand-ins', '',
@@ -97,16 +116,7 @@ def clip_markdown(records: Dict[str, dict]) -> str:
            '| set | best by ViSQOL | method | ViSQOL mean (std) | vs silent | SNR_TD mean (dB) |',
            '|---|---|---|---|---|---|']
   for source, record in records.items():
-    top = best(record)
-    for name in record['methods']:
-      v = excerpts.scores_of(record, name)
-      s = perceptual.summary(v)
-      silent = perceptual.paired(v, excerpts.scores_of(record, excerpts.ZEROED))
-      td = metrics.summary(excerpts.scores_of(record, name, 'snr_td'))['mean']
-      lines.append(f'| {source} ({len(record["excerpts"])} clips) | {top} | {name} | {s["mean"]:.3f} '
-                   f'({s["std"]:.3f}) | '
-                   + ('—' if name == excerpts.ZEROED else f'{silent["mean"]:+.3f} ± {silent["se"]:.3f}')
-                   + f' | {td:.2f} |')
+    lines += _rows(source, record, 'clips', vs_best=False)
   return '\n'.join(lines) + '\n'
 
 
@@ -119,18 +129,7 @@ def markdown(records: Dict[float, dict], data_dir: str, command: str) -> str:
   rows: List[str] = ['| gap | best by ViSQOL | ' + ' | '.join(['method', 'ViSQOL mean (std)',
                      'vs silent', 'vs best', 'SNR_TD mean (dB)']) + ' |', '|---|---|---|---|---|---|---|']
   for ms, record in records.items():
-    top = best(record)
-    for name in record['methods']:
-      v = excerpts.scores_of(record, name)
-      s = perceptual.summary(v)
-      silent = perceptual.paired(v, excerpts.scores_of(record, excerpts.ZEROED))
-      vs_best = perceptual.paired(v, excerpts.scores_of(record, top))
-      td = metrics.summary(excerpts.scores_of(record, name, 'snr_td'))['mean']
-      rows.append(f'| {ms:g} ms ({len(record["excerpts"])} excerpts) | {top} | {name} | '
-                  f'{s["mean"]:.3f} ({s["std"]:.3f}) | '
-                  + ('—' if name == excerpts.ZEROED else f'{silent["mean"]:+.3f} ± {silent["se"]:.3f}')
-                  + ' | ' + ('—' if name == top else f'{vs_best["mean"]:+.3f} ± {vs_best["se"]:.3f}')
-                  + f' | {td:.2f} |')
+    rows += _rows(f'{ms:g} ms', record, 'excerpts', vs_best=True)
   ceiling = perceptual.summary([e['ceiling'] for r in records.values() for e in r['excerpts']])
   return '\n'.join(lines + rows + ['', f'Original vs itself (the ceiling): {ceiling["mean"]:.3f}.',
                                    f'Command: `{command}`', ''])
