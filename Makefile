@@ -25,10 +25,10 @@ $(STAMP): setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing the Python packages into $(VENV) (about 2 GB with TensorFlow; pip shows each download)"
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip wheel
-	set -o pipefail; $(PY) -m pip install --disable-pip-version-check --progress-bar=on -e '.[test]' \
+	set -o pipefail; $(PY) -m pip install --disable-pip-version-check --progress-bar=on -e '.[test,beam]' \
 	  | { grep -v '^Requirement already satisfied' || true; }
 	@if [ "$(GPU)" = "1" ]; then $(PY) -m pip uninstall -q -y tensorflow-cpu && \
-	  $(PY) -m pip install -q -e '.[gpu,test]'; fi
+	  $(PY) -m pip install -q -e '.[gpu,test,beam]'; fi
 	@touch $(STAMP)
 
 # The tests also synthesise speech with espeak-ng and flite (the long-gap stand-in's voices) and

@@ -34,6 +34,10 @@ setup(
         # scikit-image: the independent SSIM the long-gap metrics are tested against.
         # selenium: the listening page in a real browser (Debian's chromium, scripts/system_deps.sh);
         # pytest-xdist: the suite on both cores.
+        # Apache Beam builds (build --runner=beam, docs/scaling.md): Beam's core resolves beside
+        # TF 2.16 only with protobuf < 5 (a lone `pip install apache-beam` takes protobuf 6 and
+        # breaks TensorFlow); its [gcp] extra needs protobuf >= 6 and does not resolve at all.
+        'beam': ['apache-beam==2.77.0', 'protobuf>=3.20.3,<5'],
         'test': ['pytest>=7', 'librosa==0.10.2.post1', 'scikit-image>=0.22,<0.25',
                  'selenium>=4.20,<5', 'pytest-xdist>=3.5'],
     },

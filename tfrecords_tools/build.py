@@ -5,6 +5,8 @@
   python -m tfrecords_tools.build --source=folder --input=~/music --out=data/my-music
   python -m tfrecords_tools.build --source=demo-music --out=data/demo-music
   python -m tfrecords_tools.build --source=demo-instruments --out=data/demo-instruments
+  python -m tfrecords_tools.build --source=fma --out=data/fma-small --runner=beam \
+      --beam_runner=FlinkRunner --beam_option=--flink_master=localhost:8081
 
 Re-running resumes: finished shards are kept, downloads continue where they stopped.
 """
@@ -22,7 +24,7 @@ from absl import app, flags  # noqa: E402
 from audio_context_encoder.common import atomic  # noqa: E402
 from audio_context_encoder.common import entry  # noqa: E402
 from audio_context_encoder.config import DataConfig  # noqa: E402
-from tfrecords_tools import download, sources, table1, writer  # noqa: E402
+from tfrecords_tools import beam_build, download, sources, table1, writer  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('source', None, 'Which audio to build from: ' + ', '.join(sources.names())
@@ -43,6 +45,14 @@ flags.DEFINE_float('max_seconds', None, 'Keep only the central N s of each track
                    'FMA clip; none otherwise).')
 flags.DEFINE_integer('max_tracks', 0, 'Use only the first N tracks of each split (0 = all).')
 flags.DEFINE_boolean('download_only', False, 'Fetch and unpack, then stop.')
+flags.DEFINE_enum('runner', 'local', ['local', 'beam'],
+                  'local: worker processes on this machine (default); beam: an Apache Beam pipeline '
+                  '(pip install -e .[beam]; tfrecords_tools/beam_build.py), the same shards.')
+flags.DEFINE_enum('beam_runner', 'DirectRunner', beam_build.RUNNERS,
+                  "With --runner=beam: Beam's runner (DirectRunner: this machine, --processes "
+                  'workers).')
+flags.DEFINE_multi_string('beam_option', [], "With --runner=beam: one of Beam's pipeline options, "
+                          'repeatable, e.g. --beam_option=--flink_master=localhost:8081.')
 flags.mark_flags_as_required(['source', 'out'])
 
 def fetch_and_list(source: sources.Source, data: DataConfig):
@@ -89,6 +99,8 @@ def flag_problem():
       ('tracks_per_shard', FLAGS.tracks_per_shard >= 0, "0 (the source's) or more")):
     if not ok:
       return f'--{name}={getattr(FLAGS, name)}: must be {allowed}'
+  if FLAGS.runner == 'local' and FLAGS.beam_option:
+    return '--beam_option: only with --runner=beam'
   try:
     if FLAGS.source_module:
       sources.import_source_module(FLAGS.source_module)
@@ -114,10 +126,13 @@ def run() -> int:
     print(f'downloaded and unpacked into {root}')
     return 0
   items = first_per_split(items, FLAGS.max_tracks)
+  shard_writer = (beam_build.shard_writer(FLAGS.beam_runner, FLAGS.beam_option)
+                  if FLAGS.runner == 'beam' else None)
   manifest = writer.build(
       items, out, FLAGS.source, FLAGS.layout, data,
       FLAGS.tracks_per_shard or source.tracks_per_shard, FLAGS.processes,
-      extra_manifest={'command': ' '.join(['python -m tfrecords_tools.build'] + sys.argv[1:])})
+      extra_manifest={'command': ' '.join(['python -m tfrecords_tools.build'] + sys.argv[1:])},
+      shard_writer=shard_writer)
   copy_licences(source, root, out)
   skipped = manifest['skipped_files']
   windows = sum(s['windows'] for s in manifest['splits'].values())

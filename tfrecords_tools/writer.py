@@ -32,7 +32,7 @@ import sys
 import time
 from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
-from typing import List, Optional, Sequence
+from typing import Callable, Iterable, List, Optional, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -120,24 +120,71 @@ def load_track(item: TrackItem) -> np.ndarray:
   return x
 
 
-def write_shard(job: dict) -> dict:
-  """Writes one shard (temp then rename) and returns its counts and skipped files."""
+def write_shard(job: dict, tracks: Optional[Iterable['TrackRecords']] = None) -> dict:
+  """Writes one shard (temp then rename) and returns its counts and skipped files.
+
+  `tracks`: the job's tracks already made into records (the Beam pipeline makes them on other
+  workers), in the job's order; by default they are made here, one at a time."""
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
   import tensorflow as tf  # heavy: loaded in the worker process that writes, not by the parent
   out = pathlib.Path(job['out'])
-  layout, margin = job['layout'], job['margin']
-  data = DataConfig(**job['data'])
+  if tracks is None:
+    tracks = (track_records(job, d) for d in job['items'])
   stats = {'name': job['name'], 'split': job['split'], 'tracks': 0, 'windows': 0,
            'kept_64': 0, 'kept_48': 0, 'records': 0, 'skipped': [], 'warnings': [],
            'seconds': 0.0, 'kept_seconds': 0.0, 'inputs': input_stamps(job['items'])}
   t0 = time.perf_counter()
   try:
-    _write_records(tf, out, job, layout, margin, data, stats, t0)
+    _write_records(tf, out, job, tracks, stats, t0)
   except tf.errors.OpError as e:  # TFRecordWriter: a full disk is ResourceExhaustedError
     code = errno.ENOSPC if isinstance(e, tf.errors.ResourceExhaustedError) else errno.EIO
     raise atomic.WriteError(f'{out / job["name"]}: cannot write '
                             f'({atomic.describe(OSError(code, e.message.splitlines()[0]))})') from None
   return stats
+
+
+@dataclasses.dataclass
+class TrackRecords:
+  """One track's serialised records and counts, or why it was skipped: the unit of work that
+  both the local builder and the Beam pipeline make from a track and a shard appends."""
+
+  records: List[bytes]
+  counts: dict  # tracks, seconds, kept_seconds, windows, kept_64, kept_48, records
+  skipped: Optional[str] = None
+  warning: Optional[str] = None
+
+
+def track_records(job: dict, item_dict: dict) -> TrackRecords:
+  """Decode one track of a shard job, cut its §3.2 windows and serialise them."""
+  import tensorflow as tf
+  item = TrackItem(**item_dict)
+  data = DataConfig(**job['data'])
+  layout, margin = job['layout'], job['margin']
+  try:
+    x = load_track(item)
+    max_len = int(round(item.max_seconds * SAMPLE_RATE)) if item.max_seconds else None
+    seg = segmenting.segment_track(x, L, data, max_len)
+  except AudioDecodeError as e:
+    return TrackRecords([], {}, skipped=str(e))
+  except Exception as e:  # report, skip the file, keep the run going
+    return TrackRecords([], {}, skipped=f'{item.path}: {type(e).__name__}: {e}')
+  thr = data.gap_rms_threshold
+  counts = {'tracks': 1, 'seconds': len(x) / SAMPLE_RATE,
+            'kept_seconds': (seg.trimmed[1] - seg.trimmed[0]) / SAMPLE_RATE,
+            'windows': seg.n_windows, 'kept_64': int(np.sum(seg.rms_64 >= thr)),
+            'kept_48': int(np.sum(seg.rms_48 >= thr)), 'records': len(seg.offsets)}
+  records = []
+  for i in range(0, len(seg.offsets), 1024):
+    offs = seg.offsets[i:i + 1024]
+    windows = segmenting.extract(x, offs, L, margin)
+    extra = [None] * len(offs)
+    if layout == 'full':
+      ctx, tgt = _full_features(windows, margin)
+      extra = [{'context': c.tobytes(), 'target': t.tobytes()} for c, t in zip(ctx, tgt)]
+    audio = to_int16(windows) if layout == 'compact' else windows.astype('<f4')
+    records += [_example(tf, audio[j].tobytes(), item.track_id, o, seg.rms_64[i + j],
+                         seg.rms_48[i + j], extra[j]) for j, o in enumerate(offs)]
+  return TrackRecords(records, counts, warning=audio_io.damage_note(item.path))
 
 
 def input_stamps(items) -> list:
@@ -161,43 +208,19 @@ def shard_digest(path, chunk: int = 1 << 20) -> str:
   return h.hexdigest()
 
 
-def _write_records(tf, out, job, layout, margin, data, stats, t0):
-  """write_shard's work: every track of the job into one shard (temp name, then renamed)."""
+def _write_records(tf, out, job, tracks, stats, t0):
+  """write_shard's work: the job's tracks, in order, into one shard (temp name, then renamed)."""
   with atomic.replacing(str(out / job['name'])) as tmp, tf.io.TFRecordWriter(tmp) as w:
-    for d in job['items']:
-      item = TrackItem(**d)
-      try:
-        x = load_track(item)
-        max_len = int(round(item.max_seconds * SAMPLE_RATE)) if item.max_seconds else None
-        seg = segmenting.segment_track(x, L, data, max_len)
-      except AudioDecodeError as e:
-        stats['skipped'].append(str(e))
+    for track in tracks:
+      if track.skipped:
+        stats['skipped'].append(track.skipped)
         continue
-      except Exception as e:  # report, skip the file, keep the run going
-        stats['skipped'].append(f'{item.path}: {type(e).__name__}: {e}')
-        continue
-      damage = audio_io.damage_note(item.path)
-      if damage:
-        stats['warnings'].append(damage)
-      stats['tracks'] += 1
-      stats['seconds'] += len(x) / SAMPLE_RATE
-      stats['kept_seconds'] += (seg.trimmed[1] - seg.trimmed[0]) / SAMPLE_RATE
-      stats['windows'] += seg.n_windows
-      thr = data.gap_rms_threshold
-      stats['kept_64'] += int(np.sum(seg.rms_64 >= thr))
-      stats['kept_48'] += int(np.sum(seg.rms_48 >= thr))
-      for i in range(0, len(seg.offsets), 1024):
-        offs = seg.offsets[i:i + 1024]
-        windows = segmenting.extract(x, offs, L, margin)
-        extra = [None] * len(offs)
-        if layout == 'full':
-          ctx, tgt = _full_features(windows, margin)
-          extra = [{'context': c.tobytes(), 'target': t.tobytes()} for c, t in zip(ctx, tgt)]
-        audio = to_int16(windows) if layout == 'compact' else windows.astype('<f4')
-        for j, o in enumerate(offs):
-          w.write(_example(tf, audio[j].tobytes(), item.track_id, o, seg.rms_64[i + j],
-                           seg.rms_48[i + j], extra[j]))
-        stats['records'] += len(offs)
+      if track.warning:
+        stats['warnings'].append(track.warning)
+      for key, value in track.counts.items():
+        stats[key] += value
+      for record in track.records:
+        w.write(record)
     w.flush()
     w.close()
     stats['build_seconds'] = time.perf_counter() - t0
@@ -283,8 +306,13 @@ def check_out(out: pathlib.Path, need_bytes: int) -> None:
 
 def build(items: Sequence[TrackItem], out_dir, source: str, layout: str = 'compact',
           data: DataConfig = DataConfig(), tracks_per_shard: int = 8, processes: int = 0,
-          progress: bool = True, extra_manifest: Optional[dict] = None) -> dict:
+          progress: bool = True, extra_manifest: Optional[dict] = None,
+          shard_writer: Optional[Callable] = None) -> dict:
   """Writes the dataset folder and its manifest.json; returns the manifest.
+
+  `shard_writer(todo, results, out, jobs, processes, progress, on_shard)` writes the shards
+  still to be written (default: worker processes here; tfrecords_tools/beam_build.py: a Beam
+  pipeline); everything around it (settings, resume, manifest) is the same for both.
 
   Everything that can be refused is refused before anything is written: the settings, the
   folder, its free space. The settings are saved with the first finished shard (a shard
@@ -326,7 +354,7 @@ def build(items: Sequence[TrackItem], out_dir, source: str, layout: str = 'compa
 
   processes = processes or compute.cores()
   t0 = time.perf_counter()
-  _write_shards(todo, results, out, jobs, processes, progress, save_settings)
+  (shard_writer or _write_shards)(todo, results, out, jobs, processes, progress, save_settings)
   elapsed = time.perf_counter() - t0
   if not sum(r['records'] for r in results):
     skipped = sum(len(r['skipped']) for r in results)
