@@ -27,13 +27,15 @@ def examples(cfg, n: int):
   return context, target
 
 
-def dataset_fns(context, target, batch_size: int):
+def dataset_fns(context, target, batch_size: int, shuffle: bool = True):
   """(train_fn(seed) -> shuffled infinite batches, valid_fn() -> the examples once, in order)."""
   import tensorflow as tf
 
   def train_fn(seed):
     ds = tf.data.Dataset.from_tensor_slices((context, target))
-    return ds.shuffle(len(context), seed=seed).repeat().batch(batch_size, drop_remainder=True)
+    if shuffle:
+      ds = ds.shuffle(len(context), seed=seed)
+    return ds.repeat().batch(batch_size, drop_remainder=True)
 
   def valid_fn():
     return tf.data.Dataset.from_tensor_slices((context, target)).batch(batch_size)
@@ -62,7 +64,7 @@ def main(argv):
   cfg = small_config(args['batch_size'], args['validation_interval'], steps=args['steps'],
                      lr_drop_step=args.get('lr_drop_step', 0))
   context, target = examples(cfg, args.get('examples', 8))
-  train_fn, valid_fn = dataset_fns(context, target, cfg.train.batch_size)
+  train_fn, valid_fn = dataset_fns(context, target, cfg.train.batch_size, args.get('shuffle', True))
   options = training.RunOptions(checkpoint_every=args['checkpoint_every'], log_every=1,
                                 strategy=args.get('strategy', 'default'), progress=False,
                                 image_examples=2, stop_at_step=args.get('stop_at_step', 0))
@@ -79,6 +81,9 @@ def main(argv):
     result = trainer.fit(train_fn, valid_fn)
   except training.UserError as e:  # as experiments/train.py: one line
     sys.exit(f'error: {e}')
+  if args.get('weights_out') and trainer.chief:  # the final weights, to compare two runs
+    import numpy as np
+    np.savez(args['weights_out'], *trainer.model.get_weights())
   print(json.dumps(result), flush=True)
 
 
