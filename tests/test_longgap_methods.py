@@ -165,3 +165,24 @@ def test_ship_a_run_made_by_the_trainer(tiny_folder, tmp_path):  # noqa: F811
   net = trained.TrainedNetwork(target)
   clips = np.zeros((1, config.SC09.clip_samples))
   assert net.fill(clips, config.SC09.test_mask_array(1)).shape == clips.shape
+
+
+def test_ship_classifiers_names_them_by_protocol_and_records_provenance(tiny_folder, tmp_path):  # noqa: F811
+  clf = tmp_path / 'clf'
+  clf.mkdir()
+  (clf / 'wave.keras').write_bytes(b'model bytes')
+  (clf / 'wave.json').write_text(json.dumps({'kind': 'wave', 'test_accuracy': 0.25,
+                                             'command': f'train --clf_data={tiny_folder} --x=1'}))
+  [target] = longgap_shipping.ship_classifiers(clf, tmp_path / 'models', note='two cores')
+  assert target == tmp_path / 'models' / 'longgap-classifier-wave-sc09.keras'
+  assert target.read_bytes() == b'model bytes'
+  saved = json.loads(target.with_suffix('.json').read_text())
+  assert (saved['data_dir'], saved['note'], saved['test_accuracy']) == (str(tiny_folder), 'two cores', 0.25)
+  assert len(saved['commit']) == 40
+  with pytest.raises(ValueError, match='no wave.keras or spec.keras'):
+    longgap_shipping.ship_classifiers(tmp_path / 'models', tmp_path / 'other')
+
+
+def test_a_baseline_start_network_ships_under_its_own_name():
+  assert trained.longgap_model_file('spec', 'esc50', 'interp') == 'longgap-spec-interp-esc50.keras'
+  assert trained.longgap_model_file('spec', 'esc50') == 'longgap-spec-esc50.keras'

@@ -1,8 +1,8 @@
 """Markdown and CSV of the long-gap Tables 1-3 beside the paper's (paper_tables.py); no flags
 (experiments/longgap/tables.py runs the methods and calls these).
 
-Cells that cannot be measured say why instead of a number: NOT_TRAINED where a network or
-classifier was not trained for that dataset, NOT_IMPLEMENTED for the paper's methods we lack.
+Cells that cannot be measured say why instead of a number: NOT_GIVEN where no network or
+classifier was given for that dataset, NOT_IMPLEMENTED for the paper's methods we lack.
 """
 
 import csv
@@ -13,12 +13,15 @@ from audio_context_encoder.evaluation import metric_registry
 from audio_context_encoder.longgap import paper_tables
 from audio_context_encoder.evaluation import longgap_scoring as scoring
 
-NOT_TRAINED = 'not trained (CPU budget)'
+NOT_GIVEN = 'none given for this stand-in'
 NOT_IMPLEMENTED = 'not implemented here'
 DATASETS = {'sc09': 'SC09-like stand-in', 'esc50': 'ESC-50-like stand-in'}
 NETWORK_NAMES = {'ours_spec gl': 'Ours (Spec.) + Griffin-Lim (paper)',
                  'ours_spec pghi+fgla': 'Ours (Spec.) + masked PGHI/FGLA',
-                 'ours_wave': 'Ours (Wave.)'}
+                 'ours_wave': 'Ours (Wave.)',
+                 'spec_interp': 'Interpolated magnitudes + masked PGHI/FGLA (not in the paper)',
+                 'ours_spec_interp pghi+fgla': 'Ours (Spec.) from the interpolation + masked '
+                                               'PGHI/FGLA (not in the paper)'}
 NAMES = {**scoring.NAMES, **NETWORK_NAMES}
 # the paper's rows we do not run: (row key of paper_tables.TABLE2, why)
 PAPER_ONLY = (('wavernn', NOT_IMPLEMENTED), ('waveglow', NOT_IMPLEMENTED), ('gmcnn', NOT_IMPLEMENTED))
@@ -49,17 +52,21 @@ def md_table(header, rows, right_from: int = 1) -> list:
 
 # ----- Table 1 -----
 
-def table1(records: dict, dataset: str):
-  """(markdown, csv) of our classifiers ({kind: trainer record}) beside all of the paper's rows."""
+def table1(records: dict, data_dirs: dict):
+  """(markdown, csv) of our classifiers ({dataset: {kind: trainer record}}) beside all of the
+  paper's rows; data_dirs: {dataset: its folder}."""
   from audio_context_encoder.longgap import classifier_training as trainer
   header = ('dataset', 'source', 'type', 'model', 'pretrained', 'parameters', 'test accuracy')
-  rows = [('SC09-like stand-in', 'ours', kind, 'small CNN (longgap/classifiers.py)', 'no',
-           f'{r["params"]:,}', f'{r["test_accuracy"]:.3f}') for kind, r in records.items()]
-  rows += [('ESC-50-like stand-in', 'ours', kind, '', '', '', NOT_TRAINED) for kind in ('wave', 'spec')]
+  rows = []
+  for d, mine in records.items():
+    rows += [(DATASETS[d], 'ours', kind, 'small CNN (longgap/classifiers.py)', 'no',
+              f'{mine[kind]["params"]:,}', f'{mine[kind]["test_accuracy"]:.3f}') if kind in mine
+             else (DATASETS[d], 'ours', kind, '', '', '', NOT_GIVEN) for kind in trainer.KINDS]
   rows += [(d, 'paper', k, m, 'yes' if pre else 'no', p, f'{a:.3f}')
            for d, k, m, pre, p, a in paper_tables.TABLE1]
   md = ['## Table 1: classifier accuracy (perceptual distances, eq. 3)', '',
-        trainer.table(records, dataset), 'The paper\'s Table 1 (real SC09 and ESC-50) and ours:', '',
+        *(trainer.table(mine, data_dirs[d], d) for d, mine in records.items() if mine),
+        'The paper\'s Table 1 (real SC09 and ESC-50) and ours:', '',
         *md_table(header, rows, right_from=5), '']
   return '\n'.join(md), csv_text(header, rows)
 
@@ -72,7 +79,7 @@ def cell(scores, column):
 
 def table2(results: dict, networks: dict, paper_rows: dict):
   """(markdown, csv). results: {dataset: (Selection, {row: (scores, seconds, clips)})}; the
-  perceptual-distance columns absent from a dataset's scores read NOT_TRAINED (no classifier);
+  perceptual-distance columns absent from a dataset's scores read NOT_GIVEN (no classifier);
   networks: {row: None (ran) or why it could not run, per dataset: {dataset: reason}};
   paper_rows: {row: paper_tables.TABLE2 key} for the rows the paper reports."""
   md, rows_csv = ['## Table 2: every method on both stand-ins', ''], []
@@ -90,11 +97,11 @@ def table2(results: dict, networks: dict, paper_rows: dict):
       return (*paper_tables.table2_paper_row(k, dataset), paper_tables.table2_speed(k))
 
     for key, (sc, secs, n) in rows.items():
-      cells = [cell(sc, c) if c in sc or c not in scoring.PD else NOT_TRAINED for c in columns]
+      cells = [cell(sc, c) if c in sc or c not in scoring.PD else NOT_GIVEN for c in columns]
       md_rows.append((NAMES[key], n, *cells, f'{n / secs:.3g}', *paper(key)))
       stats = [base_metrics.summary(sc[c]) if c in sc else None for c in columns]
       rows_csv.append((dataset, NAMES[key], n,
-                       *(f'{s[k]:.6g}' if s else NOT_TRAINED for s in stats for k in ('mean', 'std')),
+                       *(f'{s[k]:.6g}' if s else NOT_GIVEN for s in stats for k in ('mean', 'std')),
                        f'{n / secs:.4g}', *paper(key)))
     for key, reasons in networks.items():
       if reasons.get(dataset):
@@ -112,8 +119,10 @@ def table2(results: dict, networks: dict, paper_rows: dict):
   md += ['Deep Prior runs on the first clips only (its clips column); the masked input on those same '
          'clips is the row beside it. The paper\'s "Ours" values are its (L1) rows, or its '
          '(L1+SpecP) / (L1+WaveP) rows when the shipped network was trained with a perceptual loss; '
-         'the paper used Griffin-Lim only. The perceptual distances use our SC09-like classifiers '
-         '(Table 1), so they exist for that stand-in only. ViSQOL: ViSQOL v3\'s MOS-LQO (1-5, not '
+         'the paper used Griffin-Lim only. The perceptual distances use our classifiers of each '
+         'stand-in (Table 1), as the paper\'s use classifiers of each dataset. Rows marked "not '
+         'in the paper": the baseline-start deviation (docs/longgap_models.md, "Starting from a '
+         'baseline") and its start, the same network untrained. ViSQOL: ViSQOL v3\'s MOS-LQO (1-5, not '
          'in the paper; docs/perceptual.md), speech mode at 16 kHz on the SC09-like clips, audio '
          'mode at 48 kHz on the ESC-50-like ones. clips/s: the method\'s wall time on 2 shared '
          'CPU cores, without the scoring; the paper\'s speed is on a V100 GPU, and its footnote '

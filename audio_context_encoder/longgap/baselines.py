@@ -78,6 +78,49 @@ class ContextPhaseGT:
     return out
 
 
+def interpolate_frames(magnitude, frame_mask) -> np.ndarray:
+  """magnitude [B, frames, bins] with each clip's masked frames (frame_mask [B, frames], one gap
+  per clip) filled per bin by linear interpolation between the nearest known frame on each side
+  (the one known side where the gap reaches a clip's end): models.FrameInterpolation in numpy."""
+  out = np.array(magnitude, np.float64)
+  frames = out.shape[1]
+  for i in range(len(out)):
+    gap = np.flatnonzero(np.asarray(frame_mask[i]) > 0.5)
+    if not len(gap):
+      continue
+    before, after = gap[0] - 1, gap[-1] + 1
+    lo = out[i, before] if before >= 0 else out[i, min(after, frames - 1)]
+    hi = out[i, after] if after < frames else lo
+    w = ((np.arange(gap[0], gap[-1] + 1) - before) / (after - before))[:, None]
+    out[i, gap[0]:gap[-1] + 1] = (1 - w) * lo + w * hi
+  return out
+
+
+class SpectrogramInterpolation:
+  """Not in the paper: the gap's STFT magnitudes interpolated across it from the known frames on
+  each side (interpolate_frames; the method STFT, as the spectrogram network's), the phase by
+  masked PGHI + FGLA from the context. The baseline-start spectrogram network's starting point:
+  that network, untrained, returns exactly this (tests/test_longgap_baseline_start.py)."""
+
+  name, zone, context, oracle = 'spec_interp', 0, None, False
+
+  def __init__(self, iterations: int = 100, stft=config.METHOD_STFT):
+    self.iterations, self.stft = iterations, stft
+
+  def fill(self, clips, mask):
+    from audio_context_encoder.dsp import tf_stft  # the frames the gap touches, as the network's
+    x, m = check(clips, mask)
+    zeroed = np.where(m, 0.0, x)
+    mag = np.abs(spectrogram.stft(zeroed, self.stft.n_fft, self.stft.hop))
+    mag = interpolate_frames(mag, np.asarray(tf_stft.frame_mask(m, self.stft.n_fft, self.stft.hop)))
+    out = np.empty_like(x)
+    for i in range(len(x)):
+      s, e = config.gap_bounds(m[i])
+      out[i] = phase_options.to_waveform(zeroed[i], mag[i], s, e, 'pghi+fgla', self.stft,
+                                         self.iterations)
+    return out
+
+
 class LongLPC:
   """LPC for long gaps: Burg on each context (the last `max_context` samples before the gap,
   the first after it), order min(order, context // 2), forward and time-reversed backward

@@ -251,19 +251,23 @@ def config_of(record) -> classifiers.ClassifierConfig:
                                          for k, v in record['config'].items()})
 
 
-# Chang et al. 2019, Table 1, SC09 test accuracy, "not pretrained" (from scratch) and pretrained.
-PAPER_SC09 = {kind: (model, *(next(a for d, k, m, pre, _, a in paper_tables.TABLE1
-                                   if (d, k, m, pre) == ('SC09', kind, model, p)) for p in (False, True)))
-              for kind, model in (('wave', 'SoundNet'), ('spec', 'ResNet50'))}
+# Chang et al. 2019, Table 1: test accuracy of its from-scratch and pretrained nets, per protocol.
+PAPER_DATASETS = {'sc09': 'SC09', 'esc50': 'ESC-50'}
+PAPER = {(protocol, kind): (model, *(next(a for d, k, m, pre, _, a in paper_tables.TABLE1
+                                          if (d, k, m, pre) == (name, kind, model, p))
+                                     for p in (False, True)))
+         for protocol, name in PAPER_DATASETS.items()
+         for kind, model in (('wave', 'SoundNet'), ('spec', 'ResNet50'))}
 
 
-def table(records, dataset: str) -> str:
-  """Markdown: the Table 1 analogue of saved records ({kind: record})."""
+def table(records, dataset: str, protocol: str = 'sc09') -> str:
+  """Markdown: the Table 1 analogue of saved records ({kind: record}) of a `protocol` dataset."""
+  paper = PAPER_DATASETS[protocol]
   lines = [f'| classifier | params | test acc. | test acc., English voices | best valid acc. | '
-           f'epochs (best) | train s | paper net, from scratch / pretrained (SC09) |',
+           f'epochs (best) | train s | paper net, from scratch / pretrained ({paper}) |',
            '|---|---:|---:|---:|---:|---:|---:|---|']
   for kind, r in records.items():
-    name, scratch, pre = PAPER_SC09[kind]
+    name, scratch, pre = PAPER[protocol, kind]
     eng = r.get('test_accuracy_by_group', {}).get('english')
     lines.append(f'| {kind} | {r["params"]:,} | {100 * r["test_accuracy"]:.1f} % | '
                  f'{"" if eng is None else f"{100 * eng:.1f} %"} | {100 * r["best_valid_accuracy"]:.1f} % | '

@@ -16,6 +16,11 @@ from typing import Tuple
 from audio_context_encoder.longgap import config
 
 MAGNITUDES = ('log', 'linear')
+# Where the spectrogram network starts (a deviation, off by default: docs/longgap_models.md,
+# "Starting from a baseline"): '' the paper's network, which fills the zeroed gap; 'interp' a
+# correction, in the log domain, to the gap's magnitudes interpolated across it (the baseline
+# picked by measurement: longgap-interp, results/longgap_default.md), zero at step 0.
+BASELINES = ('', 'interp')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,10 +64,16 @@ class SpectrogramModelConfig:
   # INFERRED: the package's STFT (Hann 512, hop 128), as the spectrogram baselines (config.METHOD_STFT).
   n_fft: int = config.METHOD_STFT.n_fft
   hop: int = config.METHOD_STFT.hop
+  baseline: str = ''  # BASELINES; not in the paper (its network starts from the zeroed gap)
 
   def __post_init__(self):
     if self.magnitude not in MAGNITUDES:
       raise ValueError(f'unknown magnitude {self.magnitude!r}; choose one of {MAGNITUDES}')
+    if self.baseline not in BASELINES:
+      raise ValueError(f'unknown baseline {self.baseline!r}; choose one of {BASELINES} '
+                       "('' = the paper's network)")
+    if self.baseline and self.magnitude != 'log':
+      raise ValueError('a baseline-start network corrects log magnitudes: magnitude must be log')
     if len(self.channels) != len(self.strides) + 1:
       raise ValueError(f'channels needs one width per resolution ({len(self.strides) + 1}), got {self.channels}')
 

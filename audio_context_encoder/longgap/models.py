@@ -77,6 +77,33 @@ class MagnitudeDomain(keras.layers.Layer):
             'inverse': self.inverse}
 
 
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class FrameInterpolation(keras.layers.Layer):
+  """(magnitude [B, frames, bins, 1], frame mask [B, frames, 1, 1]) -> the masked frames filled
+  per bin by linear interpolation between the nearest known frame on each side (the one known
+  side where the gap reaches a clip's end); known frames unchanged. One gap per clip (every
+  mask of the protocols): frames between a clip's first and last masked frame are its gap.
+  The baseline-start network's starting point (SpectrogramModelConfig.baseline = 'interp');
+  baselines.interpolate_frames is the same in numpy."""
+
+  def call(self, inputs):
+    x, mask = inputs
+    m = mask[:, :, 0, 0] > 0.5  # [B, frames]
+    frames = keras.ops.shape(x)[1]
+    idx = keras.ops.cast(keras.ops.arange(frames), 'int32')[None]
+    first = keras.ops.min(keras.ops.where(m, idx, frames), axis=1, keepdims=True)
+    last = keras.ops.max(keras.ops.where(m, idx, -1), axis=1, keepdims=True)
+    before, after = first - 1, last + 1
+    before_ok, after_ok = before >= 0, after <= frames - 1
+    lo = keras.ops.clip(keras.ops.where(before_ok, before, after), 0, frames - 1)
+    hi = keras.ops.clip(keras.ops.where(after_ok, after, before), 0, frames - 1)
+    take = lambda i: keras.ops.take_along_axis(x, i[:, :, None, None], axis=1)  # [B, 1, bins, 1]
+    span = keras.ops.cast(keras.ops.maximum(keras.ops.abs(after - before), 1), x.dtype)
+    w = keras.ops.cast(idx - before, x.dtype) / span  # [B, frames]
+    filled = (1.0 - w[:, :, None, None]) * take(lo) + w[:, :, None, None] * take(hi)
+    return keras.ops.where(mask > 0.5, filled, x)
+
+
 # ----- waveform model (Fig. 2 a2) -----
 
 def wave_axis_ops(cfg: WaveModelConfig) -> List[receptive_field.AxisOp]:
@@ -156,8 +183,10 @@ def padded_shape(cfg: SpectrogramModelConfig, frames: int, bins: int) -> Tuple[i
 
 
 def spec_core(cfg: SpectrogramModelConfig, frames: int, bins: int) -> keras.Model:
-  """[B, frames, bins, 2] (padded sizes) -> [B, frames, bins, 1] in the magnitude domain."""
+  """[B, frames, bins, 2] (padded sizes) -> [B, frames, bins, 1] in the magnitude domain (with
+  a baseline: the correction to it, its last convolution zero so that step 0 adds nothing)."""
   x = inp = keras.Input((frames, bins, 2), name='spec_and_mask')
+  last = 'zeros' if cfg.baseline else 'glorot_uniform'
   for i, (kind, filters, kernel, dilation, stride) in enumerate(spec_layers(cfg)):
     if kind == 'up':
       x = keras.layers.UpSampling2D(stride, name=f'up{i}')(x)
@@ -165,14 +194,18 @@ def spec_core(cfg: SpectrogramModelConfig, frames: int, bins: int) -> keras.Mode
       x = GatedConv2D(filters, kernel, dilation_rate=dilation, strides=stride,
                       negative_slope=cfg.negative_slope, name=f'gated{i}')(x)
     else:
-      x = keras.layers.Conv2D(filters, kernel, padding='same', name='to_magnitude')(x)
+      x = keras.layers.Conv2D(filters, kernel, padding='same', kernel_initializer=last,
+                              name='to_magnitude')(x)
   return keras.Model(inp, x, name='core')
 
 
 def build_spectrogram_model(cfg: SpectrogramModelConfig, frames: int, bins: int) -> keras.Model:
   """(magnitude [B, frames, bins], frame mask [B, frames]) -> magnitude [B, frames, bins],
   known frames pasted back. Padded at the end to the downsampling grid inside, cropped after.
-  The layer DOMAIN_OUTPUT holds the same in the network's domain (log or linear), for the loss."""
+  The layer DOMAIN_OUTPUT holds the same in the network's domain (log or linear), for the loss.
+  With cfg.baseline ('interp'; not the paper's), the network sees the gap filled by
+  FrameInterpolation instead of zeros and its output is added to that baseline's log
+  magnitudes: zero at initialisation, so the untrained model returns the baseline."""
   mag = keras.Input((frames, bins), name='magnitude')
   mask = keras.Input((frames,), name='frame_mask')
   x = keras.layers.Reshape((frames, bins, 1))(mag)
@@ -180,11 +213,17 @@ def build_spectrogram_model(cfg: SpectrogramModelConfig, frames: int, bins: int)
   known = ZeroMasked(name='zero_masked')([x, m])
   domain = MagnitudeDomain(cfg.magnitude, cfg.log_floor, name='to_domain')(known)
   domain = ZeroMasked(name='zero_masked_domain')([domain, m])
-  y = MaskChannel(name='mask_channel')([domain, m])
+  start = domain
+  if cfg.baseline:
+    start = MagnitudeDomain(cfg.magnitude, cfg.log_floor, name='baseline_to_domain')(
+        FrameInterpolation(name='baseline_interp')([known, m]))
+  y = MaskChannel(name='mask_channel')([start, m])
   pf, pb = padded_shape(cfg, frames, bins)
   y = keras.layers.ZeroPadding2D(((0, pf - frames), (0, pb - bins)), name='pad')(y)
   y = spec_core(cfg, pf, pb)(y)
   y = keras.layers.Cropping2D(((0, pf - frames), (0, pb - bins)), name='crop')(y)
+  if cfg.baseline:
+    y = keras.layers.Add(name='baseline_plus_correction')([start, y])
   # the prediction in the network's domain, known frames pasted back: what training compares
   # (training.loss_view), so the loss never passes through exp and its flat tail
   y = PasteBack(name=DOMAIN_OUTPUT)([domain, y, m])

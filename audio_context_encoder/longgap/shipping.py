@@ -1,7 +1,8 @@
 """Ships a long-gap training run (experiments/longgap/train.py) as a network of the package:
 the logic of experiments/longgap/ship.py, without flags so the tests can import it.
 
-models/longgap-<model>-<protocol>.keras is the run's last.keras; the JSON beside it is the
+models/longgap-<model>-<protocol>.keras (longgap-spec-<baseline>-<protocol>.keras for a
+baseline-start network) is the run's last.keras; the JSON beside it is the
 run's config.json (what longgap/trained.py needs to load it) plus its provenance: the training
 command, the commit, the steps, the training wall time and the last validation.
 """
@@ -62,9 +63,46 @@ def ship(run_dir, command: str, out_dir='models', pause_s: float = 600):
   if not last.is_file() or not (run_dir / 'config.json').is_file():
     raise ValueError(f'{run_dir}: no last.keras and config.json (not a finished long-gap run)')
   info = provenance(run_dir, command, pause_s)
-  target = pathlib.Path(out_dir) / longgap_model_file(info['model'], info['protocol'])
+  target = pathlib.Path(out_dir) / longgap_model_file(info['model'], info['protocol'],
+                                                      info['config'].get('baseline', ''))
   target.parent.mkdir(parents=True, exist_ok=True)
   with atomic.replacing(str(target)) as tmp:
     shutil.copyfile(last, tmp)
   atomic.write_json(str(target.with_suffix('.json')), info, indent=1)
   return target, info
+
+
+def ship_classifiers(clf_out, out_dir='models', note: str = ''):
+  """Copies the classifiers of a classifiers run (CLF_OUT/{wave,spec}.keras + .json, made by
+  experiments/longgap/classifiers.py) to OUT_DIR/longgap-classifier-<kind>-<protocol>.keras,
+  their JSON with the commit, the data folder and `note` added; returns the paths written."""
+  from audio_context_encoder.data import clip_dataset
+  clf_out, written = pathlib.Path(clf_out), []
+  for kind in ('wave', 'spec'):
+    model, meta = clf_out / f'{kind}.keras', clf_out / f'{kind}.json'
+    if not (model.is_file() and meta.is_file()):
+      continue
+    info = json.loads(meta.read_text())
+    data_dir = info.get('data_dir') or _flag_value(info.get('command', ''), '--clf_data')
+    if not data_dir:
+      raise ValueError(f'{meta}: says not which data folder it was trained on')
+    protocol = clip_dataset.read_settings(data_dir)['protocol']
+    target = pathlib.Path(out_dir) / f'longgap-classifier-{kind}-{protocol}.keras'
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic.replacing(str(target)) as tmp:
+      shutil.copyfile(model, tmp)
+    info.update({'commit': git_commit(), 'data_dir': data_dir,
+                 'shipped': f'copied from {clf_out} to {target}', **({'note': note} if note else {})})
+    atomic.write_json(str(target.with_suffix('.json')), info, indent=1)
+    written.append(target)
+  if not written:
+    raise ValueError(f'{clf_out}: no wave.keras or spec.keras with its JSON (train the classifiers first)')
+  return written
+
+
+def _flag_value(command: str, name: str):
+  """The value of `name=...` in a recorded command line, or None."""
+  for part in command.split():
+    if part.startswith(name + '='):
+      return part.split('=', 1)[1]
+  return None

@@ -23,9 +23,10 @@ from audio_context_encoder.longgap import config
 from audio_context_encoder.longgap import model_config
 
 
-def longgap_model_file(kind: str, protocol: str = 'sc09') -> str:
-  """The name of a shipped long-gap network in models/ (experiments/longgap/ship.py writes it)."""
-  return f'longgap-{kind}-{protocol}.keras'
+def longgap_model_file(kind: str, protocol: str = 'sc09', baseline: str = '') -> str:
+  """The name of a shipped long-gap network in models/ (experiments/longgap/ship.py writes it);
+  a baseline-start one (model_config.BASELINES) is longgap-spec-<baseline>-<protocol>."""
+  return f'longgap-{kind}{f"-{baseline}" if baseline else ""}-{protocol}.keras'
 
 
 def _tuples(value):

@@ -145,11 +145,13 @@ class LongGapTask(trainer_lib.Task):
 def train(data_dir, kind='spec', preset='small', steps=1000, batch_size=8, lr=1e-3,
           time_budget_s=0.0, runs_dir='runs', name=None, log_every=50, checkpoint_every=200,
           valid_every=500, valid_clips=64, seed=0, gl_iterations=32, features=None,
-          perceptual_weight=0.0, magnitude=None, valid_phase='gl',
+          perceptual_weight=0.0, magnitude=None, baseline='', valid_phase='gl',
           perceptual_classifier=None, strategy: str = 'default', progress: bool = True) -> dict:
   """Trains (or resumes) one run; returns {'step', 'run_dir', 'stopped'}.
 
   magnitude: 'log' or 'linear' overrides the spectrogram preset's domain (model_config).
+  baseline: 'interp' starts the spectrogram network from a baseline (model_config.BASELINES; a
+    deviation from the paper, off by default).
   valid_phase: the spectrogram model's phase option in validation (phase_options.PHASES).
   perceptual_classifier: a classifier NAME.keras (+ .json; make longgap-classifiers, or the shipped
     models/longgap-classifier-*-sc09.keras) whose features are eq. 3's Psi, instead of `features`.
@@ -166,6 +168,10 @@ def train(data_dir, kind='spec', preset='small', steps=1000, batch_size=8, lr=1e
   cfg = model_config.get(kind, preset)
   if magnitude and kind == 'spec':
     cfg = dataclasses.replace(cfg, magnitude=magnitude)
+  if baseline:
+    if kind != 'spec':
+      raise ValueError(f'--baseline={baseline}: the spectrogram network only (--model=spec)')
+    cfg = dataclasses.replace(cfg, baseline=baseline)
   train_clips, _ = clip_dataset.read_split(data_dir, 'train')
   if not len(train_clips):
     raise DatasetError(f'{data_dir}: the train split is empty')

@@ -15,6 +15,7 @@ from absl import app, flags
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 from audio_context_encoder.common import atomic  # noqa: E402
+from audio_context_encoder.data import clip_dataset  # noqa: E402
 from audio_context_encoder.config import STRATEGIES  # noqa: E402
 from audio_context_encoder.longgap import classifier_training as trainer  # noqa: E402
 
@@ -54,7 +55,8 @@ def main(argv):
   if FLAGS.clf_report:
     records = {k: trainer.load_classifier(FLAGS.clf_out, k)[1] for k in trainer.KINDS
                if os.path.exists(os.path.join(FLAGS.clf_out, f'{k}.json'))}
-    text = trainer.table(records, FLAGS.clf_data) + f'Table by: `{command}`\n'
+    protocol = clip_dataset.read_settings(FLAGS.clf_data)['protocol']
+    text = trainer.table(records, FLAGS.clf_data, protocol) + f'Table by: `{command}`\n'
     atomic.write_text(FLAGS.clf_report, text)
     print(text)
 

@@ -33,13 +33,26 @@ from audio_context_encoder.evaluation import longgap_scoring as scoring
 
 flags.DEFINE_string('lgt_sc09_data', 'data/longgap-sc09-standin', 'The SC09-like built folder.')
 flags.DEFINE_string('lgt_esc50_data', 'data/longgap-esc50-standin', 'The ESC-50-like built folder.')
-flags.DEFINE_string('lgt_spec_model', 'models/longgap-spec-sc09.keras',
-                    'Shipped spectrogram network (+ .json).')
-flags.DEFINE_string('lgt_wave_model', 'models/longgap-wave-sc09.keras', 'Shipped waveform network (+ .json).')
-flags.DEFINE_string('lgt_classifier_wave', 'models/longgap-classifier-wave-sc09.keras',
-                    'Shipped waveform classifier (+ .json): Table 1 and PD wave.')
-flags.DEFINE_string('lgt_classifier_spec', 'models/longgap-classifier-spec-sc09.keras',
-                    'Shipped spectrogram classifier (+ .json): Table 1 and PD spec.')
+# The trained files of each stand-in (each + its .json): flag, default, what it is. An empty
+# value leaves the row out with report.NOT_GIVEN; a given file must exist.
+MODEL_FLAGS = {
+    'sc09': {'spec': 'lgt_spec_model', 'wave': 'lgt_wave_model',
+             'spec_interp': 'lgt_spec_interp_model',
+             'classifier wave': 'lgt_classifier_wave', 'classifier spec': 'lgt_classifier_spec'},
+    'esc50': {'spec': 'lgt_esc50_spec_model', 'wave': 'lgt_esc50_wave_model',
+              'spec_interp': 'lgt_esc50_spec_interp_model',
+              'classifier wave': 'lgt_esc50_classifier_wave',
+              'classifier spec': 'lgt_esc50_classifier_spec'}}
+WHAT = {'spec': 'spectrogram network', 'wave': 'waveform network',
+        'spec_interp': 'baseline-start spectrogram network (not in the paper)',
+        'classifier wave': 'waveform classifier (Table 1, PD wave)',
+        'classifier spec': 'spectrogram classifier (Table 1, PD spec)'}
+for _dataset, _names in MODEL_FLAGS.items():
+  for _what, _flag in _names.items():
+    _file = ('longgap-spec-interp' if _what == 'spec_interp' else
+             f'longgap-{_what.replace(" ", "-")}')
+    flags.DEFINE_string(_flag, f'models/{_file}-{_dataset}.keras',
+                        f'The {report.DATASETS[_dataset]}\'s {WHAT[_what]} (+ .json); empty: none.')
 flags.DEFINE_integer('lgt_sc09_clips', 40, 'SC09-like test clips per method (0: all).')
 flags.DEFINE_integer('lgt_esc50_clips', 20, 'ESC-50-like test clips per method (0: all).')
 flags.DEFINE_integer('lgt_dp_sc09_clips', 4, 'Deep Prior clips on the SC09-like stand-in.')
@@ -83,21 +96,57 @@ def estimate_s(n_sc09: int, n_esc50: int, n_ablation: int) -> float:
           + n_ablation * len(FLAGS.lgt_mask_seconds) * ABLATION_PER_CLIP_S + 30)
 
 
-def networks(protocols):
-  """({row: method}, {row: {dataset: why not}}, {row: paper_tables.TABLE2 key}) of the shipped
-  networks: each runs on the datasets of its own protocol only."""
-  from audio_context_encoder.longgap import trained
-  spec_gl = trained.TrainedNetwork(FLAGS.lgt_spec_model, 'gl', FLAGS.lgt_gl_iterations)
-  spec = [spec_gl, copy.copy(spec_gl)]  # one model loaded, two phase options
-  spec[1].phase = 'pghi+fgla'
-  wave = trained.TrainedNetwork(FLAGS.lgt_wave_model)
-  nets = {'ours_spec gl': spec[0], 'ours_spec pghi+fgla': spec[1], 'ours_wave': wave}
-  why = {k: {d: None if n.protocol.name == d else report.NOT_TRAINED for d in protocols}
-         for k, n in nets.items()}
-  loss = lambda n, p: p if n.record.get('perceptual_weight') else 'L1'
-  paper = {'ours_spec gl': f'spec {loss(spec[0], "L1+SpecP")}', 'ours_spec pghi+fgla': '',
-           'ours_wave': f'wave {loss(wave, "L1+WaveP")}'}
+def model_path(dataset: str, what: str):
+  """The file given for a stand-in's network or classifier, or None when its flag is empty."""
+  return getattr(FLAGS, MODEL_FLAGS[dataset][what]) or None
+
+
+def networks(datasets):
+  """({row: {dataset: method}}, {row: {dataset: why not}}, {row: paper_tables.TABLE2 key}) of
+  the trained networks given for each stand-in (a network trained on another protocol is
+  refused), and the baseline-start network's own start (baselines.SpectrogramInterpolation)."""
+  from audio_context_encoder.longgap import baselines, trained
+  nets, why, records = {}, {}, {}
+  rows = {'spec': ('ours_spec gl', 'ours_spec pghi+fgla'), 'wave': ('ours_wave',),
+          'spec_interp': ('ours_spec_interp pghi+fgla',)}
+  for d in datasets:
+    for what, keys in rows.items():
+      path = model_path(d, what)
+      for key in keys:
+        why.setdefault(key, {})[d] = None if path else report.NOT_GIVEN
+      if not path:
+        continue
+      net = trained.TrainedNetwork(path, 'pghi+fgla' if what == 'spec_interp' else 'gl',
+                                   FLAGS.lgt_gl_iterations)
+      if net.protocol.name != d:
+        raise ValueError(f'--{MODEL_FLAGS[d][what]}={path}: trained on {net.protocol.name} clips, '
+                         f'not {d}')
+      records.setdefault(what, net.record)
+      nets.setdefault(keys[0], {})[d] = net
+      if what == 'spec':  # one model loaded, two phase options
+        nets.setdefault(keys[1], {})[d] = copy.copy(net)
+        nets[keys[1]][d].phase = 'pghi+fgla'
+    nets.setdefault('spec_interp', {})[d] = baselines.SpectrogramInterpolation(FLAGS.lgt_gl_iterations)
+    why.setdefault('spec_interp', {})[d] = None
+  perceptual = lambda what, name: name if records.get(what, {}).get('perceptual_weight') else 'L1'
+  paper = {'ours_spec gl': f'spec {perceptual("spec", "L1+SpecP")}', 'ours_spec pghi+fgla': '',
+           'ours_wave': f'wave {perceptual("wave", "L1+WaveP")}', 'ours_spec_interp pghi+fgla': '',
+           'spec_interp': ''}
   return nets, why, paper
+
+
+def classifiers(datasets):
+  """({dataset: {kind: record}}, {dataset: {'PD kind': features}}) of the classifiers given."""
+  from audio_context_encoder.longgap import classifier_training as trainer
+  records, psis = {}, {}
+  for d in datasets:
+    records[d], psis[d] = {}, {}
+    for kind in trainer.KINDS:
+      path = model_path(d, f'classifier {kind}')
+      if path:
+        model, records[d][kind] = trainer.load_classifier_file(path)
+        psis[d][f'PD {kind}'] = trainer.features(kind, model, trainer.config_of(records[d][kind]))
+  return records, psis
 
 
 def ablation(nets, sel, n_clips, progress):
@@ -105,8 +154,8 @@ def ablation(nets, sel, n_clips, progress):
   rows, proto = [], sel.protocol
   clips = sel.clips[:n_clips] if n_clips else sel.clips
   for key in ('ours_spec gl', 'ours_wave'):
-    net = nets[key]
-    if net.protocol.name != proto.name:
+    net = nets.get(key, {}).get(proto.name)
+    if net is None:
       continue
     for seconds in mask_seconds():
       g = int(round(seconds * proto.sample_rate))
@@ -166,7 +215,6 @@ def command_line() -> str:
 
 def run() -> dict:
   """Everything; returns {output kind: path}."""
-  from audio_context_encoder.longgap import classifier_training as trainer
   progress, out = Progress(), f'{FLAGS.lgt_out_dir}/longgap_%s_{FLAGS.lgt_tag}'
   os.makedirs(FLAGS.lgt_out_dir, exist_ok=True)
   sels = {'sc09': scoring.select(FLAGS.lgt_sc09_data, 'test', FLAGS.lgt_sc09_clips, FLAGS.lgt_min_gap_rms),
@@ -182,20 +230,16 @@ def run() -> dict:
   progress(f'estimate: about {estimate_s(n_sc09, n_esc50, n_abl) / 60:.0f} min ({n_sc09} + {n_esc50} '
            f'clips, Deep Prior {FLAGS.lgt_dp_sc09_clips} + {FLAGS.lgt_dp_esc50_clips} clips x '
            f'{FLAGS.lgt_dp_iterations} iterations)')
-  records, psis = {}, {}
-  for kind, path in (('wave', FLAGS.lgt_classifier_wave), ('spec', FLAGS.lgt_classifier_spec)):
-    model, records[kind] = trainer.load_classifier_file(path)
-    psis[f'PD {kind}'] = trainer.features(kind, model, trainer.config_of(records[kind]))
+  records, psis = classifiers(sels)
   nets, why, paper_rows = networks(sels)
   results, kept = {}, {d: {} for d in sels}
   shown = {d: base_metrics.spread_indices(len(sel.clips), LISTEN_CLIPS) for d, sel in sels.items()}
   for d, sel in sels.items():
-    methods = [(k, n) for k, n in nets.items() if not why[k][d]]
+    methods = [(k, n[d]) for k, n in nets.items() if d in n]
     dp = FLAGS.lgt_dp_sc09_clips if d == 'sc09' else FLAGS.lgt_dp_esc50_clips
     rows = scoring.evaluate(sel.clips, sel.mask, sel.protocol.sample_rate, min(dp, len(sel.clips)),
-                            FLAGS.lgt_dp_iterations, FLAGS.lgt_lpc_order,
-                            psis if d == 'sc09' else None, methods, kept[d],
-                            lambda name, d=d: progress(f'Table 2, {d}: {name}'),
+                            FLAGS.lgt_dp_iterations, FLAGS.lgt_lpc_order, psis[d] or None, methods,
+                            kept[d], lambda name, d=d: progress(f'Table 2, {d}: {name}'),
                             scoring.visqol_for(sel.protocol), shown[d])
     results[d] = (sel, rows)
   t3_rows = ablation(nets, sels['sc09'], n_abl, progress)
@@ -203,7 +247,7 @@ def run() -> dict:
                            f'{out % "figure3"}.png')}
   paths['listen'] = listening_page(sels, shown, kept)
   progress('Fig. 3 written')
-  parts = {'table1': report.table1(records, FLAGS.lgt_sc09_data),
+  parts = {'table1': report.table1(records, {'sc09': FLAGS.lgt_sc09_data, 'esc50': FLAGS.lgt_esc50_data}),
            'table2': report.table2(results, why, paper_rows), 'table3': report.table3(t3_rows)}
   for name, (_, csv) in parts.items():
     paths[name] = f'{out % name}.csv'

@@ -42,6 +42,9 @@ flags.DEFINE_integer('seed', 0, 'initialisation and batch seed')
 flags.DEFINE_integer('gl_iterations', 32, 'Griffin-Lim iterations of the spectrogram model in validation')
 flags.DEFINE_enum('magnitude', None, ['log', 'linear'], 'the spectrogram network\'s domain (default: '
                   'the preset\'s, log); linear trains eq. 2 on |S|, which spectral SNR measures')
+flags.DEFINE_enum('baseline', '', ['', 'interp'], 'spectrogram network only, not in the paper '
+                  '(off by default; docs/longgap_models.md, "Starting from a baseline"): interp = '
+                  'learn a correction to the gap\'s interpolated log magnitudes, zero at step 0')
 flags.DEFINE_string('perceptual_classifier', None, 'eq. 3: a classifier NAME.keras (+ .json), e.g. '
                     'models/longgap-classifier-wave-sc09.keras; waveform network only')
 flags.DEFINE_float('perceptual_weight', 0.0, 'weight of eq. 3 beside eq. 2 (not in the paper; 0 = L1 only)')
