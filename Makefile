@@ -205,7 +205,7 @@ longgap-classifiers: longgap-demo-data
 	  --clf_report=runs/classifiers-sc09-standin/table.md
 
 # Chang et al. 2019's Tables 1-3 and Fig. 3 on both stand-ins with the shipped small networks and
-# classifiers (models/longgap-*-sc09.*; experiments/longgap/tables.py) -> results/longgap_tables_standin.md,
+# classifiers of each stand-in (models/longgap-*-{sc09,esc50}.*; experiments/longgap/tables.py) -> results/longgap_tables_standin.md,
 # longgap_table{1,2,3}_standin.csv, longgap_figure3_standin.png; under 30 min on 2 cores.
 # LONGGAP_TABLES_FLAGS adds flags, e.g. '--lgt_sc09_clips=100 --lgt_dp_iterations=1000'.
 .PHONY: longgap-tables
@@ -246,3 +246,40 @@ longgap-models: longgap-sc09-standin
 	$(LONGGAP_WAVE_TRAIN)
 	$(PY) -m experiments.longgap.ship --run_dir=$(RUNS_DIR)/lg-wave \
 	  --command='$(LONGGAP_WAVE_TRAIN)'
+
+# The ESC-50-like half (issue 23): both classifiers and both networks on the ESC-50-like stand-in
+# with the time budgets they were trained with here (resumable: re-running continues each run),
+# shipped to models/longgap-{classifier-wave,classifier-spec,spec,wave}-esc50.keras + .json.
+.PHONY: longgap-esc50-models
+ESC50_STANDIN = $(DATA_DIR)/longgap-esc50-standin
+LONGGAP_ESC50_SPEC_TRAIN = $(PY) -m experiments.longgap.train --data_dir $(ESC50_STANDIN) \
+  --model spec --preset small --valid_phase pghi+fgla --steps 6200 --runs_dir $(RUNS_DIR) \
+  --name lg-spec-esc50 --valid_every 300 --valid_clips 24 --time_budget_s 1500
+LONGGAP_ESC50_WAVE_TRAIN = $(PY) -m experiments.longgap.train --data_dir $(ESC50_STANDIN) \
+  --model wave --preset small --steps 5200 --runs_dir $(RUNS_DIR) --name lg-wave-esc50 \
+  --valid_every 300 --valid_clips 24 --time_budget_s 900
+longgap-esc50-models: longgap-esc50-standin
+	nice -n 5 $(PY) -m experiments.longgap.classifiers --clf_data=$(ESC50_STANDIN) \
+	  --clf_out=$(RUNS_DIR)/classifiers-esc50 --clf_kinds=wave --clf_epochs=30 --clf_time_budget_s=300
+	nice -n 5 $(PY) -m experiments.longgap.classifiers --clf_data=$(ESC50_STANDIN) \
+	  --clf_out=$(RUNS_DIR)/classifiers-esc50 --clf_kinds=spec --clf_epochs=30 --clf_time_budget_s=420
+	$(PY) -m experiments.longgap.ship --classifiers_dir=$(RUNS_DIR)/classifiers-esc50
+	nice -n 5 $(LONGGAP_ESC50_SPEC_TRAIN)
+	$(PY) -m experiments.longgap.ship --run_dir=$(RUNS_DIR)/lg-spec-esc50 --command='$(LONGGAP_ESC50_SPEC_TRAIN)'
+	nice -n 5 $(LONGGAP_ESC50_WAVE_TRAIN)
+	$(PY) -m experiments.longgap.ship --run_dir=$(RUNS_DIR)/lg-wave-esc50 --command='$(LONGGAP_ESC50_WAVE_TRAIN)'
+
+# The baseline-start spectrogram networks (a deviation, off by default; docs/longgap_models.md,
+# "Starting from a baseline") on both stand-ins -> models/longgap-spec-interp-{sc09,esc50}.keras.
+.PHONY: longgap-baseline-models
+LONGGAP_INTERP_SC09_TRAIN = $(PY) -m experiments.longgap.train --data_dir $(DATA_DIR)/longgap-sc09-standin \
+  --model spec --preset small --baseline interp --valid_phase pghi+fgla --steps 6200 \
+  --runs_dir $(RUNS_DIR) --name lg-spec-interp-sc09 --valid_every 400 --valid_clips 48 --time_budget_s 1200
+LONGGAP_INTERP_ESC50_TRAIN = $(PY) -m experiments.longgap.train --data_dir $(ESC50_STANDIN) \
+  --model spec --preset small --baseline interp --valid_phase pghi+fgla --steps 6200 \
+  --runs_dir $(RUNS_DIR) --name lg-spec-interp-esc50 --valid_every 300 --valid_clips 24 --time_budget_s 1500
+longgap-baseline-models: longgap-demo-data
+	nice -n 5 $(LONGGAP_INTERP_SC09_TRAIN)
+	$(PY) -m experiments.longgap.ship --run_dir=$(RUNS_DIR)/lg-spec-interp-sc09 --command='$(LONGGAP_INTERP_SC09_TRAIN)'
+	nice -n 5 $(LONGGAP_INTERP_ESC50_TRAIN)
+	$(PY) -m experiments.longgap.ship --run_dir=$(RUNS_DIR)/lg-spec-interp-esc50 --command='$(LONGGAP_INTERP_ESC50_TRAIN)'

@@ -56,7 +56,7 @@ for _dataset, _names in MODEL_FLAGS.items():
 flags.DEFINE_integer('lgt_sc09_clips', 40, 'SC09-like test clips per method (0: all).')
 flags.DEFINE_integer('lgt_esc50_clips', 20, 'ESC-50-like test clips per method (0: all).')
 flags.DEFINE_integer('lgt_dp_sc09_clips', 4, 'Deep Prior clips on the SC09-like stand-in.')
-flags.DEFINE_integer('lgt_dp_esc50_clips', 1, 'Deep Prior clips on the ESC-50-like stand-in.')
+flags.DEFINE_integer('lgt_dp_esc50_clips', 2, 'Deep Prior clips on the ESC-50-like stand-in.')
 flags.DEFINE_integer('lgt_dp_iterations', 300, 'Deep Prior fitting steps (paper 4001).')
 flags.DEFINE_integer('lgt_lpc_order', 1000, 'Burg order cap of the LPC baseline.')
 flags.DEFINE_integer('lgt_gl_iterations', 100, 'Phase retrieval iterations of the spectrogram network.')
