@@ -28,3 +28,14 @@ def test_esc50_train_crop_is_a_window_of_the_repeated_clip(rng):
   start = int(np.flatnonzero(np.isclose(long, crop[0]))[0])
   np.testing.assert_array_equal(long[start:start + len(clip)], crop)
   assert config.SC09.train_crop(clip[:16000], rng) is not None
+
+
+def test_loud_test_gap_leaves_out_clips_silent_in_the_test_gap():
+  from audio_context_encoder.longgap import config as lg
+  p = lg.ESC50
+  clips = np.full((3, p.clip_samples), 0.1)
+  s, e = p.test_mask_samples()
+  clips[1, s:e] = 0.0  # silent where the test gap is
+  clips[2, s:e] = 5e-5
+  assert p.loud_test_gap(clips).tolist() == [True, False, False]
+  assert p.loud_test_gap(clips, min_rms=1e-5).tolist() == [True, False, True]

@@ -55,8 +55,7 @@ def select(folder, split: str = 'test', max_clips: int = 40, min_gap_rms: float 
   clips, _ = clip_dataset.read_split(folder, split)
   proto = config.get(settings['protocol'])
   clips = clips.astype(np.float64)
-  s, e = proto.test_mask_samples()
-  loud = np.sqrt(np.mean(clips[:, s:e] ** 2, axis=1)) >= min_gap_rms
+  loud = proto.loud_test_gap(clips, min_gap_rms)
   eligible = clips[loud]
   if not len(eligible):
     raise DatasetError(

@@ -39,6 +39,13 @@ class Protocol:
     """[start, end) of the fixed test mask in samples."""
     return tuple(int(round(t * self.sample_rate)) for t in self.test_mask)
 
+  def loud_test_gap(self, clips, min_rms: float = 1e-4) -> np.ndarray:
+    """[B] bool: the clips whose fixed test gap has an RMS of at least min_rms (a silent gap
+    scores nothing: its SNRs are undefined, every method fills it equally)."""
+    start, end = self.test_mask_samples()
+    x = np.asarray(clips, np.float64)[:, start:end]
+    return np.sqrt(np.mean(x ** 2, axis=1)) >= min_rms
+
   def test_mask_array(self, batch: int = 1) -> np.ndarray:
     """Boolean mask [batch, clip_samples], True on the missing samples."""
     start, end = self.test_mask_samples()

@@ -175,7 +175,10 @@ def train(data_dir, kind='spec', preset='small', steps=1000, batch_size=8, lr=1e
   train_clips, _ = clip_dataset.read_split(data_dir, 'train')
   if not len(train_clips):
     raise DatasetError(f'{data_dir}: the train split is empty')
-  valid = clip_dataset.read_split(data_dir, 'valid')[0][:valid_clips] if valid_clips else np.zeros((0, 1))
+  valid = np.zeros((0, 1))
+  if valid_clips:  # the clips whose test gap is not silent, as the tables score
+    valid = clip_dataset.read_split(data_dir, 'valid')[0]
+    valid = valid[protocol.loud_test_gap(valid)][:valid_clips]
   name = name or f'longgap-{preset}-{pathlib.Path(data_dir).name}-{kind}'
   run_dir = pathlib.Path(runs_dir) / name
   record = {'model': kind, 'preset': preset, 'config': dataclasses.asdict(cfg),
