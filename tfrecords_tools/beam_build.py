@@ -11,6 +11,7 @@ Every worker and this process must see `--out` as the same folder (one machine, 
 file system on a Flink/Spark cluster). Beam is an optional extra: `pip install -e .[beam]`.
 """
 
+import dataclasses
 import json
 import pathlib
 from typing import Callable, Sequence
@@ -23,7 +24,8 @@ RUNNERS = ('DirectRunner', 'FlinkRunner', 'SparkRunner', 'PortableRunner', 'Data
 def _track(task, jobs: dict):
   """(shard name, index in the shard, track) -> (shard name, (index, its records))."""
   name, index, item = task
-  return name, (index, writer.track_records(jobs[name], item))
+  track = writer.track_records(jobs[name], item)
+  return name, (index, dataclasses.replace(track, records=list(track.records)))
 
 
 def _shard(grouped, jobs: dict) -> str:

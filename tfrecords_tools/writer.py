@@ -146,9 +146,10 @@ def write_shard(job: dict, tracks: Optional[Iterable['TrackRecords']] = None) ->
 @dataclasses.dataclass
 class TrackRecords:
   """One track's serialised records and counts, or why it was skipped: the unit of work that
-  both the local builder and the Beam pipeline make from a track and a shard appends."""
+  both the local builder and the Beam pipeline make from a track and a shard appends. `records`
+  is made as the writer reads it (the Beam pipeline makes it a list to send it on)."""
 
-  records: List[bytes]
+  records: Iterable[bytes]
   counts: dict  # tracks, seconds, kept_seconds, windows, kept_64, kept_48, records
   skipped: Optional[str] = None
   warning: Optional[str] = None
@@ -173,18 +174,20 @@ def track_records(job: dict, item_dict: dict) -> TrackRecords:
             'kept_seconds': (seg.trimmed[1] - seg.trimmed[0]) / SAMPLE_RATE,
             'windows': seg.n_windows, 'kept_64': int(np.sum(seg.rms_64 >= thr)),
             'kept_48': int(np.sum(seg.rms_48 >= thr)), 'records': len(seg.offsets)}
-  records = []
-  for i in range(0, len(seg.offsets), 1024):
-    offs = seg.offsets[i:i + 1024]
-    windows = segmenting.extract(x, offs, L, margin)
-    extra = [None] * len(offs)
-    if layout == 'full':
-      ctx, tgt = _full_features(windows, margin)
-      extra = [{'context': c.tobytes(), 'target': t.tobytes()} for c, t in zip(ctx, tgt)]
-    audio = to_int16(windows) if layout == 'compact' else windows.astype('<f4')
-    records += [_example(tf, audio[j].tobytes(), item.track_id, o, seg.rms_64[i + j],
-                         seg.rms_48[i + j], extra[j]) for j, o in enumerate(offs)]
-  return TrackRecords(records, counts, warning=audio_io.damage_note(item.path))
+  def serialised():  # 1024 windows at a time: a long track is never in memory as records at once
+    for i in range(0, len(seg.offsets), 1024):
+      offs = seg.offsets[i:i + 1024]
+      windows = segmenting.extract(x, offs, L, margin)
+      extra = [None] * len(offs)
+      if layout == 'full':
+        ctx, tgt = _full_features(windows, margin)
+        extra = [{'context': c.tobytes(), 'target': t.tobytes()} for c, t in zip(ctx, tgt)]
+      audio = to_int16(windows) if layout == 'compact' else windows.astype('<f4')
+      for j, o in enumerate(offs):
+        yield _example(tf, audio[j].tobytes(), item.track_id, o, seg.rms_64[i + j],
+                       seg.rms_48[i + j], extra[j])
+
+  return TrackRecords(serialised(), counts, warning=audio_io.damage_note(item.path))
 
 
 def input_stamps(items) -> list:
