@@ -186,3 +186,15 @@ def test_ship_classifiers_names_them_by_protocol_and_records_provenance(tiny_fol
 def test_a_baseline_start_network_ships_under_its_own_name():
   assert trained.longgap_model_file('spec', 'esc50', 'interp') == 'longgap-spec-interp-esc50.keras'
   assert trained.longgap_model_file('spec', 'esc50') == 'longgap-spec-esc50.keras'
+
+
+def test_ship_classifiers_whose_data_folder_is_gone_is_one_line(tmp_path):
+  import subprocess
+  import sys
+  (tmp_path / 'wave.keras').write_bytes(b'x')
+  (tmp_path / 'wave.json').write_text(json.dumps({'kind': 'wave', 'command': f'x --clf_data={tmp_path / "gone"}'}))
+  p = subprocess.run([sys.executable, '-m', 'experiments.longgap.ship', f'--classifiers_dir={tmp_path}',
+                      f'--out_dir={tmp_path / "models"}'], capture_output=True, text=True, timeout=120,
+                     cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  assert p.returncode == 1 and 'Traceback' not in p.stderr
+  assert 'gone' in p.stderr and not (tmp_path / 'models').exists()

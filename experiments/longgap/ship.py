@@ -15,6 +15,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 from absl import app, flags  # noqa: E402
 
+from audio_context_encoder.common.errors import DatasetError  # noqa: E402
 from audio_context_encoder.longgap.shipping import ship, ship_classifiers  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -35,7 +36,7 @@ def main(argv):
     try:
       for target in ship_classifiers(FLAGS.classifiers_dir, FLAGS.out_dir, FLAGS.note):
         print(target)
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, DatasetError) as e:  # DatasetError: its data folder is gone
       sys.exit(f'experiments/longgap/ship.py: {e}')
     return
   if not FLAGS.run_dir:
