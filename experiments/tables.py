@@ -113,11 +113,7 @@ def _run(kind, data_dir, name, method, gap_ms):
   if FLAGS.merge:
     return _merged(kind, data_dir, name, method, gap_ms, tag)
   shard = (FLAGS.shard, FLAGS.num_shards)
-  if FLAGS.num_shards > 1:
-    tag += f'_shard{FLAGS.shard}of{FLAGS.num_shards}'
-  final = os.path.join(FLAGS.out_dir, 'per_segment', f'{tag}.npz')
-  key = evaluation.job_key(data_dir, FLAGS.split, method, gap_ms, FLAGS.max_segments,
-                           FLAGS.batch_size, shard)
+  final, key = _job(data_dir, method, gap_ms, tag, shard)
   out = evaluation.load_finished(final, key)
   if out is not None:
     print(f'{kind} {name} {gap_ms} ms: done before ({final}, same dataset, model and settings)')
@@ -131,14 +127,22 @@ def _run(kind, data_dir, name, method, gap_ms):
   return out
 
 
+def _job(data_dir, method, gap_ms, tag: str, shard) -> tuple:
+  """(where a job's per-segment values are saved, its job key); shard (i, N) of N > 1 is named
+  in the file and the key."""
+  i, n = shard
+  name = f'{tag}_shard{i}of{n}' if n > 1 else tag
+  return (os.path.join(FLAGS.out_dir, 'per_segment', f'{name}.npz'),
+          evaluation.job_key(data_dir, FLAGS.split, method, gap_ms, FLAGS.max_segments,
+                             FLAGS.batch_size, shard))
+
+
 def _merged(kind, data_dir, name, method, gap_ms, tag) -> dict:
   """A job's --num_shards shards, each saved by its --shard run under its own job key, joined
   into the values of one run (evaluation.merge_shards)."""
   parts = []
   for i in range(FLAGS.num_shards):
-    path = os.path.join(FLAGS.out_dir, 'per_segment', f'{tag}_shard{i}of{FLAGS.num_shards}.npz')
-    key = evaluation.job_key(data_dir, FLAGS.split, method, gap_ms, FLAGS.max_segments,
-                             FLAGS.batch_size, (i, FLAGS.num_shards))
+    path, key = _job(data_dir, method, gap_ms, tag, (i, FLAGS.num_shards))
     part = evaluation.load_finished(path, key)
     if part is None:
       raise UserError(f'{path}: shard {i} of {FLAGS.num_shards} of {kind} {name} {gap_ms} ms is '

@@ -99,3 +99,25 @@ def test_waveform_network_trains_with_a_saved_classifiers_perceptual_loss(tiny_f
   with pytest.raises(ValueError, match='waveform network only'):
     longgap_train.train(tiny_folder, kind='spec', steps=1, runs_dir=tmp_path, perceptual_weight=0.5,
                         perceptual_classifier=str(path))
+
+
+@pytest.mark.slow
+def test_train_entry_point_starts_from_a_baseline(tiny_folder, tmp_path):
+  """`experiments.longgap.train --baseline=interp`: the run records the deviation, ships under
+  its own name; with the waveform network it is one line."""
+  import subprocess
+  import sys
+  from audio_context_encoder.longgap import shipping
+  root = pathlib.Path(__file__).resolve().parents[1]
+  cmd = [sys.executable, '-m', 'experiments.longgap.train', f'--data_dir={tiny_folder}',
+         '--model=spec', '--baseline=interp', '--steps=1', '--batch_size=2', '--valid_clips=1',
+         '--gl_iterations=2', f'--runs_dir={tmp_path}', '--name=interp']
+  p = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=300)
+  assert p.returncode == 0, p.stderr[-2000:]
+  assert json.loads((tmp_path / 'interp' / 'config.json').read_text())['config']['baseline'] == 'interp'
+  target, _ = shipping.ship(tmp_path / 'interp', 'unit', out_dir=tmp_path / 'models')
+  assert target.name == 'longgap-spec-interp-sc09.keras'
+  p = subprocess.run(cmd[:4] + ['--model=wave'] + cmd[5:], cwd=root, capture_output=True, text=True,
+                     timeout=300)
+  assert p.returncode == 1 and 'Traceback' not in p.stderr
+  assert 'the spectrogram network only' in p.stderr

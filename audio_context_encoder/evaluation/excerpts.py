@@ -139,12 +139,16 @@ def file_excerpts(paths: Sequence[str], n: int, protocol: ExcerptProtocol = PROT
           for path, start in (candidates[i] for i in metrics.spread_indices(len(candidates), n))]
 
 
-def gap_snr_td(original, restored, protocol: ExcerptProtocol) -> Dict[str, float]:
-  """SNR_TD over all the excerpt's gap samples together (gaps of any length)."""
-  spans = [gap.samples(RATE) for gap in protocol.gap_list()]
+def _snr_over(original, restored, spans) -> float:
+  """SNR_TD over the samples of all the spans [a, b) together."""
   ref = np.concatenate([original[a:b] for a, b in spans])
   est = np.concatenate([restored[a:b] for a, b in spans])
-  return {'snr_td': float(metrics.snr(ref[None], est[None])[0])}
+  return float(metrics.snr(ref[None], est[None])[0])
+
+
+def gap_snr_td(original, restored, protocol: ExcerptProtocol) -> Dict[str, float]:
+  """SNR_TD over all the excerpt's gap samples together (gaps of any length)."""
+  return {'snr_td': _snr_over(original, restored, [gap.samples(RATE) for gap in protocol.gap_list()])}
 
 
 def gap_snrs(original, restored, protocol: ExcerptProtocol = PROTOCOL) -> Dict[str, float]:
@@ -157,9 +161,7 @@ def gap_snrs(original, restored, protocol: ExcerptProtocol = PROTOCOL) -> Dict[s
     spans.append((first, first + sig.Lg))
     w = slice(first - sig.Lc, first - sig.Lc + sig.L)
     ms_values.append(float(metrics.snr_ms(original[None, w], restored[None, w], sig)[0]))
-  ref = np.concatenate([original[a:b] for a, b in spans])
-  est = np.concatenate([restored[a:b] for a, b in spans])
-  return {'snr_td': float(metrics.snr(ref[None], est[None])[0]), 'snr_ms': float(np.mean(ms_values))}
+  return {'snr_td': _snr_over(original, restored, spans), 'snr_ms': float(np.mean(ms_values))}
 
 
 def run(excerpts: Sequence[Excerpt], methods: Dict[str, object], scorer: perceptual.Visqol,

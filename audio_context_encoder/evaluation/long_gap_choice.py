@@ -60,8 +60,7 @@ def measure_clips(folder: str, names: Sequence[str], n: int, progress: bool = Tr
   start, end = proto.test_mask
   protocol = excerpts.ExcerptProtocol(seconds=proto.clip_seconds,
                                       gaps=((start, 1000 * (end - start)),))
-  a, b = proto.test_mask_samples()
-  loud = np.sqrt(np.mean(clips[:, a:b].astype(np.float64) ** 2, axis=1)) >= 1e-4
+  loud = proto.loud_test_gap(clips)
   picked = np.flatnonzero(loud)[metrics.spread_indices(int(loud.sum()), n)]
   chosen = [excerpts.Excerpt(f'{settings["source"]} test clip {i}', 0.0,
                              audio_file.resample(clips[i].astype(np.float64), proto.sample_rate,

@@ -24,6 +24,7 @@ from audio_context_encoder.methods.short_gap import MODELS_DIR, Interpolation, c
 # and longgap-wave without a model use these (`make longgap-models` writes them).
 LONGGAP_MODELS = {kind: os.path.join(MODELS_DIR, longgap_model_file(kind)) for kind in ('spec', 'wave')}
 LONG_MAX_MS = 10000  # longest gap a long-gap method accepts (several seconds)
+SEARCH = 48000  # similarity: 3 s at 16 kHz searched on each side beyond the context it needs
 # inpaint's method for a gap longer than 64 ms when --method is not given, by gap length: the
 # best by ViSQOL on music excerpts at each length measured (results/longgap_default.md,
 # `python -m experiments.longgap.default`): longgap-interp at 100, 200, 300, 500 ms and 1 s, by
@@ -36,7 +37,6 @@ LONG_DEFAULTS = ((1000.0, 'longgap-interp'), (LONG_MAX_MS, 'longgap-interp'))
 def long_gap_default(gap_ms: float) -> str:
   """The default method for a gap of `gap_ms` (longer than 64 ms): LONG_DEFAULTS."""
   return next(name for longest, name in LONG_DEFAULTS if gap_ms <= longest)
-SEARCH = 48000  # similarity: 3 s at 16 kHz searched on each side beyond the context it needs
 
 
 class LongGap(Method):

@@ -173,14 +173,28 @@ def _new_strategy(name: str) -> tf.distribute.Strategy:
 
 def loopback_cluster(n: int) -> list:
   """n 'host:port' addresses of free ports on 127.0.0.1: a TF_CONFIG cluster of n workers on this
-  machine (the multi-worker test and benchmark; docs/scaling.md)."""
+  machine (the multi-worker test and benchmark; docs/scaling.md).
+
+  The ports are taken below the kernel's ephemeral range: a port from that range (what binding
+  port 0 gives) can be handed to another process's outgoing connection before the worker binds
+  it (tests run two at a time), and the worker's gRPC server then fails to start."""
+  import random
   import socket
-  socks = [socket.socket() for _ in range(n)]
-  for s in socks:
-    s.bind(('127.0.0.1', 0))
-  ports = [s.getsockname()[1] for s in socks]
-  for s in socks:
-    s.close()
+  try:
+    with open('/proc/sys/net/ipv4/ip_local_port_range') as f:
+      low = int(f.read().split()[0])
+  except (OSError, ValueError, IndexError):
+    low = 32768
+  ports = []
+  while len(ports) < n:
+    port = random.randrange(10000, max(low, 10001 + n))
+    try:
+      with socket.socket() as s:
+        s.bind(('0.0.0.0', port))
+    except OSError:
+      continue
+    if port not in ports:
+      ports.append(port)
   return [f'127.0.0.1:{p}' for p in ports]
 
 
